@@ -1,0 +1,102 @@
+"""Validation of unified dialogues: the schema's rules, with errors naming the file and record.
+
+Example:
+    >>> from mmdial_data import Dialogue, Turn
+    >>> bad = Dialogue("demo/train/1", "demo", "train", [Turn(0, "A", "user", "")])
+    >>> validate_dialogue(bad, path="demo.jsonl")
+    Traceback (most recent call last):
+    ...
+    mmdial_data.errors.ValidationError: demo.jsonl, dialogue demo/train/1: turn 0 has no text and no image
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import PurePosixPath
+
+from mmdial_data.errors import ErrorPolicy, ValidationError
+from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue
+
+
+def _is_url(uri: str) -> bool:
+    return uri.startswith(("http://", "https://", "s3://", "gs://"))
+
+
+def check_image_uri(uri: str) -> str | None:
+    """Return why ``uri`` is not a safe relative path or URL, or None when it is.
+
+    >>> check_image_uri("coco/val/1.jpg") is None
+    True
+    >>> check_image_uri("../etc/passwd")
+    "uri '../etc/passwd' escapes the image root"
+    """
+    if not uri:
+        return "empty uri"
+    if _is_url(uri):
+        return None
+    p = PurePosixPath(uri.replace("\\", "/"))
+    if p.is_absolute() or (len(uri) > 1 and uri[1] == ":"):
+        return f"uri {uri!r} is absolute; use a path relative to the image root"
+    if ".." in p.parts:
+        return f"uri {uri!r} escapes the image root"
+    return None
+
+
+def validate_dialogue(d: Dialogue, *, path: str | None = None) -> None:
+    """Raise :class:`ValidationError` if ``d`` breaks a rule of the unified schema.
+
+    Rules: id ``<source>/<split>/<original id>``; turns numbered 0..n-1; each turn has text or an image;
+    image levels known; image URIs relative (not escaping the root) or URLs; scores finite.
+    """
+    record = f"dialogue {d.dialogue_id or '?'}"
+
+    def fail(message: str) -> None:
+        raise ValidationError(message, path=path, record=record)
+
+    if not d.dialogue_id or not d.source or not d.split:
+        fail("dialogue_id, source and split must be non-empty")
+    if not d.dialogue_id.startswith(f"{d.source}/{d.split}/") or d.dialogue_id == f"{d.source}/{d.split}/":
+        fail(f"dialogue_id must look like '{d.source}/{d.split}/<original id>'")
+    if d.schema_version != SCHEMA_VERSION:
+        fail(f"schema_version {d.schema_version!r} is not {SCHEMA_VERSION!r}")
+    if not d.turns:
+        fail("dialogue has no turns")
+    for i, turn in enumerate(d.turns):
+        if turn.turn_index != i:
+            fail(f"turn at position {i} has turn_index {turn.turn_index}")
+        if not turn.role:
+            fail(f"turn {i} has no role")
+        if not turn.text.strip() and not turn.images:
+            fail(f"turn {i} has no text and no image")
+        for image in turn.images:
+            if image.level not in IMAGE_LEVELS:
+                fail(f"turn {i}: image {image.image_id!r} has level {image.level!r}, not one of {IMAGE_LEVELS}")
+            problem = check_image_uri(image.uri)
+            if problem:
+                fail(f"turn {i}: image {image.image_id!r}: {problem}")
+            if image.score is not None and not math.isfinite(image.score):
+                fail(f"turn {i}: image {image.image_id!r} has a non-finite score")
+
+
+def validated(
+    dialogues: Iterable[Dialogue],
+    *,
+    path: str | None = None,
+    policy: ErrorPolicy | None = None,
+    unique_ids: bool = True,
+) -> Iterator[Dialogue]:
+    """Yield ``dialogues`` that pass :func:`validate_dialogue` (and have unique ids); others go to ``policy``."""
+    policy = policy or ErrorPolicy()
+    seen: set[str] = set()
+    for d in dialogues:
+        try:
+            validate_dialogue(d, path=path)
+            if unique_ids:
+                if d.dialogue_id in seen:
+                    raise ValidationError("duplicate dialogue_id", path=path, record=f"dialogue {d.dialogue_id}")
+                seen.add(d.dialogue_id)
+        except ValidationError as exc:
+            policy.handle(exc)
+            continue
+        yield d
