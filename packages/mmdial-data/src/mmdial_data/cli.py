@@ -66,8 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_build)
 
     for ep in sorted(entry_points(group="mmdial.cli"), key=lambda e: e.name):
-        ep.load()(sub)
+        try:
+            register = ep.load()
+        except Exception as exc:  # a broken plugin must not take the other commands down
+            _add_broken_command(sub, ep.name, ep.value, exc)
+            continue
+        register(sub)
     return parser
+
+
+def _add_broken_command(sub: argparse._SubParsersAction[_Parser], name: str, target: str, exc: Exception) -> None:
+    """Keep a sub-command whose package failed to import visible; using it reports why."""
+    reason = f"sub-command {name!r} ({target}) could not be loaded: {type(exc).__name__}: {exc}"
+
+    def handler(args: argparse.Namespace) -> int:
+        raise UsageError(reason)
+
+    p = sub.add_parser(name, help=f"(unavailable: {type(exc).__name__})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,18 +15,23 @@ KNOWN_SPLITS = ("train", "valid", "validation", "dev", "val", "test")
 
 
 def infer_split(path: Path, default: str = "train") -> str:
-    """Guess the split from a file or folder name (``valid_self_original.txt`` -> ``valid``).
+    """Guess the split from a file name token or a folder named exactly like a split.
+
+    Only the file name and its own folder are looked at, so unrelated folders higher up do not count.
 
     >>> infer_split(Path("data/train/dialogues_001.json"))
     'train'
     >>> infer_split(Path("dialogues_validation.txt"))
     'validation'
+    >>> infer_split(Path("test_run/dialogues_001.json"))
+    'train'
     """
-    for part in [path.name, *[p.name for p in path.parents]]:
-        stem = part.split(".")[0].lower()
-        for token in stem.replace("-", "_").split("_"):
-            if token in KNOWN_SPLITS:
-                return token
+    stem = path.name.split(".")[0].lower()
+    for token in stem.replace("-", "_").split("_"):
+        if token in KNOWN_SPLITS:
+            return token
+    if path.parent.name.lower() in KNOWN_SPLITS:
+        return path.parent.name.lower()
     return default
 
 
@@ -62,3 +68,108 @@ def expect(condition: bool, message: str, *, path: Path, record: str) -> None:
     """Raise :class:`SourceFormatError` unless ``condition`` holds."""
     if not condition:
         raise SourceFormatError(message, path=path, record=record)
+
+
+def _ijson() -> Any:
+    """The ``ijson`` module, or None when it is not installed (the json.load fallback is used then)."""
+    if os.environ.get("MMDIAL_NO_IJSON"):
+        return None
+    try:
+        import ijson
+    except ImportError:  # optional: pip install "mmdial-data[stream]"
+        return None
+    return ijson
+
+
+def _first_char(path: Path) -> str:
+    with path.open("rb") as fh:
+        while chunk := fh.read(4096):
+            stripped = chunk.lstrip(b" \t\r\n\xef\xbb\xbf")
+            if stripped:
+                return chr(stripped[0])
+    raise SourceFormatError("empty file, expected JSON", path=path, record="top level")
+
+
+def _located_json_error(path: Path, exc: Exception, record: str) -> SourceFormatError:
+    return SourceFormatError(f"malformed or truncated JSON ({exc})", path=path, record=record)
+
+
+def iter_json_array(path: Path, prefix: str = "item") -> Iterator[tuple[int, Any]]:
+    """Yield ``(index, item)`` of a JSON array, parsed incrementally with ``ijson`` when installed.
+
+    ``prefix`` is the ijson path of the items (``"item"`` for a top-level list, ``"data.dialogs.item"`` for
+    a nested one). Without ``ijson`` the file is loaded whole with :func:`json.load`. A truncated or
+    malformed file raises :class:`SourceFormatError` naming the file and the item being parsed
+    (``item 1``; with the fallback, the line and column).
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a.json"
+    >>> _ = p.write_text('[{"a": 1}, {"a": 2.5}]')
+    >>> list(iter_json_array(p))
+    [(0, {'a': 1}), (1, {'a': 2.5})]
+    >>> _ = p.write_text('[{"a": 1}, {"a": ')
+    >>> list(iter_json_array(p))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mmdial_data.errors.SourceFormatError: ...a.json, ...: malformed ...
+    """
+    if prefix == "item" and _first_char(path) != "[":
+        raise SourceFormatError("expected a JSON list at the top level", path=path, record="top level")
+    ijson = _ijson()
+    if ijson is None:
+        data: Any = load_json(path)
+        for part in prefix.split(".")[:-1]:
+            data = data.get(part) if isinstance(data, dict) else None
+        if not isinstance(data, list):
+            raise SourceFormatError(f"expected a JSON list at {prefix!r}", path=path, record="top level")
+        yield from enumerate(data)
+        return
+    index = 0
+    with path.open("rb") as fh:
+        try:
+            for item in ijson.items(fh, prefix, use_float=True):
+                yield index, item
+                index += 1
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            raise _located_json_error(path, exc, f"item {index}") from exc
+
+
+def iter_json_object(path: Path, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(key, value)`` of a JSON object (top level by default), incrementally with ``ijson``.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "o.json"
+    >>> _ = p.write_text('{"x": [1], "y": {"z": null}}')
+    >>> list(iter_json_object(p))
+    [('x', [1]), ('y', {'z': None})]
+    """
+    if not prefix and _first_char(path) != "{":
+        raise SourceFormatError("expected a JSON object at the top level", path=path, record="top level")
+    ijson = _ijson()
+    if ijson is None:
+        data: Any = load_json(path)
+        for part in [p for p in prefix.split(".") if p]:
+            data = data.get(part) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise SourceFormatError(f"expected a JSON object at {prefix!r}", path=path, record="top level")
+        yield from data.items()
+        return
+    last = None
+    with path.open("rb") as fh:
+        try:
+            for key, value in ijson.kvitems(fh, prefix, use_float=True):
+                last = key
+                yield key, value
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            where = f"entry after {last!r}" if last is not None else "first entry"
+            raise _located_json_error(path, exc, where) from exc
+
+
+def json_files(path: Path, pattern: str = "*.json") -> list[Path]:
+    """``path`` itself, or the files matching ``pattern`` under a folder (recursively, sorted)."""
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.rglob(pattern) if p.is_file())
+    if not files:
+        raise SourceFormatError(f"no {pattern} files in this folder", path=path)
+    return files

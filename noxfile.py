@@ -1,0 +1,163 @@
+"""Sessions of the mmdial monorepo (nox). The README's two commands run `demo` and `tests`.
+
+Per-package settings come from each package's ``[tool.mmdial]`` table (see docs/CONTRIBUTING.md):
+``workspace-deps`` (siblings installed from local paths), ``needs-torch``, ``test-extras``, ``apt``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES_DIR = ROOT / "packages"
+TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
+PYTHON = "3.11"
+#: Debian packages the demo uses where it can (the tuxpaint stamps image pool); without them it falls back.
+DEMO_APT: list[str] = []
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+
+def _config(dist: str) -> dict:
+    path = PACKAGES_DIR / dist / "pyproject.toml"
+    if not path.exists():
+        raise RuntimeError(f"workspace package {dist!r} is named as a dependency but {path} does not exist")
+    data = tomllib.loads(path.read_text())
+    return data.get("tool", {}).get("mmdial", {})
+
+
+def _packages() -> list[str]:
+    """Workspace packages, dependencies first."""
+    dists = sorted(p.name for p in PACKAGES_DIR.iterdir() if (p / "pyproject.toml").exists())
+    ordered: list[str] = []
+
+    def visit(dist: str, stack: tuple[str, ...] = ()) -> None:
+        if dist in ordered:
+            return
+        if dist in stack:
+            raise RuntimeError(f"dependency cycle: {' -> '.join((*stack, dist))}")
+        for dep in _config(dist).get("workspace-deps", []):
+            if (PACKAGES_DIR / dep / "pyproject.toml").exists():  # a missing one fails in _install
+                visit(dep, (*stack, dist))
+        ordered.append(dist)
+
+    for dist in dists:
+        visit(dist)
+    return ordered
+
+
+def _closure(dist: str) -> list[str]:
+    needed: list[str] = []
+
+    def visit(d: str) -> None:
+        for dep in _config(d).get("workspace-deps", []):
+            visit(dep)
+        if d not in needed:
+            needed.append(d)
+
+    visit(dist)
+    return needed
+
+
+def _apt_of(dists: list[str]) -> list[str]:
+    return sorted({pkg for d in dists for pkg in _config(d).get("apt", [])})
+
+
+def _apt_install(session: nox.Session, wanted: list[str]) -> None:
+    """Install Debian packages when this machine allows it (root + apt-get); otherwise say what will skip."""
+    if not wanted:
+        return
+    if os.environ.get("MMDIAL_NO_APT") or not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.log(f"not installing Debian packages {wanted} (needs root and apt-get); dependent tests will skip")
+        return
+    missing = [p for p in wanted if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
+    if not missing:
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        session.run("apt-get", "update", "-qq", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True, env=env)
+    except nox.command.CommandFailed:
+        session.warn(f"apt-get could not install {missing}; dependent tests will skip")
+
+
+def _install(session: nox.Session, dists: list[str], extras: str = "test") -> None:
+    if any(_config(d).get("needs-torch") for d in dists):
+        session.install(*TORCH)
+    args = []
+    for d in dists:
+        wanted = extras if extras in _extras_of(d) else ""
+        args += ["-e", f"{PACKAGES_DIR / d}[{wanted}]" if wanted else str(PACKAGES_DIR / d)]
+    session.install(*args)
+    for d in dists:
+        for cmd in _config(d).get("post-install", []):
+            session.run("python", "-m", *cmd.split())
+
+
+def _extras_of(dist: str) -> set[str]:
+    data = tomllib.loads((PACKAGES_DIR / dist / "pyproject.toml").read_text())
+    return set(data.get("project", {}).get("optional-dependencies", {}))
+
+
+def _pytest(session: nox.Session, *paths: str) -> None:
+    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+           "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    session.run("python", "-m", "pytest", *paths, *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite: every package and the integration tests, in one environment."""
+    dists = _packages()
+    _apt_install(session, _apt_of(dists))
+    _install(session, dists)
+    _pytest(session, "packages", *(["tests"] if any((ROOT / "tests").glob("test_*.py")) else []))
+
+
+def _make_package_session(dist: str) -> None:
+    @nox.session(name=f"tests-{dist}", python=PYTHON)
+    def package_tests(session: nox.Session) -> None:
+        dists = _closure(dist)
+        _apt_install(session, _apt_of([dist]))
+        _install(session, dists)
+        _pytest(session, f"packages/{dist}")
+
+    package_tests.__doc__ = f"Tests of {dist} alone: a fresh venv with only it and its workspace dependencies."
+
+
+for _dist in _packages():
+    _make_package_session(_dist)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy (strict) over the packages' sources."""
+    _install(session, _packages(), extras="")
+    session.install("mypy>=1.10", "types-PyYAML")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job: the offline demo pipeline on the shipped data; writes reports/."""
+    dists = _packages()
+    _apt_install(session, DEMO_APT)
+    _install(session, dists, extras="demo")
+    session.run("python", "scripts/run_demo.py", *session.posargs,
+                env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MPLBACKEND": "Agg"})

@@ -1,0 +1,108 @@
+"""The recipe builder: shards, card, provenance, determinism, skip reporting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mmdial_data import MMDialDataError, build_dataset, read_dialogues
+from mmdial_data.testing import demo_dir, repo_root
+
+DEMO_RECIPE = Path(repo_root() or ".") / "datasets" / "recipes" / "demo.yaml"
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_demo_build_outputs_and_counts(tmp_path: Path) -> None:
+    result = build_dataset(DEMO_RECIPE, tmp_path, progress=False)
+    assert result.dialogues == 8
+    assert sorted(str(p.relative_to(tmp_path)) for p in result.shards) == [
+        "data/train/part-00000.parquet", "data/valid/part-00000.parquet"]
+    assert len(list(read_dialogues(tmp_path / "data"))) == 8
+    card = (tmp_path / "card.md").read_text()
+    assert "| dailydialog | train | 3 | 12 | 0 |" in card
+    assert "| sgd | train | 2 | 7 | 0 |" in card
+    assert "![turn lengths](turn_lengths.png)" in card
+    assert (tmp_path / "turn_lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    prov = json.loads((tmp_path / "provenance.json").read_text())
+    assert prov["config"]["name"] == "demo" and prov["seed"] == 0
+    assert "mmdial-data" in prov["versions"] and "pyarrow" in prov["versions"]
+    assert set(prov["git"]) == {"commit", "dirty"}
+    assert any(k.endswith("dialogues_train.txt") for k in prov["inputs"])
+    assert all(len(h) == 64 for h in prov["inputs"].values())
+    assert set(prov["outputs"]) == {"data/train/part-00000.parquet", "data/valid/part-00000.parquet"}
+
+
+def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
+    build_dataset(DEMO_RECIPE, tmp_path / "a", progress=False)
+    build_dataset(DEMO_RECIPE, tmp_path / "b", progress=False)
+    build_dataset(DEMO_RECIPE, tmp_path / "a", progress=False)  # over an earlier build
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+
+
+def _recipe(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_shard_size_filters_and_cap(tmp_path: Path) -> None:
+    recipe = _recipe(tmp_path, f"""
+name: capped
+seed: 3
+shard_size: 1
+sources:
+  - reader: dailydialog
+    paths: [{demo_dir() / 'dailydialog'}]
+    max_dialogues: 2
+  - reader: sgd
+    paths: [{demo_dir() / 'sgd' / 'train'}]
+filters:
+  min_turns: 3
+""")
+    result = build_dataset(recipe, tmp_path / "out", progress=False)
+    assert result.counts["dailydialog"]["train"]["dialogues"] == 2
+    assert result.filtered == {"min_turns": 1}  # the 2-turn SGD dialogue
+    assert len(result.shards) == result.dialogues == 3
+    again = build_dataset(recipe, tmp_path / "out2", progress=False)
+    assert [d.dialogue_id for d in read_dialogues(tmp_path / "out" / "data")] == [
+        d.dialogue_id for d in read_dialogues(tmp_path / "out2" / "data")]
+    assert again.dialogues == 3
+
+
+def test_skip_mode_writes_skips_into_card(tmp_path: Path) -> None:
+    dd = tmp_path / "dd"
+    dd.mkdir()
+    for f in (demo_dir() / "dailydialog").iterdir():
+        (dd / f.name).write_bytes(f.read_bytes())
+    acts = (dd / "dialogues_act_train.txt").read_text().splitlines()
+    acts[1] = "2 1 "
+    (dd / "dialogues_act_train.txt").write_text("\n".join(acts) + "\n")
+    recipe = _recipe(tmp_path, f"name: skip\nsources:\n  - reader: dailydialog\n    paths: [{dd}]\n")
+    with pytest.raises(MMDialDataError, match="line 2: 3 utterances but 2 act"):
+        build_dataset(recipe, tmp_path / "out", progress=False)
+    result = build_dataset(recipe, tmp_path / "out", on_error="skip", progress=False)
+    assert result.dialogues == 2 and len(result.skipped) == 1
+    card = (tmp_path / "out" / "card.md").read_text()
+    assert "| line 2 | 3 utterances but 2 act and 3 emotion labels |" in card
+    prov = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert prov["skipped"][0]["record"] == "line 2"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("name: x\nsources: []\ncolour: red\n", "unknown key 'colour'"),
+        ("name: x\nsources:\n  - reader: sgd\n", "'reader' and 'paths' are required"),
+        ("name: x\nsources: []\non_error: ignore\n", "'on_error' must be 'raise' or 'skip'"),
+        ("name: [unclosed\n", "invalid recipe"),
+        ("name: x\nsources:\n  - reader: sgd\n    paths: ['${MMDIAL_UNSET_VAR_FOR_TEST}/x']\n", "MMDIAL_UNSET_VAR"),
+    ],
+)
+def test_bad_recipes(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises((MMDialDataError, ValueError), match=message):
+        build_dataset(_recipe(tmp_path, body), tmp_path / "out", progress=False)
