@@ -7,8 +7,14 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mmdial_data.schema import Dialogue
 
 
 def repo_root() -> Path | None:
@@ -52,3 +58,133 @@ def samples_dir(dataset: str | None = None) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def iter_leaves(obj: Any, path: str = "$") -> Iterator[tuple[str, Any]]:
+    """Yield ``(json path, value)`` for every leaf of a JSON value; empty lists/objects are leaves too.
+
+    >>> list(iter_leaves({"a": [1, {"b": ""}], "c": {}}))
+    [('$.a[0]', 1), ('$.a[1].b', ''), ('$.c', {})]
+    """
+    if isinstance(obj, dict) and obj:
+        for k, v in obj.items():
+            yield from iter_leaves(v, f"{path}.{k}")
+    elif isinstance(obj, (list, tuple)) and obj:
+        for i, v in enumerate(obj):
+            yield from iter_leaves(v, f"{path}[{i}]")
+    else:
+        yield path, obj
+
+
+def _last_key(path: str) -> str:
+    """The last object key of a leaf path (``$.a[1].b[0]`` -> ``b``)."""
+    part = path.rsplit(".", 1)[-1]
+    return part.split("[", 1)[0]
+
+
+def _collect_keys(obj: Any, keys: set[str]) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            keys.add(str(k))
+            _collect_keys(v, keys)
+    elif isinstance(obj, list):
+        for v in obj:
+            _collect_keys(v, keys)
+
+
+def unified_leaves(dialogues: Iterable[Dialogue]) -> tuple[list[Any], set[str]]:
+    """Every leaf value of unified dialogues (columns, ``meta`` and ``extra`` JSON) and every JSON key.
+
+    >>> from mmdial_data import Dialogue, Turn
+    >>> values, keys = unified_leaves([Dialogue("x/train/1", "x", "train", [Turn(0, "A", "user", "hi")], {"k": 1})])
+    >>> "hi" in values, 1 in values, "k" in keys
+    (True, True, True)
+    """
+    values: list[Any] = []
+    keys: set[str] = set()
+    for d in dialogues:
+        row = d.to_dict()
+        row["meta"] = d.meta
+        for turn_row, turn in zip(row["turns"], d.turns, strict=True):
+            turn_row["annotations"]["extra"] = turn.annotations.extra
+            _collect_keys(turn.annotations.extra, keys)
+        _collect_keys(d.meta, keys)
+        values.extend(v for _, v in iter_leaves(row))
+    return values, keys
+
+
+def uncovered_fields(
+    source: Any,
+    dialogues: Dialogue | Iterable[Dialogue],
+    *,
+    normalize: Callable[[str], str] | None = None,
+    mapped: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> list[str]:
+    """The leaves of a source record whose value is found nowhere in the unified dialogue(s) made from it.
+
+    A non-empty string leaf is covered when it (after ``normalize`` and stripping) equals a unified string
+    value or, if at least 4 characters long, occurs inside one (joined utterances, reformatted text).
+    A number is covered when an equal number or its decimal text occurs. ``True``/``False``/``None`` and
+    empty strings, lists and objects carry their meaning in their key, so the key must reappear in a ``meta``
+    or ``extra`` object, or be named in ``mapped`` (keys the reader maps onto schema columns, such as
+    ``share_photo`` onto ``Turn.images``). Leaves whose path matches an entry of ``ignore`` (exact path or
+    last key) are not checked.
+
+    Returns:
+        ``"<json path> = <value>"`` for each uncovered leaf (empty when nothing was dropped).
+
+    Example:
+        >>> from mmdial_data import Dialogue, Turn
+        >>> d = Dialogue("x/train/1", "x", "train", [Turn(0, "A", "user", "hello there")], {"topic": "t"})
+        >>> uncovered_fields({"id": 7, "text": "hello there", "topic": "t", "mood": "sad"}, d)
+        ['$.id = 7', "$.mood = 'sad'"]
+    """
+    from mmdial_data.schema import Dialogue
+
+    if isinstance(dialogues, Dialogue):
+        dialogues = [dialogues]
+    values, keys = unified_leaves(dialogues)
+    keys |= set(mapped)
+    strings = {v.strip() for v in values if isinstance(v, str)}
+    numbers = {v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    haystack = "\x00".join(sorted(strings))
+    ignored = set(ignore)
+    missing = []
+    for path, value in iter_leaves(source):
+        if path in ignored or _last_key(path) in ignored:
+            continue
+        empty = value is None or value in ([], {}) or (isinstance(value, str) and not value.strip())
+        if isinstance(value, bool) or empty:
+            ok = _last_key(path) in keys
+        elif isinstance(value, str):
+            text = (normalize(value) if normalize else value).strip()
+            ok = text in strings or (len(text) >= 4 and text in haystack)
+        elif isinstance(value, (int, float)):
+            ok = value in numbers or str(value) in strings or json.dumps(value) in strings
+        else:
+            ok = False
+        if not ok:
+            missing.append(f"{path} = {value!r}")
+    return missing
+
+
+def assert_fields_covered(source: Any, dialogues: Dialogue | Iterable[Dialogue], **kwargs: Any) -> None:
+    """Fail with the list of dropped leaves unless every leaf of ``source`` is in ``dialogues``.
+
+    Takes the keyword arguments of :func:`uncovered_fields`.
+
+    >>> from mmdial_data import Dialogue, Turn
+    >>> d = Dialogue("x/train/1", "x", "train", [Turn(0, "A", "user", "hi")])
+    >>> assert_fields_covered({"text": "hi", "speaker": "A"}, d)
+    >>> assert_fields_covered({"text": "hi", "lost": "value"}, d)
+    Traceback (most recent call last):
+    ...
+    AssertionError: 1 source field(s) not found in the unified record x/train/1: $.lost = 'value'
+    """
+    dialogues = list(dialogues) if not hasattr(dialogues, "turns") else [dialogues]  # type: ignore[list-item]
+    missing = uncovered_fields(source, dialogues, **kwargs)
+    if missing:
+        ids = ", ".join(d.dialogue_id for d in dialogues)  # type: ignore[union-attr]
+        shown = "; ".join(missing[:20]) + (f" ... ({len(missing) - 20} more)" if len(missing) > 20 else "")
+        raise AssertionError(f"{len(missing)} source field(s) not found in the unified record {ids}: {shown}")

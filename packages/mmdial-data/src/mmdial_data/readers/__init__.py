@@ -63,6 +63,42 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "Persona-Chat / ConvAI2 ParlAI text: personas, *_no_cands, *_both_*, label candidates",
         "mmdial_data.readers.personachat:read_personachat",
     ),
+    "multiwoz": (
+        "MultiWOZ 2.x data.json style (log, belief-state metadata, dialog_act, span_info; .json or bare ids)",
+        "mmdial_data.readers.multiwoz:read_multiwoz",
+    ),
+    "empathetic_dialogues": (
+        "EmpatheticDialogues train/valid/test.csv (_comma_ pseudo-CSV): emotion, situation prompt, speaker roles",
+        "mmdial_data.readers.empathetic_dialogues:read_empathetic_dialogues",
+    ),
+    "visdial": (
+        "VisDial v1.0 JSON: caption turn with the COCO image, question/answer pools, 100 options + gt_index per round",
+        "mmdial_data.readers.visdial:read_visdial",
+    ),
+    "photochat": (
+        "PhotoChat JSON: share_photo turns become image turns captioned with the photo description",
+        "mmdial_data.readers.photochat:read_photochat",
+    ),
+    "locomo": (
+        "LoCoMo locomo10.json: multi-session conversations, image turns (URLs, BLIP caption), QA/events in meta",
+        "mmdial_data.readers.locomo:read_locomo",
+    ),
+    "wizard_of_wikipedia": (
+        "Wizard of Wikipedia JSON: chosen topic, checked sentence/passage as knowledge, retrieved passages",
+        "mmdial_data.readers.wizard_of_wikipedia:read_wizard_of_wikipedia",
+    ),
+    "imad": (
+        "IMAD release JSON: dialogue context plus the utterance replaced by an Unsplash image",
+        "mmdial_data.readers.imad:read_imad",
+    ),
+    "chitchat": (
+        "Chit-Chat Challenge (PyPI chitchat-dataset) dataset.json: messages grouped per sender, ratings, prompt",
+        "mmdial_data.readers.chitchat:read_chitchat",
+    ),
+    "folder": (
+        "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
+        "mmdial_data.readers.folder:read_folder",
+    ),
 }
 
 _REGISTRY: dict[str, ReaderInfo] = {}
