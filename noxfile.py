@@ -18,6 +18,10 @@ ROOT = Path(__file__).parent
 PACKAGES_DIR = ROOT / "packages"
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
 PYTHON = "3.11"
+#: What executing the notebooks and checking the report needs (besides the packages).
+NOTEBOOK_DEPS = ["jupytext>=1.16", "nbclient>=0.10", "nbconvert>=7", "ipykernel>=6", "matplotlib>=3.8"]
+#: Debian packages the integration tests use: headless Chromium for the report check.
+TEST_APT = ["chromium"]
 #: Debian packages the demo uses where it can (the tuxpaint stamps image pool); without them it falls back.
 DEMO_APT: list[str] = []
 
@@ -75,7 +79,12 @@ def _apt_install(session: nox.Session, wanted: list[str]) -> None:
     """Install Debian packages when this machine allows it (root + apt-get); otherwise say what will skip."""
     if not wanted:
         return
-    if os.environ.get("MMDIAL_NO_APT") or not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+    if (
+        os.environ.get("MMDIAL_NO_APT")
+        or not hasattr(os, "geteuid")
+        or os.geteuid() != 0
+        or not shutil.which("apt-get")
+    ):
         session.log(f"not installing Debian packages {wanted} (needs root and apt-get); dependent tests will skip")
         return
     missing = [p for p in wanted if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0]
@@ -107,19 +116,26 @@ def _extras_of(dist: str) -> set[str]:
     return set(data.get("project", {}).get("optional-dependencies", {}))
 
 
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "MPLBACKEND": "Agg",
+}
+
+
 def _pytest(session: nox.Session, *paths: str) -> None:
-    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
-    session.run("python", "-m", "pytest", *paths, *session.posargs, env=env)
+    session.run("python", "-m", "pytest", *paths, *session.posargs, env={**OFFLINE_ENV, "PYTHONHASHSEED": "0"})
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole test suite: every package and the integration tests, in one environment."""
     dists = _packages()
-    _apt_install(session, _apt_of(dists))
+    _apt_install(session, sorted({*_apt_of(dists), *TEST_APT, *DEMO_APT}))
     _install(session, dists)
-    _pytest(session, "packages", *(["tests"] if any((ROOT / "tests").glob("test_*.py")) else []))
+    session.install(*NOTEBOOK_DEPS)
+    _pytest(session, "packages", "tests")
 
 
 def _make_package_session(dist: str) -> None:
@@ -159,5 +175,23 @@ def demo(session: nox.Session) -> None:
     dists = _packages()
     _apt_install(session, DEMO_APT)
     _install(session, dists, extras="demo")
-    session.run("python", "scripts/run_demo.py", *session.posargs,
-                env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MPLBACKEND": "Agg"})
+    session.install(*NOTEBOOK_DEPS)
+    session.run("python", "scripts/run_demo.py", *session.posargs, env=OFFLINE_ENV)
+
+
+@nox.session(python=PYTHON)
+def notebooks(session: nox.Session) -> None:
+    """Execute every notebook with its small default parameters; HTML copies go to reports/."""
+    dists = _packages()
+    _apt_install(session, DEMO_APT)
+    _install(session, dists, extras="demo")
+    session.install(*NOTEBOOK_DEPS)
+    session.run("python", "scripts/nbrun.py", *session.posargs, env=OFFLINE_ENV)
+
+
+@nox.session(python=PYTHON)
+def lab(session: nox.Session) -> None:
+    """JupyterLab with jupytext, so the .py notebooks open as notebooks."""
+    _install(session, _packages(), extras="demo")
+    session.install(*NOTEBOOK_DEPS, "jupyterlab>=4")
+    session.run("jupyter", "lab", "--notebook-dir=notebooks", *session.posargs, env=OFFLINE_ENV)

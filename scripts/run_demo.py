@@ -1,41 +1,103 @@
-"""The demo pipeline (the README's main command runs this through `nox -s demo`).
+"""The demo pipeline, the README's main command (`nox -s demo`).
 
-Offline, on the data the project ships (datasets/demo): build the unified demo dataset, print its
-statistics and write a report under reports/. Later stages (image pool, IMAD augmentation, ReSee fusion,
-evaluation) join as their packages land.
+Offline, on the data the project ships or installs, it executes the pipeline notebooks in order
+(unify -> image pool and retrieval -> IMAD augmentation -> ReSee fusion -> evaluation) with their small
+default parameters, then writes ``reports/index.html`` linking each executed notebook as HTML, the figures,
+the metrics table, and ``reports/provenance.json`` (versions, seeds, git hash, timings per stage).
+Caches live in ``datasets/cache``, so a second run reuses embeddings, indexes and checkpoints.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from nbrun import execute_notebook, notebook_paths  # noqa: E402
+
+
+def write_index(out: Path, results: dict[str, dict[str, Any]], record: dict[str, Any]) -> Path:
+    """Write reports/index.html: notebooks, figures, the metrics table and provenance."""
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>mmdial demo report</title>"
+        "<link rel='icon' href='data:,'>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}img{max-width:440px;margin:6px;border:1px solid #ddd}"
+        "</style></head><body>",
+        "<h1>mmdial demo report</h1>",
+        f"<p>git {html.escape(str(record['git'].get('commit')))} · total "
+        f"{record['timings_s'].get('total', 0):.1f} s · <a href='provenance.json'>provenance.json</a></p>",
+        "<h2>Notebooks</h2><ol>",
+    ]
+    for name, values in results.items():
+        seconds = values.get("_seconds", 0)
+        parts.append(f"<li><a href='{html.escape(name)}.html'>{html.escape(name)}</a> ({seconds:.1f} s)</li>")
+    parts.append("</ol>")
+    metrics = next((v.get("metrics_table") for v in reversed(list(results.values())) if v.get("metrics_table")), None)
+    if metrics:
+        cols = list(metrics[0].keys())
+        parts.append("<h2>Metrics</h2><table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>")
+        for row in metrics:
+            cells = "".join(
+                f"<td>{v:.4f}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>" for v in row.values()
+            )
+            parts.append(f"<tr>{cells}</tr>")
+        parts.append("</table>")
+    parts.append("<h2>Figures</h2>")
+    for name in results:
+        figures = sorted((out / name).glob("*.png"))
+        if figures:
+            parts.append(f"<h3>{html.escape(name)}</h3>")
+            parts += [
+                f"<a href='{name}/{f.name}'><img src='{name}/{f.name}' alt='{html.escape(f.stem)}'></a>"
+                for f in figures
+            ]
+    parts.append("</body></html>")
+    index = out / "index.html"
+    index.write_text("\n".join(parts), encoding="utf-8")
+    return index
+
+
+def run(out: Path, parameters: dict[str, Any] | None = None, notebooks: list[Path] | None = None) -> Path:
+    """Run the pipeline notebooks into ``out`` and write the index; returns the index path."""
+    from mmdial_data.provenance import provenance
+
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, Any]] = {}
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    paths = notebooks or notebook_paths()
+    for i, path in enumerate(paths, start=1):
+        print(f"[{i}/{len(paths)}] {path.stem} ...", flush=True)
+        t0 = time.perf_counter()
+        results[path.stem] = execute_notebook(path, out, parameters)
+        timings[path.stem] = round(time.perf_counter() - t0, 2)
+        print(f"[{i}/{len(paths)}] {path.stem} done in {timings[path.stem]:.1f} s", flush=True)
+    timings["total"] = round(time.perf_counter() - start, 2)
+    record = provenance(
+        config={"notebooks": [p.name for p in paths], "parameters": parameters or {}},
+        seed=0,
+        extra={"timings_s": timings, "values": results},
+    )
+    (out / "provenance.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    index = write_index(out, results, record)
+    print(f"report: {index} (total {timings['total']:.1f} s)")
+    return index
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=ROOT / "reports", help="report folder")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "reports", help="report folder (default reports/)")
     args = parser.parse_args(argv)
-
-    from mmdial_data.build import build_dataset
-    from mmdial_data.provenance import provenance
-    from mmdial_data.stats import dataset_stats, format_stats
-
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    dataset_dir = args.out / "demo_dataset"
-    result = build_dataset(ROOT / "datasets" / "recipes" / "demo.yaml", dataset_dir)
-    timings["unify"] = time.perf_counter() - t0
-    stats = dataset_stats(dataset_dir / "data")
-    print(format_stats(stats))
-    record = provenance(config={"recipe": "datasets/recipes/demo.yaml"}, seed=0,
-                        extra={"timings_s": timings, "dialogues": result.dialogues})
-    (args.out / "demo_provenance.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"demo: {result.dialogues} dialogues, card at {dataset_dir / 'card.md'}")
+    run(args.out)
     return 0
 
 

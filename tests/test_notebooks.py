@@ -1,0 +1,164 @@
+"""The pipeline notebooks execute with small parameters, record sane values, and the report renders.
+
+One module-scoped run of the demo pipeline (scripts/run_demo.py) feeds every assertion here; the browser
+check opens reports/index.html in headless Chromium (Debian `chromium`) and fails on any broken image,
+broken link or console error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    from run_demo import run
+
+    out = tmp_path_factory.mktemp("reports")
+    index = run(out)
+    record = json.loads((out / "provenance.json").read_text())
+    return index, record
+
+
+def test_every_notebook_ran_and_recorded_values(report: tuple[Path, dict[str, Any]]) -> None:
+    from nbrun import notebook_paths
+
+    index, record = report
+    values = record["values"]
+    assert list(values) == [p.stem for p in notebook_paths()]
+    for name in values:
+        assert (index.parent / f"{name}.html").stat().st_size > 10_000
+    unify = values["01_unify_datasets"]
+    assert unify["dialogues"] == 8 and unify["turns"] == 33 and unify["skipped"] == 0
+    assert unify["sources"] == ["dailydialog", "personachat", "sgd"]
+
+
+def test_provenance_has_versions_git_and_timings(report: tuple[Path, dict[str, Any]]) -> None:
+    _, record = report
+    assert "mmdial-data" in record["versions"]
+    assert record["seed"] == 0 and "commit" in record["git"]
+    assert record["timings_s"]["total"] > 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_report_renders_in_headless_chromium(report: tuple[Path, dict[str, Any]]) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        message = "Debian chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    index, _ = report
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.refs: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            for key, value in attrs:
+                if key in ("href", "src") and value and not value.startswith(("data:", "#")):
+                    self.refs.append(value)
+
+    parser = Links()
+    parser.feed(index.read_text(encoding="utf-8"))
+    assert parser.refs, "the index links nothing"
+    for ref in parser.refs:
+        assert not ref.startswith(("http://", "https://")), f"external link {ref}"
+        assert (index.parent / ref).is_file(), f"broken link or image: {ref}"
+
+    port = _free_port()
+
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    handler = partial(QuietHandler, directory=str(index.parent))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # A page script reports every image that failed to load and every console error into the DOM title.
+    probe = index.parent / "probe.html"
+    probe.write_text(
+        "<!doctype html><html><head><title>pending</title></head><body><script>"
+        "const errors=[];window.addEventListener('error',e=>errors.push(String(e.message||e.type)),true);"
+        "const f=document.createElement('iframe');f.src='index.html';f.style.width='1200px';f.style.height='900px';"
+        "f.onload=()=>{const d=f.contentDocument;const imgs=[...d.images];"
+        "const bad=imgs.filter(i=>!i.complete||i.naturalWidth===0).map(i=>i.getAttribute('src'));"
+        "document.title=JSON.stringify({images:imgs.length,bad:bad,errors:errors});};"
+        "document.body.appendChild(f);</script></body></html>",
+        encoding="utf-8",
+    )
+    profile = tempfile.mkdtemp()
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    try:
+        proc = subprocess.run(
+            [chromium, *flags, "--dump-dom", f"http://127.0.0.1:{port}/probe.html"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        dom = proc.stdout
+        console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+        screenshot = index.parent / "screenshot.png"
+        subprocess.run(
+            [
+                chromium,
+                *flags,
+                f"--screenshot={screenshot}",
+                "--window-size=1200,1600",
+                f"http://127.0.0.1:{port}/index.html",
+            ],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        shutil.rmtree(profile, ignore_errors=True)
+    title = dom.split("<title>", 1)[1].split("</title>", 1)[0]
+    result = json.loads(title.replace("&quot;", '"'))
+    assert result["images"] > 0
+    assert result["bad"] == [], f"images that did not load: {result['bad']}"
+    assert result["errors"] == [], f"page errors: {result['errors']}"
+    assert console == [], f"console messages: {console}"
+    assert screenshot.stat().st_size > 10_000
+    # Keep a copy of the screenshot under reports/ of the checkout for people to look at.
+    keep = Path(__file__).resolve().parent.parent / "reports"
+    keep.mkdir(exist_ok=True)
+    shutil.copy(screenshot, keep / "index_screenshot.png")
