@@ -45,7 +45,7 @@ def dataset_stats(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def format_stats(stats: dict[str, Any]) -> str:
     """A fixed-width table of :func:`dataset_stats`."""
-    rows = [("source/split", "dialogues", "turns", "images", "words")]
+    rows: list[tuple[str, ...]] = [("source/split", "dialogues", "turns", "images", "words")]
     for name, s in stats["per_split"].items():
         rows.append((name, *(str(s[k]) for k in ("dialogues", "turns", "images", "words"))))
     rows.append(("total", *(str(stats["total"][k]) for k in ("dialogues", "turns", "images", "words"))))
