@@ -9,6 +9,7 @@ Bad usage or bad input exits with status 2 and a one-line message on stderr.
 
 Example:
     >>> main(["sources"])  # doctest: +ELLIPSIS
+    chitchat ...
     dailydialog ...
     0
 """

@@ -125,7 +125,8 @@ def uncovered_fields(
 
     A non-empty string leaf is covered when it (after ``normalize`` and stripping) equals a unified string
     value or, if at least 4 characters long, occurs inside one (joined utterances, reformatted text).
-    A number is covered when an equal number or its decimal text occurs. ``True``/``False``/``None`` and
+    A number is covered when an equal number or its decimal text occurs (a numeric string when an equal
+    number occurs). ``True``/``False``/``None`` and
     empty strings, lists and objects carry their meaning in their key, so the key must reappear in a ``meta``
     or ``extra`` object, or be named in ``mapped`` (keys the reader maps onto schema columns, such as
     ``share_photo`` onto ``Turn.images``). Leaves whose path matches an entry of ``ignore`` (exact path or
@@ -159,7 +160,7 @@ def uncovered_fields(
             ok = _last_key(path) in keys
         elif isinstance(value, str):
             text = (normalize(value) if normalize else value).strip()
-            ok = text in strings or (len(text) >= 4 and text in haystack)
+            ok = text in strings or (len(text) >= 4 and text in haystack) or _as_number(text) in numbers
         elif isinstance(value, (int, float)):
             ok = value in numbers or str(value) in strings or json.dumps(value) in strings
         else:
@@ -167,6 +168,13 @@ def uncovered_fields(
         if not ok:
             missing.append(f"{path} = {value!r}")
     return missing
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def assert_fields_covered(source: Any, dialogues: Dialogue | Iterable[Dialogue], **kwargs: Any) -> None:

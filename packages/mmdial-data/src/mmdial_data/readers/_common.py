@@ -165,6 +165,28 @@ def iter_json_object(path: Path, prefix: str = "") -> Iterator[tuple[str, Any]]:
             raise _located_json_error(path, exc, where) from exc
 
 
+def json_value(path: Path, prefix: str) -> Any:
+    """The first value at ijson path ``prefix`` (``"split"``, ``"data.version"``), or None when absent.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "v.json"
+    >>> _ = p.write_text('{"data": {"n": 3}, "split": "val"}')
+    >>> json_value(p, "split"), json_value(p, "data.n"), json_value(p, "nope")
+    ('val', 3, None)
+    """
+    ijson = _ijson()
+    if ijson is None:
+        data: Any = load_json(path)
+        for part in prefix.split("."):
+            data = data.get(part) if isinstance(data, dict) else None
+        return data
+    with path.open("rb") as fh:
+        try:
+            return next(iter(ijson.items(fh, prefix, use_float=True)), None)
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            raise _located_json_error(path, exc, prefix) from exc
+
+
 def json_files(path: Path, pattern: str = "*.json") -> list[Path]:
     """``path`` itself, or the files matching ``pattern`` under a folder (recursively, sorted)."""
     if not path.is_dir():
