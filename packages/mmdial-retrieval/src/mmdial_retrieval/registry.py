@@ -1,0 +1,112 @@
+"""The encoder registry: ``list_encoders()``, ``get_encoder(name)``, ``register_encoder(...)``.
+
+A name is ``<backend>[:<argument>]``: ``offline``, ``offline:<projection file>``, ``openclip:<model>[:<weights>]``,
+``sentence`` / ``sentence:<local model dir>``. With no name, ``get_encoder()`` uses ``$MMDIAL_ENCODER`` and
+falls back to ``offline``, the preset that needs no downloads.
+
+Example:
+    >>> [e.name for e in list_encoders()]
+    ['offline', 'openclip', 'sentence']
+    >>> get_encoder("opencilp:ViT-B-32")
+    Traceback (most recent call last):
+    ...
+    KeyError: "unknown encoder backend 'opencilp'; did you mean 'openclip'?"
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mmdial_retrieval.encoder import DualEncoder
+
+#: The encoder used when none is named and ``$MMDIAL_ENCODER`` is unset.
+DEFAULT_ENCODER = "offline"
+
+
+@dataclass(frozen=True)
+class EncoderBackend:
+    """A registered backend: ``factory(argument or None) -> DualEncoder``."""
+
+    name: str
+    factory: Callable[[str | None], DualEncoder]
+    description: str
+    usage: str
+
+
+_BACKENDS: dict[str, EncoderBackend] = {}
+_INSTANCES: dict[str, DualEncoder] = {}
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``""``.
+
+    >>> suggest("ofline", ["offline", "openclip"])
+    "; did you mean 'offline'?"
+    """
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def register_encoder(name: str, factory: Callable[[str | None], DualEncoder], *, description: str = "",
+                     usage: str = "", replace: bool = False) -> None:
+    """Register a backend under ``name`` (the part before the first ``:`` of encoder names)."""
+    if ":" in name:
+        raise ValueError(f"backend names cannot contain ':' ({name!r})")
+    if name in _BACKENDS and not replace:
+        raise ValueError(f"encoder backend {name!r} is already registered")
+    _BACKENDS[name] = EncoderBackend(name, factory, description, usage or name)
+
+
+def list_encoders() -> list[EncoderBackend]:
+    """The registered backends, sorted by name."""
+    return [_BACKENDS[k] for k in sorted(_BACKENDS)]
+
+
+def get_encoder(name: str | None = None) -> DualEncoder:
+    """Build (or reuse) the encoder named ``name``; see the module docs for the name syntax.
+
+    Raises:
+        KeyError: Unknown backend (with a "did you mean" hint).
+        mmdial_retrieval.MissingExtraError: The backend's extra is not installed.
+    """
+    name = name or os.environ.get("MMDIAL_ENCODER") or DEFAULT_ENCODER
+    if name in _INSTANCES:
+        return _INSTANCES[name]
+    backend, _, argument = name.partition(":")
+    if backend not in _BACKENDS:
+        raise KeyError(f"unknown encoder backend {backend!r}{suggest(backend, _BACKENDS)}")
+    encoder = _BACKENDS[backend].factory(argument or None)
+    _INSTANCES[name] = encoder
+    return encoder
+
+
+def _offline(argument: str | None) -> DualEncoder:
+    from mmdial_retrieval.offline_encoder import OfflineConSEEncoder
+
+    return OfflineConSEEncoder(projection=argument)
+
+
+def _openclip(argument: str | None) -> DualEncoder:
+    from mmdial_retrieval.openclip_encoder import OpenClipEncoder
+
+    if not argument:
+        raise KeyError("openclip needs a model: openclip:<model>[:<pretrained tag or checkpoint path>]")
+    model, _, pretrained = argument.partition(":")
+    return OpenClipEncoder(model, pretrained or None)
+
+
+def _sentence(argument: str | None) -> DualEncoder:
+    from mmdial_retrieval.sentence_encoder import SentenceEncoder
+
+    return SentenceEncoder(argument)
+
+
+register_encoder("offline", _offline, usage="offline[:<projection.npz>]",
+                 description="ConSE: EfficientNet-Lite0 ImageNet classes -> MiniLM class-name embeddings; no downloads")
+register_encoder("openclip", _openclip, usage="openclip:<model>[:<pretrained tag or checkpoint path>]",
+                 description="any open_clip model; 'openclip:mmdial-tiny' is a seeded random tiny model for tests")
+register_encoder("sentence", _sentence, usage="sentence[:<local sentence-transformers dir>]",
+                 description="text-only sentence encoder (packaged all-MiniLM-L6-v2 by default)")

@@ -1,0 +1,96 @@
+"""Encoders: the registry, the offline ConSE preset on real photos, open_clip tiny config, sentence encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmdial_retrieval import DualEncoder, get_encoder, list_encoders, register_encoder
+
+
+def _check_normalized(x: np.ndarray, rows: int, dim: int) -> None:
+    assert x.shape == (rows, dim) and x.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+
+
+def test_registry_lists_and_suggests() -> None:
+    assert [e.name for e in list_encoders()] == ["offline", "openclip", "sentence"]
+    with pytest.raises(KeyError, match="did you mean 'sentence'"):
+        get_encoder("sentense")
+    with pytest.raises(KeyError, match="openclip needs a model"):
+        get_encoder("openclip")
+    with pytest.raises(KeyError, match="did you mean 'ViT-B-32'"):
+        get_encoder("openclip:ViT-B-23")
+    with pytest.raises(ValueError, match="already registered"):
+        register_encoder("offline", lambda arg: get_encoder("offline"))
+
+
+def test_default_encoder_is_offline(monkeypatch, offline_encoder) -> None:
+    monkeypatch.delenv("MMDIAL_ENCODER", raising=False)
+    assert get_encoder() is offline_encoder
+    assert offline_encoder.encoder_id == "offline:conse-v1"
+
+
+def test_offline_encoder_ranks_the_right_photo_first(offline_encoder, skimage_photos) -> None:
+    names = ["chelsea", "coffee", "rocket", "astronaut"]
+    images = offline_encoder.encode_images([skimage_photos[n] for n in names])
+    texts = offline_encoder.encode_text(["a cat", "a cup of coffee", "a rocket", "an astronaut"])
+    _check_normalized(images, 4, 384)
+    _check_normalized(texts, 4, 384)
+    scores = texts @ images.T
+    assert [names[i] for i in scores.argmax(axis=1)] == names, scores.round(3)
+
+
+def test_offline_encoder_imagenet_top1(offline_encoder, skimage_photos) -> None:
+    """The mapped EfficientNet-Lite0 weights really classify: coffee -> espresso, chelsea -> a cat class."""
+    from mmdial_retrieval.imagenet_classes import imagenet_class_synonyms
+    from mmdial_retrieval.images import load_rgb
+
+    classes = imagenet_class_synonyms()
+    batch = offline_encoder.collate([offline_encoder.preprocess(load_rgb(skimage_photos[n]))
+                                     for n in ("coffee", "chelsea")])
+    probs = offline_encoder.class_probabilities(batch)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert classes[int(probs[0].argmax())][0] == "espresso"
+    assert classes[int(probs[1].argmax())][0] in {"tabby", "tiger cat", "Egyptian cat"}
+
+
+def test_tiny_openclip_is_seeded_and_normalized(tiny_clip, skimage_photos) -> None:
+    from mmdial_retrieval.openclip_encoder import OpenClipEncoder
+
+    assert tiny_clip.encoder_id == "openclip:mmdial-tiny-clip:random-seed0"
+    images = tiny_clip.encode_images([skimage_photos["coffee"], skimage_photos["rocket"]])
+    _check_normalized(images, 2, 32)
+    again = OpenClipEncoder("mmdial-tiny", seed=0)
+    np.testing.assert_allclose(again.encode_images([skimage_photos["coffee"]]), images[:1], atol=1e-6)
+    other = OpenClipEncoder("mmdial-tiny", seed=1)
+    assert other.encoder_id.endswith("random-seed1")
+    assert not np.allclose(other.encode_text(["a dog"]), tiny_clip.encode_text(["a dog"]))
+
+
+def test_openclip_loads_a_local_checkpoint(tmp_path, tiny_clip) -> None:
+    import torch
+
+    from mmdial_retrieval.openclip_encoder import OpenClipEncoder
+
+    ckpt = tmp_path / "tiny.pt"
+    torch.save(tiny_clip._model.state_dict(), ckpt)
+    loaded = OpenClipEncoder("mmdial-tiny", str(ckpt), seed=123)
+    assert loaded.encoder_id == f"openclip:mmdial-tiny-clip:{ckpt}"
+    np.testing.assert_allclose(loaded.encode_text(["a red car"]), tiny_clip.encode_text(["a red car"]), atol=1e-6)
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        OpenClipEncoder("mmdial-tiny", str(tmp_path / "missing.pt"))
+
+
+def test_sentence_encoder_is_text_only() -> None:
+    enc = get_encoder("sentence")
+    a, b, c = enc.encode_text(["How is the weather today?", "What's the weather like?", "I sold my old guitar."])
+    assert float(a @ b) > float(a @ c) + 0.3
+    with pytest.raises(TypeError, match="text-only"):
+        enc.encode_images([])
+    assert isinstance(enc, DualEncoder) and enc.dim == 384
+
+
+def test_empty_inputs(offline_encoder) -> None:
+    assert offline_encoder.encode_text([]).shape == (0, 384)
+    assert offline_encoder.encode_images([]).shape == (0, 384)
