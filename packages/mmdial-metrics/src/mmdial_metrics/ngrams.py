@@ -1,0 +1,215 @@
+"""Vectorized n-gram statistics: clipped n-gram matches per sentence with numpy, exactly.
+
+Tokens become integer ids (one vocabulary per process, cached per sentence); an n-gram becomes one
+integer key (mixed-radix packing of its token ids, re-ranked to dense ids whenever packing would
+overflow 62 bits), so no hashing and no collisions. Counting (sentence, n-gram) pairs is a sort.
+
+Example:
+    >>> hyp = encode([["a", "b", "a"]])
+    >>> ref = encode([["a", "b", "b"]])
+    >>> m, t = clipped_matches(hyp, ref, [0], 2)
+    >>> m.tolist(), t.tolist()
+    ([[2, 1]], [[3, 2]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+
+_VOCAB: dict[str, int] = {}
+_LIMIT = 1 << 62
+
+
+@dataclass
+class Encoded:
+    """Token ids of many sequences, flattened: ``ids[offsets[i]:offsets[i+1]]`` is sequence ``i``."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def offsets(self) -> np.ndarray:
+        out = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=out[1:])
+        return out
+
+
+def token_ids(tokens: Sequence[str]) -> list[int]:
+    """Ids of ``tokens`` in the process-wide vocabulary (new tokens get new ids)."""
+    vocab = _VOCAB
+    return [vocab.setdefault(t, len(vocab)) for t in tokens]
+
+
+def encode(token_lists: Sequence[Sequence[str]]) -> Encoded:
+    """Encode tokenized sequences."""
+    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    vocab = _VOCAB
+    flat = [vocab.setdefault(t, len(vocab)) for t in chain.from_iterable(token_lists)]
+    ids = np.array(flat, dtype=np.int64) if flat else np.zeros(0, dtype=np.int64)
+    return Encoded(ids=ids, lengths=lengths)
+
+
+def encode_ids(id_lists: Sequence[Sequence[int]]) -> Encoded:
+    """Encode sequences that are already token ids (e.g. from a cache)."""
+    lengths = np.fromiter((len(t) for t in id_lists), dtype=np.int64, count=len(id_lists))
+    total = int(lengths.sum())
+    ids = np.fromiter(chain.from_iterable(id_lists), dtype=np.int64, count=total)
+    return Encoded(ids=ids, lengths=lengths)
+
+
+def _owners(lengths: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+
+
+def _remaining(lengths: np.ndarray) -> np.ndarray:
+    """For each token position: how many tokens of its sequence start there (itself included)."""
+    total = int(lengths.sum())
+    ends = np.repeat(np.cumsum(lengths), lengths)
+    return ends - np.arange(total, dtype=np.int64)
+
+
+class NgramKeys:
+    """Integer keys of all n-grams of several encoded corpora, order by order, comparable across corpora.
+
+    Call :meth:`next_order` to go from order n-1 to n; :attr:`keys` then holds one key per position
+    (valid where :meth:`valid` is true), and :attr:`radix` bounds the keys.
+    """
+
+    def __init__(self, corpora: Sequence[Encoded], extra_radix: int = 1):
+        self.corpora = list(corpora)
+        self.remaining = [_remaining(c.lengths) for c in self.corpora]
+        self.order = 0
+        self.keys: list[np.ndarray] = []
+        # ids can exceed the corpora's own vocabulary (process-wide vocabulary): re-rank them densely.
+        allids = np.concatenate([c.ids for c in self.corpora]) if self.corpora else np.zeros(0, np.int64)
+        if len(allids):
+            uniq, inv = np.unique(allids, return_inverse=True)
+            self.vocab = max(int(len(uniq)), 1)
+            parts = np.split(inv.astype(np.int64), np.cumsum([len(c.ids) for c in self.corpora])[:-1])
+        else:
+            self.vocab = 1
+            parts = [c.ids for c in self.corpora]
+        self.tokens = parts
+        self.radix = 1
+        self.extra = max(int(extra_radix), 1)
+
+    def valid(self, i: int) -> np.ndarray:
+        return self.remaining[i] >= self.order
+
+    def next_order(self) -> None:
+        n = self.order + 1
+        if n == 1:
+            self.keys = [t.copy() for t in self.tokens]
+            self.radix = self.vocab
+            self.order = 1
+            return
+        if self.radix * self.vocab * self.extra >= _LIMIT:
+            self._rerank()
+        new = []
+        for keys, toks in zip(self.keys, self.tokens, strict=True):
+            k = np.zeros_like(keys)
+            if len(keys) >= n:
+                k[: len(keys) - n + 1] = keys[: len(keys) - n + 1] * self.vocab + toks[n - 1 :]
+            new.append(k)
+        self.keys = new
+        self.radix = self.radix * self.vocab
+        self.order = n
+
+    def _rerank(self) -> None:
+        masks = [self.valid(i) for i in range(len(self.keys))]
+        vals = np.concatenate([k[m] for k, m in zip(self.keys, masks, strict=True)])
+        uniq, inv = np.unique(vals, return_inverse=True)
+        out = []
+        start = 0
+        for k, m in zip(self.keys, masks, strict=True):
+            cnt = int(m.sum())
+            r = np.zeros_like(k)
+            r[m] = inv[start : start + cnt]
+            start += cnt
+            out.append(r)
+        self.keys = out
+        self.radix = max(int(len(uniq)), 1)
+
+
+def _count_pairs(group: np.ndarray, keys: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unique (group, key) composites and their counts."""
+    comp = np.sort(group * radix + keys)
+    if len(comp) == 0:
+        return comp, np.zeros(0, dtype=np.int64)
+    flags = np.empty(len(comp), dtype=bool)
+    flags[0] = True
+    np.not_equal(comp[1:], comp[:-1], out=flags[1:])
+    starts = np.flatnonzero(flags)
+    counts = np.diff(np.append(starts, len(comp)))
+    return comp[starts], counts
+
+
+def clipped_matches(
+    hyp: Encoded, refs: Encoded, ref_owner: Sequence[int] | np.ndarray, max_order: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """BLEU's clipped n-gram matches and n-gram totals per hypothesis.
+
+    Args:
+        hyp: One encoded sequence per hypothesis.
+        refs: All references, flattened.
+        ref_owner: For each reference, the index of its hypothesis.
+        max_order: Highest n-gram order.
+
+    Returns:
+        ``(matches, totals)``, int64 arrays of shape ``(n_hyp, max_order)``: for each order,
+        ``sum_g min(count_hyp(g), max_r count_ref_r(g))`` and the number of hypothesis n-grams.
+    """
+    n_hyp = len(hyp.lengths)
+    owner = np.asarray(ref_owner, dtype=np.int64)
+    n_refs = len(refs.lengths)
+    multi = n_refs != n_hyp or (n_refs and np.any(owner != np.arange(n_refs)))
+    matches = np.zeros((n_hyp, max_order), dtype=np.int64)
+    totals = np.zeros((n_hyp, max_order), dtype=np.int64)
+    hyp_pos_owner = _owners(hyp.lengths)
+    ref_pos_ref = _owners(refs.lengths)
+    groups = max(n_refs, n_hyp, 1)
+    keys = NgramKeys([hyp, refs], extra_radix=groups)
+    for n in range(1, max_order + 1):
+        keys.next_order()
+        totals[:, n - 1] = np.maximum(hyp.lengths - n + 1, 0)
+        hm = keys.valid(0)
+        rm = keys.valid(1)
+        if not hm.any() or not rm.any():
+            continue
+        radix = keys.radix
+        h_comp, h_cnt = _count_pairs(hyp_pos_owner[hm], keys.keys[0][hm], radix)
+        if multi:
+            r_comp, r_cnt = _count_pairs(ref_pos_ref[rm], keys.keys[1][rm], radix)
+            # (reference, key) -> (hypothesis, key), then the max count over the references of a hypothesis
+            comp2 = owner[r_comp // radix] * radix + r_comp % radix
+            order = np.argsort(comp2, kind="stable")
+            comp2 = comp2[order]
+            cnt2 = r_cnt[order]
+            flags = np.empty(len(comp2), dtype=bool)
+            flags[0] = True
+            np.not_equal(comp2[1:], comp2[:-1], out=flags[1:])
+            starts = np.flatnonzero(flags)
+            r_comp = comp2[starts]
+            r_cnt = np.maximum.reduceat(cnt2, starts)
+        else:
+            r_comp, r_cnt = _count_pairs(ref_pos_ref[rm], keys.keys[1][rm], radix)
+        idx = np.searchsorted(r_comp, h_comp)
+        idx_c = np.minimum(idx, len(r_comp) - 1)
+        found = r_comp[idx_c] == h_comp
+        clipped = np.where(found, np.minimum(h_cnt, r_cnt[idx_c]), 0)
+        matches[:, n - 1] = np.bincount(h_comp // radix, weights=clipped, minlength=n_hyp).astype(np.int64)
+    return matches, totals
+
+
+def ngram_counts(enc: Encoded, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct n-grams of each sequence: ``(owner, key, count)`` arrays (keys comparable within ``enc``)."""
+    keys = NgramKeys([enc], extra_radix=max(len(enc.lengths), 1))
+    for _ in range(n):
+        keys.next_order()
+    m = keys.valid(0)
+    comp, cnt = _count_pairs(_owners(enc.lengths)[m], keys.keys[0][m], keys.radix)
+    return comp // keys.radix, comp % keys.radix, cnt

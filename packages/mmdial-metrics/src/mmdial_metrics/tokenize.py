@@ -1,0 +1,183 @@
+"""Tokenizers of the reference implementations, reproduced exactly and cached.
+
+- ``13a``: sacrebleu's ``Tokenizer13a`` (mteval-v13a), the default of sacrebleu BLEU.
+- ``intl``: sacrebleu's ``TokenizerV14International`` (Unicode punctuation/symbol classes; uses the
+  ``regex`` module when installed, as sacrebleu does, else equivalent classes built from ``unicodedata``).
+- ``none``: sacrebleu's ``none`` (whitespace split).
+- ``whitespace``: ``str.split()`` (nltk and pycocoevalcap inputs, pre-tokenized text).
+- ``rouge``: rouge-score's default tokenizer (lowercase, ``[a-z0-9]+`` runs, optional Porter stemmer).
+
+Example:
+    >>> get_tokenizer("13a")("Hello, world!")
+    ['Hello', ',', 'world', '!']
+    >>> get_tokenizer("rouge")("It's 5 o'clock.")
+    ['it', 's', '5', 'o', 'clock']
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from functools import lru_cache
+
+Tokenizer = Callable[[str], list[str]]
+
+_CACHE = 2**20
+
+_13A = [
+    (re.compile(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), r" \1 "),
+    (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),
+    (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),
+    (re.compile(r"([0-9])(-)"), r"\1 \2 "),
+]
+
+
+@lru_cache(maxsize=_CACHE)
+def _tok_13a_str(line: str) -> str:
+    line = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
+    if "&" in line:
+        line = line.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    line = f" {line} "
+    for pattern, repl in _13A:
+        line = pattern.sub(repl, line)
+    return " ".join(line.split())
+
+
+def tokenize_13a(line: str) -> list[str]:
+    """sacrebleu ``13a`` tokens.
+
+    >>> tokenize_13a("It costs $3.50, ok?")
+    ['It', 'costs', '$', '3.50', ',', 'ok', '?']
+    """
+    return _tok_13a_str(line).split()
+
+
+@lru_cache(maxsize=1)
+def _intl_patterns() -> list[tuple[re.Pattern[str], str]]:
+    try:
+        import regex  # same Unicode classes as sacrebleu
+    except ImportError:
+        regex = None
+    if regex is not None:
+        return [
+            (regex.compile(r"(\P{N})(\p{P})"), r"\1 \2 "),
+            (regex.compile(r"(\p{P})(\P{N})"), r" \1 \2"),
+            (regex.compile(r"(\p{S})"), r" \1 "),
+        ]
+    import unicodedata
+
+    classes: dict[str, list[int]] = {"P": [], "S": [], "N": []}
+    for cp in range(sys.maxunicode + 1):
+        cat = unicodedata.category(chr(cp))[0]
+        if cat in classes:
+            classes[cat].append(cp)
+
+    def char_class(cps: list[int]) -> str:
+        ranges = []
+        start = prev = cps[0]
+        for cp in cps[1:]:
+            if cp != prev + 1:
+                ranges.append((start, prev))
+                start = cp
+            prev = cp
+        ranges.append((start, prev))
+        return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+    p, s, n = (char_class(classes[k]) for k in "PSN")
+    return [
+        (re.compile(f"([^{n}])([{p}])"), r"\1 \2 "),
+        (re.compile(f"([{p}])([^{n}])"), r" \1 \2"),
+        (re.compile(f"([{s}])"), r" \1 "),
+    ]
+
+
+@lru_cache(maxsize=_CACHE)
+def _tok_intl_str(line: str) -> str:
+    for pattern, repl in _intl_patterns():
+        line = pattern.sub(repl, line)
+    return " ".join(line.split())
+
+
+def tokenize_intl(line: str) -> list[str]:
+    """sacrebleu ``intl`` tokens.
+
+    >>> tokenize_intl("Grüße, Welt!")
+    ['Grüße', ',', 'Welt', '!']
+    """
+    return _tok_intl_str(line).split()
+
+
+def tokenize_whitespace(line: str) -> list[str]:
+    """``str.split()``.
+
+    >>> tokenize_whitespace(" a  b ")
+    ['a', 'b']
+    """
+    return line.split()
+
+
+_ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=_CACHE)
+def _tok_rouge(line: str) -> tuple[str, ...]:
+    return tuple(_ROUGE_TOKEN.findall(line.lower()))
+
+
+@lru_cache(maxsize=1)
+def porter_stemmer() -> Callable[[str], str]:
+    """nltk's PorterStemmer (NLTK_EXTENSIONS mode, as rouge-score uses it), with a cache."""
+    try:
+        from nltk.stem import porter
+    except ImportError:
+        raise ImportError('stemming needs nltk: pip install "mmdial-metrics[nltk]"') from None
+    stem = porter.PorterStemmer().stem
+    return lru_cache(maxsize=_CACHE)(stem)
+
+
+def tokenize_rouge(line: str, stemmer: bool = False) -> list[str]:
+    """rouge-score's default tokenizer; with ``stemmer`` tokens longer than 3 chars are Porter-stemmed.
+
+    >>> tokenize_rouge("Héllo World-42")
+    ['h', 'llo', 'world', '42']
+    """
+    tokens = _tok_rouge(line)
+    if not stemmer:
+        return list(tokens)
+    stem = porter_stemmer()
+    return [stem(t) if len(t) > 3 else t for t in tokens]
+
+
+_TOKENIZERS: dict[str, Tokenizer] = {
+    "13a": tokenize_13a,
+    "intl": tokenize_intl,
+    "none": tokenize_whitespace,
+    "whitespace": tokenize_whitespace,
+    "rouge": tokenize_rouge,
+}
+
+
+def list_tokenizers() -> list[str]:
+    """Names accepted by :func:`get_tokenizer`.
+
+    >>> list_tokenizers()
+    ['13a', 'intl', 'none', 'rouge', 'whitespace']
+    """
+    return sorted(_TOKENIZERS)
+
+
+def get_tokenizer(name: str) -> Tokenizer:
+    """The tokenizer called ``name`` (see module docs); ValueError for unknown names."""
+    try:
+        return _TOKENIZERS[name]
+    except KeyError:
+        raise ValueError(f"unknown tokenizer {name!r}; choose one of {list_tokenizers()}") from None
+
+
+def tokenize_all(lines: list[str], name: str, *, lowercase: bool = False) -> list[list[str]]:
+    """Tokenize many lines (``lowercase`` first, as sacrebleu does)."""
+    tok = get_tokenizer(name)
+    if lowercase:
+        return [tok(x.lower()) for x in lines]
+    return [tok(x) for x in lines]

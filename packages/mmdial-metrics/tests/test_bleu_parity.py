@@ -1,0 +1,158 @@
+"""BLEU parity with sacrebleu, nltk and pycocoevalcap on real dialogue text and edge cases."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+from mmdial_metrics.bleu_scores import BLEU, bleu, coco_bleu, nltk_bleu, nltk_sentence_bleu, sentence_bleu
+
+sacrebleu = pytest.importorskip("sacrebleu")
+nltk_bleu_mod = pytest.importorskip("nltk.translate.bleu_score")
+
+EDGE = [
+    ("", ["the cat sat on the mat"]),
+    ("the cat sat", [""]),
+    ("hello", ["hello"]),
+    ("hello", ["world"]),
+    ("Grüße, 世界! ça va? 👍 3.5-4", ["Grüße, Welt! ça va? 👍 3.5 - 4"]),
+    ("the the the the", ["the cat", "the the dog"]),
+    ("a b c d e f", ["a b c", "d e f", "a b c d e f g"]),
+]
+
+
+def _streams(groups: list[list[str]]) -> list[list[str | None]]:
+    width = max(len(g) for g in groups)
+    return [[g[i] if i < len(g) else None for g in groups] for i in range(width)]
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("tokenize", ["13a", "intl", "none"])
+@pytest.mark.parametrize("smooth", ["exp", "floor", "add-k", "none"])
+def test_corpus_bleu_matches_sacrebleu(real_pairs, tokenize, smooth):
+    hyps, refs = real_pairs
+    ours = bleu(hyps, refs, tokenize=tokenize, smooth_method=smooth)
+    ref = sacrebleu.corpus_bleu(hyps, _streams(refs), tokenize=tokenize, smooth_method=smooth, force=True)
+    assert ours.score == pytest.approx(ref.score, abs=1e-9)
+    if smooth != "add-k":  # sacrebleu adds k to its own counts in place
+        assert ours.details["counts"] == ref.counts
+        assert ours.details["totals"] == ref.totals
+    assert ours.details["sys_len"] == ref.sys_len and ours.details["ref_len"] == ref.ref_len
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_corpus_bleu_lowercase_and_orders(single_ref_pairs, lowercase):
+    hyps, refs = single_ref_pairs
+    for order in (1, 2, 3):
+        ours = bleu(hyps, refs, lowercase=lowercase, max_ngram_order=order)
+        ref = sacrebleu.metrics.BLEU(lowercase=lowercase, max_ngram_order=order, force=True).corpus_score(
+            hyps, _streams(refs))
+        assert ours.score == pytest.approx(ref.score, abs=1e-9)
+
+
+@pytest.mark.samples
+def test_sentence_bleu_matches_sacrebleu(real_pairs):
+    hyps, refs = real_pairs
+    hyps, refs = hyps[:1000], refs[:1000]
+    metric = sacrebleu.metrics.BLEU(effective_order=True)
+    expected = [metric.sentence_score(h, r).score for h, r in zip(hyps, refs, strict=True)]
+    ours = sentence_bleu(hyps, refs)
+    np.testing.assert_allclose(ours.item_scores, expected, rtol=0, atol=1e-9)
+    assert ours.score == pytest.approx(float(np.mean(expected)), abs=1e-9)
+
+
+def _nltk_tokens(hyps, refs):
+    return [h.split() for h in hyps], [[r.split() for r in g] for g in refs]
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("method", range(8))
+def test_nltk_corpus_bleu(real_pairs, method):
+    hyps, refs = real_pairs
+    h, r = _nltk_tokens(hyps, refs)
+    sf = getattr(nltk_bleu_mod.SmoothingFunction(), f"method{method}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = nltk_bleu_mod.corpus_bleu(r, h, smoothing_function=sf)
+    assert nltk_bleu(hyps, refs, smoothing=method).score == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("method", [0, 1, 2, 3, 4, 5, 7])
+@pytest.mark.parametrize("weights", [(0.25, 0.25, 0.25, 0.25), (0.5, 0.5), (0, 0, 0, 1)])
+def test_nltk_sentence_bleu(real_pairs, method, weights):
+    hyps, refs = real_pairs
+    hyps, refs = hyps[:300], refs[:300]
+    h, r = _nltk_tokens(hyps, refs)
+    sf = getattr(nltk_bleu_mod.SmoothingFunction(), f"method{method}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = [nltk_bleu_mod.sentence_bleu(rr, hh, weights, smoothing_function=sf) for hh, rr in zip(h, r)]
+    ours = nltk_sentence_bleu(hyps, refs, smoothing=method, weights=weights)
+    np.testing.assert_allclose(ours.item_scores, expected, rtol=0, atol=1e-9)
+
+
+def test_nltk_auto_reweigh():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = nltk_bleu_mod.sentence_bleu([["a", "b", "c"]], ["a", "b"], auto_reweigh=True)
+    assert nltk_sentence_bleu(["a b"], [["a b c"]], auto_reweigh=True).score == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.samples
+def test_coco_bleu(real_pairs):
+    from pycocoevalcap.bleu.bleu import Bleu
+
+    hyps, refs = real_pairs
+    gts = {i: g for i, g in enumerate(refs)}
+    res = {i: [h] for i, h in enumerate(hyps)}
+    with contextlib.redirect_stdout(io.StringIO()):
+        score, scores = Bleu(4).compute_score(gts, res)
+    for n in range(1, 5):
+        ours = coco_bleu(hyps, refs, n=n)
+        assert ours.score == pytest.approx(score[n - 1], abs=1e-12)
+        np.testing.assert_allclose(ours.item_scores, scores[n - 1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("hyp", "refs"), EDGE)
+def test_edge_cases_all_bleus(hyp, refs):
+    from pycocoevalcap.bleu.bleu import Bleu
+
+    assert bleu([hyp], [refs]).score == pytest.approx(
+        sacrebleu.corpus_bleu([hyp], [[r] for r in refs]).score, abs=1e-9)
+    assert sentence_bleu([hyp], [refs]).score == pytest.approx(
+        sacrebleu.metrics.BLEU(effective_order=True).sentence_score(hyp, refs).score, abs=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = nltk_bleu_mod.sentence_bleu([r.split() for r in refs], hyp.split(),
+                                               smoothing_function=nltk_bleu_mod.SmoothingFunction().method1)
+    assert nltk_sentence_bleu([hyp], [refs], smoothing=1).score == pytest.approx(expected, abs=1e-12)
+    if hyp and all(refs):  # pycocoevalcap handles empty strings like any other (0 tokens)
+        with contextlib.redirect_stdout(io.StringIO()):
+            score, _ = Bleu(4).compute_score({0: refs}, {0: [hyp]})
+        assert coco_bleu([hyp], [refs]).score == pytest.approx(score[3], abs=1e-12)
+
+
+def test_accumulator_equals_functional(real_pairs):
+    hyps, refs = real_pairs
+    acc = BLEU()
+    for i in range(0, len(hyps), 700):
+        acc.update(hyps[i : i + 700], refs[i : i + 700])
+    whole = bleu(hyps, refs)
+    got = acc.compute()
+    assert got.score == whole.score
+    assert got.signature == whole.signature == "name:bleu|nrefs:var|case:mixed|eff:no|tok:13a|smooth:exp|version:0.1.0"
+    assert acc.reset() is acc and len(acc) == 0
+
+
+def test_signature_like_sacrebleu():
+    ours = bleu(["a b"], [["a b"]], smooth_method="floor", lowercase=True)
+    sig = sacrebleu.metrics.BLEU(smooth_method="floor", lowercase=True)
+    sig.corpus_score(["a b"], [["a b"]])
+    theirs = str(sig.get_signature()).rsplit("|", 1)[0]  # drop sacrebleu's version
+    assert ours.signature.removeprefix("name:bleu|").rsplit("|", 1)[0] == theirs
