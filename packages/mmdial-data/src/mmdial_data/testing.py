@@ -93,7 +93,7 @@ def _collect_keys(obj: Any, keys: set[str]) -> None:
 
 
 def unified_leaves(dialogues: Iterable[Dialogue]) -> tuple[list[Any], set[str]]:
-    """Every leaf value of unified dialogues (columns, ``meta`` and ``extra`` JSON) and every JSON key.
+    """Every leaf value of unified dialogues (columns, ``meta`` and ``extra`` JSON) and every key (columns too).
 
     >>> from mmdial_data import Dialogue, Turn
     >>> values, keys = unified_leaves([Dialogue("x/train/1", "x", "train", [Turn(0, "A", "user", "hi")], {"k": 1})])
@@ -109,7 +109,10 @@ def unified_leaves(dialogues: Iterable[Dialogue]) -> tuple[list[Any], set[str]]:
             turn_row["annotations"]["extra"] = turn.annotations.extra
             _collect_keys(turn.annotations.extra, keys)
         _collect_keys(d.meta, keys)
+        _collect_keys(row, keys)
         values.extend(v for _, v in iter_leaves(row))
+        original_id = d.dialogue_id.split("/", 2)[-1]  # "<source>/<split>/<original id>"
+        values.extend([original_id, *original_id.split("/")])
     return values, keys
 
 
@@ -127,8 +130,8 @@ def uncovered_fields(
     value or, if at least 4 characters long, occurs inside one (joined utterances, reformatted text).
     A number is covered when an equal number or its decimal text occurs (a numeric string when an equal
     number occurs). ``True``/``False``/``None`` and
-    empty strings, lists and objects carry their meaning in their key, so the key must reappear in a ``meta``
-    or ``extra`` object, or be named in ``mapped`` (keys the reader maps onto schema columns, such as
+    empty strings, lists and objects carry their meaning in their key, so the key must reappear as a column
+    or a key of a ``meta``/``extra`` object, or be named in ``mapped`` (keys the reader maps onto schema columns, such as
     ``share_photo`` onto ``Turn.images``). Leaves whose path matches an entry of ``ignore`` (exact path or
     last key) are not checked.
 

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mmdial_data.errors import ErrorPolicy, OnError
 from mmdial_data.schema import Dialogue
@@ -165,6 +165,7 @@ def read_source(
     *,
     split: str | None = None,
     on_error: OnError | ErrorPolicy = "raise",
+    options: dict[str, Any] | None = None,
 ) -> Iterator[Dialogue]:
     """Read dialogues from ``paths`` with the reader ``name``, lazily.
 
@@ -173,6 +174,8 @@ def read_source(
         paths: One path or several (files or directories, as the reader accepts).
         split: Override the split the reader infers from file names.
         on_error: ``"raise"`` (default) or ``"skip"``, or an :class:`ErrorPolicy` to collect skips in.
+        options: Keyword arguments for readers that take them (``folder``: ``columns``, ``meta_columns``,
+            ``source``).
 
     Example:
         >>> from mmdial_data.testing import demo_dir
@@ -188,4 +191,7 @@ def read_source(
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or directory (reader {name!r})")
-        yield from reader(path, split=split, policy=policy)
+        if options:
+            yield from reader(path, split=split, policy=policy, **options)  # type: ignore[call-arg]
+        else:
+            yield from reader(path, split=split, policy=policy)

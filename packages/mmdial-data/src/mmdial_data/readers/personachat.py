@@ -121,8 +121,7 @@ def _add_line(p: _Pending, body: str, file: Path, lineno: int) -> None:
     extra: dict[str, Any] = {"line": lineno}
     if len(fields) == 4:
         p.has_candidates = True
-        if fields[2]:
-            extra["reward"] = fields[2]
+        extra["reward"] = fields[2]  # kept even when empty (the usual case), so the field is not lost
         extra["candidates"] = fields[3].split("|") if fields[3] else []
     if partner == SILENCE:
         extra["partner_text"] = SILENCE
