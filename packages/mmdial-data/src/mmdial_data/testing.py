@@ -129,10 +129,10 @@ def uncovered_fields(
     A non-empty string leaf is covered when it (after ``normalize`` and stripping) equals a unified string
     value or, if at least 4 characters long, occurs inside one (joined utterances, reformatted text).
     A number is covered when an equal number or its decimal text occurs (a numeric string when an equal
-    number occurs). ``True``/``False``/``None`` and
-    empty strings, lists and objects carry their meaning in their key, so the key must reappear as a column
-    or a key of a ``meta``/``extra`` object, or be named in ``mapped`` (keys the reader maps onto schema columns, such as
-    ``share_photo`` onto ``Turn.images``). Leaves whose path matches an entry of ``ignore`` (exact path or
+    number occurs). ``True``/``False``/``None`` and empty strings, lists and objects carry their meaning in
+    their key, so the key must reappear as a column or a key of a ``meta``/``extra`` object, or be named in
+    ``mapped`` (keys the reader maps onto schema columns, such as ``share_photo`` onto ``Turn.images``).
+    Leaves whose path matches an entry of ``ignore`` (exact path or
     last key) are not checked.
 
     Returns:
