@@ -107,6 +107,10 @@ class DualEncoder(ABC):
         """Turn one RGB PIL image into the model input (picklable, so it can run in DataLoader workers)."""
         raise NotImplementedError(f"{self.encoder_id} does not encode images")
 
+    def image_transform(self) -> Any:
+        """A picklable callable doing :meth:`preprocess` (sent to DataLoader worker processes)."""
+        return self.preprocess
+
     def collate(self, items: list[Any]) -> Any:
         """Stack :meth:`preprocess` outputs into a batch (torch tensors are stacked)."""
         import torch

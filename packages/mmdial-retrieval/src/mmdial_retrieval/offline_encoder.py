@@ -147,6 +147,10 @@ class OfflineConSEEncoder(DualEncoder):
         """Resize, center-crop to 224 and ImageNet-normalize one RGB image."""
         return preprocess_imagenet(image)
 
+    def image_transform(self) -> Any:
+        """The module-level :func:`preprocess_imagenet` (cheap to send to worker processes)."""
+        return preprocess_imagenet
+
     def class_probabilities(self, batch: Any) -> np.ndarray:
         """ImageNet-1k softmax probabilities ``(n, 1000)`` of a preprocessed batch."""
         torch = require("torch", "offline")

@@ -83,6 +83,10 @@ class OpenClipEncoder(DualEncoder):
         """open_clip's own eval transform of one RGB image."""
         return self._preprocess(image)
 
+    def image_transform(self) -> Any:
+        """open_clip's torchvision transform (picklable)."""
+        return self._preprocess
+
     def _encode_image_batch(self, batch: Any) -> np.ndarray:
         torch = require("torch", "openclip")
         with torch.inference_mode():

@@ -1,0 +1,172 @@
+"""Embedding an image pool: a DataLoader decodes and preprocesses in worker processes, the encoder runs on
+whole batches, finished chunks go to the :class:`~mmdial_retrieval.cache.EmbeddingCache` as shards.
+
+A run interrupted at any point loses at most the chunk in flight; the next run embeds only what the cache
+lacks. Images that fail to decode are reported in :attr:`EmbedResult.failed`, never stop the run.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> from mmdial_retrieval import ImagePool, EmbeddingCache, get_encoder
+    >>> src = pathlib.Path(tempfile.mkdtemp())
+    >>> for i, color in enumerate(["red", "blue"]):
+    ...     Image.new("RGB", (40, 30), color).save(src / f"{i}.png")
+    >>> pool = ImagePool.create(pathlib.Path(tempfile.mkdtemp()) / "pool"); _ = pool.add_folder(src)
+    >>> enc = get_encoder("openclip:mmdial-tiny")  # doctest: +SKIP
+    >>> result = embed_pool(pool, enc, EmbeddingCache(tempfile.mkdtemp()))  # doctest: +SKIP
+    >>> result.vectors.shape, result.embedded_now  # doctest: +SKIP
+    ((2, 32), 2)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mmdial_retrieval.encoder import DualEncoder
+
+if TYPE_CHECKING:
+    from mmdial_retrieval.cache import EmbeddingCache
+    from mmdial_retrieval.pool import ImagePool, PoolProblem
+
+
+@dataclass
+class EmbedResult:
+    """Vectors of the pool's embeddable images (pool order) and what happened.
+
+    Attributes:
+        ids: Image ids, one per row of ``vectors``.
+        vectors: ``(len(ids), dim)`` float32, normalized.
+        encoder_id: The encoder used.
+        embedded_now: Images embedded in this run.
+        from_cache: Images found in the cache.
+        failed: Images that could not be decoded (left out of ``ids``).
+    """
+
+    ids: list[str]
+    vectors: np.ndarray
+    encoder_id: str
+    embedded_now: int = 0
+    from_cache: int = 0
+    failed: list[PoolProblem] = field(default_factory=list)
+
+
+class _ImageFiles:
+    """torch Dataset: (position, preprocessed tensor or None, error message)."""
+
+    def __init__(self, paths: Sequence[Path], transform: Callable[[Any], Any]):
+        self.paths = list(paths)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[int, Any, str | None]:
+        from mmdial_retrieval.images import ImageLoadError, load_rgb
+
+        try:
+            return i, self.transform(load_rgb(self.paths[i])), None
+        except ImageLoadError as exc:
+            return i, None, exc.message
+
+
+def _collate(items: list[tuple[int, Any, str | None]]) -> tuple[list[int], Any, list[tuple[int, str]]]:
+    import torch
+
+    ok = [(i, x) for i, x, _ in items if x is not None]
+    failed = [(i, err or "unreadable") for i, x, err in items if x is None]
+    batch = torch.stack([x for _, x in ok]) if ok else None
+    return [i for i, _ in ok], batch, failed
+
+
+def iter_image_batches(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int = 32,
+                       num_workers: int | None = None) -> Any:
+    """Yield ``(positions, batch, failures)`` for ``paths``: decoding and preprocessing in DataLoader workers.
+
+    ``num_workers=None`` uses one worker per CPU beyond the first (0 on a single CPU).
+    """
+    from torch.utils.data import DataLoader
+
+    if num_workers is None:
+        num_workers = max(0, (os.cpu_count() or 1) - 1)
+    loader = DataLoader(_ImageFiles(paths, encoder.image_transform()), batch_size=batch_size, shuffle=False,
+                        num_workers=num_workers, collate_fn=_collate,
+                        prefetch_factor=4 if num_workers else None, persistent_workers=False)
+    yield from loader
+
+
+def embed_paths(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int = 32,
+                num_workers: int | None = None) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Embed image files without a cache: ``(vectors of the readable ones in order, [(position, error)])``."""
+    parts, failures = [], []
+    for _, batch, failed in iter_image_batches(paths, encoder, batch_size=batch_size, num_workers=num_workers):
+        failures.extend(failed)
+        if batch is not None:
+            parts.append(encoder.encode_preprocessed(batch))
+    vectors = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)
+    return vectors, failures
+
+
+def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | None = None, *,
+               batch_size: int = 32, shard_size: int = 1024, num_workers: int | None = None,
+               progress: bool = True) -> EmbedResult:
+    """Embed every image of ``pool`` with ``encoder``, reusing and filling ``cache``.
+
+    Args:
+        pool: The images.
+        encoder: Any image-capable :class:`~mmdial_retrieval.encoder.DualEncoder`.
+        cache: Where finished chunks are stored (None: embed everything in memory).
+        batch_size: Images per forward pass.
+        shard_size: Images per cache shard (the most a crash can lose).
+        num_workers: DataLoader worker processes (None: CPUs - 1).
+        progress: Show a tqdm progress bar.
+    """
+    from tqdm.auto import tqdm
+
+    from mmdial_retrieval.cache import EmbeddingCache
+    from mmdial_retrieval.pool import PoolProblem
+
+    if cache is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="mmdial-embed-") as tmp:
+            return embed_pool(pool, encoder, EmbeddingCache(tmp), batch_size=batch_size, shard_size=shard_size,
+                              num_workers=num_workers, progress=progress)
+    all_ids = pool.ids()
+    todo = cache.missing(encoder.encoder_id, all_ids)
+    from_cache = len(all_ids) - len(todo)
+    failed: list[PoolProblem] = []
+    failed_ids: set[str] = set()
+    done_now = 0
+    bar = tqdm(total=len(todo), desc=f"embedding ({encoder.encoder_id})", unit="img", disable=not progress or not todo)
+    buf_ids: list[str] = []
+    buf_vecs: list[np.ndarray] = []
+
+    def flush() -> None:
+        nonlocal done_now
+        if buf_ids:
+            done_now += cache.write_shard(encoder.encoder_id, buf_ids, np.concatenate(buf_vecs))
+            buf_ids.clear()
+            buf_vecs.clear()
+
+    paths = pool.paths(todo)
+    for positions, batch, failures in iter_image_batches(paths, encoder, batch_size=batch_size,
+                                                         num_workers=num_workers):
+        for pos, message in failures:
+            failed.append(PoolProblem(str(paths[pos]), "unreadable", message))
+            failed_ids.add(todo[pos])
+        if batch is not None:
+            buf_vecs.append(encoder.encode_preprocessed(batch))
+            buf_ids.extend(todo[p] for p in positions)
+        bar.update(len(positions) + len(failures))
+        if len(buf_ids) >= shard_size:
+            flush()
+    flush()
+    bar.close()
+    ids = [i for i in all_ids if i not in failed_ids]
+    return EmbedResult(ids, cache.get(encoder.encoder_id, ids), encoder.encoder_id, done_now, from_cache, failed)

@@ -1,0 +1,115 @@
+"""Embedding cache and pipeline: resume after a crash mid-shard loses and duplicates nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mmdial_retrieval import DualEncoder, EmbeddingCache, ImagePool, Retriever, embed_pool
+from mmdial_retrieval.embed import embed_paths
+
+
+class CrashAfter(DualEncoder):
+    """Delegates to a real encoder and raises after ``batches`` forward passes (a simulated kill)."""
+
+    def __init__(self, inner: DualEncoder, batches: int):
+        self.inner, self.left = inner, batches
+        self.encoder_id, self.dim = inner.encoder_id, inner.dim
+
+    def image_transform(self):
+        return self.inner.image_transform()
+
+    def encode_preprocessed(self, batch):
+        if self.left == 0:
+            raise KeyboardInterrupt("simulated crash")
+        self.left -= 1
+        return self.inner.encode_preprocessed(batch)
+
+
+@pytest.fixture
+def drawn_pool(tmp_path) -> ImagePool:
+    """23 distinct drawn images (different shapes and colors) plus one corrupt file."""
+    src = tmp_path / "drawn"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(23):
+        im = Image.new("RGB", (48 + i, 40), tuple(int(c) for c in rng.integers(0, 255, 3)))
+        d = ImageDraw.Draw(im)
+        d.ellipse((i % 10, 5, 30 + i, 35), fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+        im.save(src / f"img{i:02d}.png")
+    pool = ImagePool.create(tmp_path / "pool")
+    pool.add_folder(src)
+    return pool
+
+
+def test_resume_after_crash_mid_shard(tmp_path, drawn_pool, tiny_clip) -> None:
+    cache = EmbeddingCache(tmp_path / "cache")
+    # 4 images per batch, 8 per shard: crash during the 6th batch = in the middle of the third shard
+    with pytest.raises(KeyboardInterrupt):
+        embed_pool(drawn_pool, CrashAfter(tiny_clip, 5), cache, batch_size=4, shard_size=8, num_workers=0,
+                   progress=False)
+    shards = cache.shard_files(tiny_clip.encoder_id)
+    assert len(shards) == 2
+    # also leave a half-written temporary behind, as a kill during np.savez would
+    (shards[0].parent / ".shard-000002.npz.tmp-crash").write_bytes(b"PK\x03\x04 half")
+    fresh = EmbeddingCache(tmp_path / "cache")
+    assert len(fresh.hashes(tiny_clip.encoder_id)) == 16
+    result = embed_pool(drawn_pool, tiny_clip, fresh, batch_size=4, shard_size=8, num_workers=0, progress=False)
+    assert (result.from_cache, result.embedded_now) == (16, 7)
+    assert result.ids == drawn_pool.ids()
+    assert not list(shards[0].parent.glob(".*tmp*"))
+    # every image is in exactly one shard
+    stored = []
+    for shard in fresh.shard_files(tiny_clip.encoder_id):
+        with np.load(shard) as data:
+            stored.extend(data["hashes"].tolist())
+    assert sorted(stored) == sorted(drawn_pool.ids())
+    # and the vectors equal an uninterrupted run without a cache
+    reference, failures = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=5, num_workers=0)
+    assert failures == []
+    np.testing.assert_allclose(result.vectors, reference, atol=1e-5)
+    # a re-run embeds nothing
+    again = embed_pool(drawn_pool, tiny_clip, EmbeddingCache(tmp_path / "cache"), progress=False, num_workers=0)
+    assert (again.embedded_now, again.from_cache) == (0, 23)
+
+
+def test_worker_processes_give_the_same_vectors(tmp_path, drawn_pool, tiny_clip) -> None:
+    serial, _ = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=6, num_workers=0)
+    parallel, _ = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=6, num_workers=2)
+    np.testing.assert_allclose(parallel, serial, atol=1e-6)
+
+
+def test_file_broken_after_pool_add_is_reported(tmp_path, drawn_pool, tiny_clip) -> None:
+    victim = drawn_pool.path_of(drawn_pool.items[3])
+    victim.write_bytes(victim.read_bytes()[:60])
+    result = embed_pool(drawn_pool, tiny_clip, EmbeddingCache(tmp_path / "c"), num_workers=0, progress=False)
+    assert len(result.ids) == 22 and drawn_pool.items[3].image_id not in result.ids
+    assert [(Path(p.path).name, p.kind) for p in result.failed] == [("img03.png", "unreadable")]
+
+
+def test_cache_is_keyed_by_encoder(tmp_path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    cache.write_shard("enc:a", ["h1"], np.ones((1, 3), np.float32))
+    assert ("enc:a", "h1") in cache and ("enc:b", "h1") not in cache
+    with pytest.raises(ValueError, match="dim 3"):
+        cache.write_shard("enc:a", ["h2"], np.ones((1, 4), np.float32))
+    with pytest.raises(KeyError, match="h9"):
+        cache.get("enc:a", ["h9"])
+
+
+def test_retriever_text_and_image_search(tmp_path, photo_folder, offline_encoder) -> None:
+    pool = ImagePool.create(tmp_path / "pool")
+    pool.add_folder(photo_folder)
+    retriever = Retriever.from_pool(pool, offline_encoder, EmbeddingCache(tmp_path / "cache"), num_workers=0,
+                                    progress=False)
+    hits = retriever.search_text(["a cup of coffee", "a cat"], k=2)
+    assert [pool.get(h[0]).uri for h in hits.ids] == ["coffee.png", "chelsea.png"]
+    same = retriever.search_images([photo_folder / "rocket.jpg"], k=1)
+    assert pool.get(same.ids[0][0]).uri == "rocket.jpg" and same.scores[0][0] == pytest.approx(1.0, abs=1e-5)
+    other = Retriever.from_pool(pool, offline_encoder, num_workers=0, progress=False).index
+    other.encoder_id = "openclip:x"
+    with pytest.raises(ValueError, match="built with"):
+        Retriever(offline_encoder, other)
