@@ -1,0 +1,90 @@
+"""``mmdial augment``: ``run CONFIG.yaml``, ``fit-classifier LABELS``, ``report RUN_DIR``.
+
+Registered through the ``mmdial.cli`` entry-point group of mmdial-data.
+
+Example:
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="mmdial"); sub = parser.add_subparsers()
+    >>> register(sub)
+    >>> args = parser.parse_args(["augment", "run", "cfg.yaml", "--limit", "5"])
+    >>> args.limit, args.handler.__name__
+    (5, '_cmd_run')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``augment`` command with its sub-commands."""
+    p = subparsers.add_parser("augment", help="IMAD image augmentation of text dialogues")
+    sub = p.add_subparsers(dest="augment_command", metavar="SUBCOMMAND")
+    p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
+
+    r = sub.add_parser("run", help="run (or resume) the pipeline from a YAML config")
+    r.add_argument("config", type=Path)
+    r.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
+    r.add_argument("--output-dir", default=None, help="override the config's output_dir")
+    r.add_argument("--overwrite", action="store_true", help="discard finished chunks of an earlier run")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(handler=_cmd_run)
+
+    f = sub.add_parser("fit-classifier", help="train the stage-1 classifier on labeled utterances (JSON output)")
+    f.add_argument("labels", type=Path, help="Parquet/CSV/JSONL with feature columns and 'label'")
+    f.add_argument("--features", type=Path, default=None,
+                   help="a run's features.parquet, when LABELS has only dialogue_id, turn_index, label")
+    f.add_argument("--kind", choices=["random_forest", "logistic_regression"], default="random_forest")
+    f.add_argument("--out", type=Path, required=True, help="output .json")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--n-estimators", type=int, default=100, help="random forest trees")
+    f.set_defaults(handler=_cmd_fit)
+
+    rep = sub.add_parser("report", help="(re)write report.html of a finished run")
+    rep.add_argument("run_dir", type=Path)
+    rep.set_defaults(handler=_cmd_report)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mmdial_augment.config import load_config
+    from mmdial_augment.pipeline import AugmentPipeline
+
+    cfg = load_config(args.config, limit=args.limit, output_dir=args.output_dir)
+    result = AugmentPipeline(cfg, progress=not args.no_progress).run(overwrite=args.overwrite)
+    print(json.dumps(result.summary(), indent=2, default=str))
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from mmdial_augment.classifier import fit_classifier, read_labels
+
+    X, y = read_labels(args.labels, args.features)
+    params = {"n_estimators": args.n_estimators} if args.kind == "random_forest" else {}
+    model = fit_classifier(X, y, kind=args.kind, seed=args.seed, **params)
+    model.save(args.out)
+    print(f"{args.kind} on {len(y)} utterances ({int(y.sum())} positive) -> {args.out}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    from mmdial_augment.config import AugmentConfig
+    from mmdial_augment.report import write_report
+
+    prov_path = args.run_dir / "provenance.json"
+    features = args.run_dir / "features.parquet"
+    for p in (prov_path, features):
+        if not p.is_file():
+            raise FileNotFoundError(f"{p}: not a finished augment run (missing {p.name})")
+    prov = json.loads(prov_path.read_text(encoding="utf-8"))
+    cfg = AugmentConfig.from_dict(prov["config"])
+    rows = pq.read_table(features).to_pydict()
+    pool = prov.get("pool") or {}
+    out = write_report(args.run_dir / "report.html", rows, None, cfg, summary=prov.get("counts"),
+                       image_root=pool.get("root"))
+    print(out)
+    return 0

@@ -1,0 +1,378 @@
+"""The IMAD pipeline over unified datasets: read -> candidates -> stage 1 -> decision -> stage 2 -> outputs.
+
+Work is cut into chunks of ``chunk_size`` dialogues; each finished chunk is one Parquet file, so a crashed
+run restarts where it stopped (finished chunks are not recomputed). Outputs in ``output_dir``:
+
+- ``features.parquet``: one row per candidate utterance with every feature and decision;
+- ``augmented.parquet`` (+ ``.jsonl``): the dialogues in the unified schema; each replaced turn has empty
+  text and one :class:`~mmdial_data.ImageRef` with level ``replacement`` and the VQA score, and keeps the
+  original text and features in ``annotations.extra["imad"]``;
+- ``report.html``; ``provenance.json``; ``chunks/``, ``cache/`` (pool embeddings).
+
+Example:
+    >>> from mmdial_augment import AugmentConfig, run_augment
+    >>> cfg = AugmentConfig.from_dict({"inputs": [{"reader": "dailydialog", "path": "dd/validation"}],
+    ...                                "pool": {"path": "/usr/share/tuxpaint/stamps", "kind": "tuxpaint"}})
+    >>> result = run_augment(cfg)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mmdial_augment.candidates import Candidate, candidates
+from mmdial_augment.chunks import ChunkStore
+from mmdial_augment.config import AugmentConfig
+from mmdial_augment.decision import Decision
+from mmdial_augment.features import FeatureExtractor
+from mmdial_augment.pool import ImagePool, load_pool
+from mmdial_augment.selection import select_image
+from mmdial_augment.thresholds import Thresholds, thresholds_for
+
+if TYPE_CHECKING:
+    from mmdial_augment.captioners import Captioner
+    from mmdial_augment.vqa import VQABackend
+    from mmdial_data import Dialogue
+    from mmdial_retrieval.encoder import DualEncoder
+
+
+@dataclass
+class RunResult:
+    """What a run produced: output paths and counts."""
+
+    output_dir: Path
+    features_path: Path
+    augmented_path: Path
+    report_path: Path | None
+    n_dialogues: int
+    n_candidates: int
+    n_replaceable: int
+    n_replaced: int
+    chunks_computed: int
+    chunks_reused: int
+    skipped: list[str] = field(default_factory=list)
+    plausibility: dict[str, Any] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Counts as a JSON-able mapping."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and (if imported) torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def get_retrieval_encoder(name: str) -> DualEncoder:
+    """``mmdial_retrieval``'s encoder registry (``offline``, ``openclip:...``, ``sentence``)."""
+    try:
+        from mmdial_retrieval import get_encoder  # type: ignore[attr-defined]
+    except ImportError:
+        from mmdial_retrieval.registry import get_encoder
+    return get_encoder(name)
+
+
+def load_dialogues(config: AugmentConfig) -> list[Dialogue]:
+    """Read every input (readers or unified files); ``config.limit`` caps the number of dialogues.
+
+    Raises:
+        mmdial_data.MMDialDataError: No input, or no dialogue in the inputs.
+    """
+    from mmdial_data import MMDialDataError, read_dialogues, read_source
+
+    if not config.inputs:
+        raise MMDialDataError("config has no inputs")
+    out: list[Dialogue] = []
+    for spec in config.inputs:
+        if config.limit is not None and len(out) >= config.limit:
+            break
+        if spec.unified:
+            if not Path(spec.unified).is_file():
+                raise FileNotFoundError(f"{spec.unified}: no such unified dataset file")
+            it = read_dialogues(spec.unified)
+        else:
+            assert spec.reader is not None
+            if not Path(spec.path).exists():
+                raise FileNotFoundError(f"{spec.path}: no such input for reader {spec.reader!r}")
+            it = read_source(spec.reader, spec.path, split=spec.split, options=spec.options or None)
+        for d in it:
+            if config.limit is not None and len(out) >= config.limit:
+                break
+            out.append(d)
+    if not out:
+        where = ", ".join(s.unified or s.path for s in config.inputs)
+        raise MMDialDataError("empty dataset: the inputs hold no dialogue", path=where)
+    return out
+
+
+class AugmentPipeline:
+    """One configured run; pass already-built components (encoders, pool, captioner, VQA) to reuse them.
+
+    Args:
+        config: The run configuration.
+        encoder: Image-text encoder (default: ``get_encoder(config.encoder)``).
+        sentence_encoder: Text encoder for ``sent_sim`` (default: ``get_encoder(config.sentence_encoder)``).
+        pool: The image pool (default: :func:`~mmdial_augment.pool.load_pool` of ``config.pool``).
+        captioner: Default: ``get_captioner(config.captioner.backend, **options)``.
+        vqa: Default: ``get_vqa_backend(config.vqa.backend, ...)``.
+        nouns: Callable texts -> noun lemmas (default: spaCy :class:`~mmdial_augment.nouns.NounExtractor`).
+        progress: Show tqdm progress bars per stage.
+    """
+
+    def __init__(self, config: AugmentConfig, *, encoder: DualEncoder | None = None,
+                 sentence_encoder: DualEncoder | None = None, pool: ImagePool | None = None,
+                 captioner: Captioner | None = None, vqa: VQABackend | None = None, nouns: Any = None,
+                 progress: bool = True) -> None:
+        self.config = config
+        self._encoder = encoder
+        self._sentence_encoder = sentence_encoder
+        self._pool = pool
+        self._captioner = captioner
+        self._vqa = vqa
+        self._nouns = nouns
+        self.progress = progress
+        self.out = Path(config.output_dir)
+
+    # ---- components (built lazily, so a fully resumed run loads no model) ----------------------------------
+    @property
+    def encoder(self) -> DualEncoder:
+        if self._encoder is None:
+            self._encoder = get_retrieval_encoder(self.config.encoder)
+        return self._encoder
+
+    @property
+    def sentence_encoder(self) -> DualEncoder:
+        if self._sentence_encoder is None:
+            self._sentence_encoder = get_retrieval_encoder(self.config.sentence_encoder)
+        return self._sentence_encoder
+
+    @property
+    def pool(self) -> ImagePool:
+        if self._pool is None:
+            self._pool = load_pool(self.config.pool, self.encoder, workdir=self.out / "pool",
+                                   cache_dir=self.out / "cache", batch_size=self.config.batch_size,
+                                   progress=self.progress)
+        if self._pool.embeddings is None or self._pool.encoder_id != self.encoder.encoder_id:
+            raise ValueError(f"the pool passed in has no embeddings from {self.encoder.encoder_id!r}; "
+                             "use mmdial_augment.pool.with_embeddings")
+        return self._pool
+
+    @property
+    def captioner(self) -> Captioner:
+        if self._captioner is None:
+            from mmdial_augment.captioners import get_captioner
+
+            self._captioner = get_captioner(self.config.captioner.backend, **self.config.captioner.options)
+        return self._captioner
+
+    @property
+    def vqa(self) -> VQABackend:
+        if self._vqa is None:
+            from mmdial_augment.vqa import get_vqa_backend
+
+            v = self.config.vqa
+            self._vqa = get_vqa_backend(v.backend, question=v.question, batch_size=v.batch_size, **v.options)
+        return self._vqa
+
+    @property
+    def nouns(self) -> Any:
+        if self._nouns is None:
+            from mmdial_augment.nouns import NounExtractor
+
+            self._nouns = NounExtractor()
+        return self._nouns
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return thresholds_for(self.config.encoder if self._encoder is None else self.encoder.encoder_id,
+                              self.encoder.info(), self.config.thresholds)
+
+    def decision(self) -> Decision:
+        d = self.config.decision
+        if d.rule == "threshold":
+            return Decision("threshold")
+        from mmdial_augment.classifier import load_classifier
+
+        assert d.classifier is not None
+        return Decision("classifier", load_classifier(d.classifier), d.cutoff_value())
+
+    # ---- the run -------------------------------------------------------------------------------------------
+    def run(self, *, overwrite: bool = False, report: bool = True) -> RunResult:
+        """Run (or resume) the pipeline and write every output."""
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        seed_everything(cfg.seed)
+        dialogues = load_dialogues(cfg)
+        chunks = [dialogues[i:i + cfg.chunk_size] for i in range(0, len(dialogues), cfg.chunk_size)]
+        cands = [[c for d in chunk for c in candidates(d, min_words=cfg.min_words, max_words=cfg.max_words)]
+                 for chunk in chunks]
+        store = ChunkStore(self.out, cfg.fingerprint())
+        store.open(len(chunks), overwrite=overwrite)
+        decision = self.decision()
+        todo = [k for k in range(len(chunks)) if not store.done(k)]
+        bar1 = tqdm(total=sum(len(cands[k]) for k in todo), desc="stage 1 (features)", unit="utt",
+                    disable=not self.progress)
+        bar2 = tqdm(total=0, desc="stage 2 (VQA)", unit="utt", disable=not self.progress)
+        try:
+            for k in todo:
+                seed_everything(cfg.seed + k)
+                store.write(k, self.process_chunk(cands[k], decision, bar1, bar2))
+        finally:
+            bar1.close()
+            bar2.close()
+        rows = store.read_all()
+        return self.finish(dialogues, rows, len(chunks) - len(todo), len(todo), report=report)
+
+    def process_chunk(self, cands: list[Candidate], decision: Decision, bar1: Any = None,
+                      bar2: Any = None) -> dict[str, list[Any]]:
+        """Stage 1, decision and stage 2 for the candidates of one chunk -> the chunk's columns."""
+        cfg = self.config
+        if not cands:
+            return empty_columns()
+        pool = self.pool
+        extractor = self._extractor()
+        feats = extractor([c.utterance for c in cands])
+        if bar1 is not None:
+            bar1.update(len(cands))
+        proba = decision.probabilities(feats.matrix())
+        replaceable = decision.decide(feats.threshold, proba)
+        assert pool.embeddings is not None
+        idx = np.nonzero(replaceable)[0]
+        selections: dict[int, Any] = {}
+        if len(idx):
+            if bar2 is not None:
+                bar2.total += len(idx)
+                bar2.refresh()
+            hits = pool.search(feats.text_embeddings[idx], k=cfg.vqa.top_n)
+            for j, i in enumerate(idx):
+                selections[int(i)] = select_image(cands[i].utterance, hits.rows[j].tolist(),
+                                                  hits.scores[j].tolist(), pool,
+                                                  self.vqa, cfg.vqa.min_confidence)
+                if bar2 is not None:
+                    bar2.update(1)
+        return feature_columns(cands, feats, proba, replaceable, selections, pool,
+                               vqa_name=self.vqa.name if selections else cfg.vqa.backend,
+                               encoder_id=self.encoder.encoder_id)
+
+    def _extractor(self) -> FeatureExtractor:
+        if not hasattr(self, "_feature_extractor"):
+            self._feature_extractor = FeatureExtractor(self.encoder, self.pool, self.sentence_encoder,
+                                                       self.captioner, self.nouns, self.thresholds,
+                                                       batch_size=self.config.batch_size)
+        return self._feature_extractor
+
+    def finish(self, dialogues: list[Dialogue], rows: dict[str, list[Any]], reused: int, computed: int, *,
+               report: bool = True) -> RunResult:
+        """Write features, augmented dataset, provenance and report from the chunk rows."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from mmdial_augment.io_utils import atomic_write, atomic_write_text
+        from mmdial_augment.outputs import augment_dialogues
+        from mmdial_data import write_dialogues
+        from mmdial_data.provenance import provenance
+
+        rows = rows or empty_columns()
+        features_path = self.out / "features.parquet"
+        table = pa.table(rows)
+        atomic_write(features_path, lambda tmp: pq.write_table(table, tmp))
+        augmented = augment_dialogues(dialogues, rows)
+        augmented_path = self.out / "augmented.parquet"
+        write_dialogues(augmented, augmented_path)
+        write_dialogues(augmented, self.out / "augmented.jsonl")
+        skipped = sorted({s for lst in rows.get("skipped_images", []) for s in (lst or [])})
+        pool_info: dict[str, Any] = {}
+        if self._pool is not None:
+            pool_info = self._pool.info()
+            skipped = [f"{s['image_id']}: {s['reason']}" for s in pool_info["skipped"]] + skipped
+        result = RunResult(self.out, features_path, augmented_path, None, len(dialogues), len(rows["utterance"]),
+                           int(sum(rows["replaceable"])), int(sum(rows["replaced"])), computed, reused, skipped)
+        if self._pool is not None and result.n_replaced:
+            from mmdial_augment.plausibility import plausibility
+
+            result.plausibility = plausibility(rows, self._pool.captions, seed=self.config.seed)
+        prov = provenance(config=self.config.to_dict(), seed=self.config.seed, extra={
+            "fingerprint": self.config.fingerprint(), "counts": result.summary(), "pool": pool_info,
+            "decision": self.decision().describe(),
+            "thresholds": self.thresholds.to_dict() if self._encoder is not None else self.config.thresholds,
+        })
+        atomic_write_text(self.out / "provenance.json", json.dumps(prov, indent=2, default=str))
+        if report:
+            from mmdial_augment.report import write_report
+
+            result.report_path = write_report(self.out / "report.html", rows, dialogues, self.config,
+                                              pool=self._pool, summary=result.summary())
+        return result
+
+
+FEATURE_COLUMNS = (
+    "dialogue_id", "turn_index", "utterance", "context", "n_long_words", "encoder", "image_score", "image_id",
+    "image_caption", "nouns", "entity_scores", "max_entity_score", "sent_sim", "bleu", "threshold", "probability",
+    "replaceable", "topn_image_ids", "topn_retrieval_scores", "topn_vqa_scores", "topn_captions", "topn_uris",
+    "chosen_image_id", "chosen_uri", "chosen_caption", "chosen_score", "replaced", "reason", "skipped_images",
+    "vqa_backend", "image_source",
+)
+
+
+def empty_columns() -> dict[str, list[Any]]:
+    """Column names of ``features.parquet`` with no rows."""
+    return {c: [] for c in FEATURE_COLUMNS}
+
+
+def feature_columns(cands: list[Candidate], feats: Any, proba: np.ndarray | None, replaceable: np.ndarray,
+                    selections: dict[int, Any], pool: ImagePool, *, vqa_name: str, encoder_id: str
+                    ) -> dict[str, list[Any]]:
+    """Assemble the per-utterance rows of one chunk."""
+    cols = empty_columns()
+    for i, c in enumerate(cands):
+        sel = selections.get(i)
+        r = int(feats.image_row[i])
+        chosen = None if sel is None or sel.chosen is None else sel.chosen
+        row = {
+            "dialogue_id": c.dialogue_id, "turn_index": c.turn_index, "utterance": c.utterance,
+            "context": list(c.context), "n_long_words": c.n_long_words, "encoder": encoder_id,
+            "image_score": float(feats.image_score[i]), "image_id": pool.image_ids[r],
+            "image_caption": feats.caption[i], "nouns": feats.nouns[i], "entity_scores": feats.entity_scores[i],
+            "max_entity_score": float(feats.max_entity_score[i]), "sent_sim": float(feats.sent_sim[i]),
+            "bleu": float(feats.bleu[i]), "threshold": bool(feats.threshold[i]),
+            "probability": None if proba is None else float(proba[i]), "replaceable": bool(replaceable[i]),
+            "topn_image_ids": [] if sel is None else [pool.image_ids[x] for x in sel.rows],
+            "topn_retrieval_scores": [] if sel is None else [float(x) for x in sel.retrieval_scores],
+            "topn_vqa_scores": [] if sel is None else [None if np.isnan(x) else float(x) for x in sel.vqa_scores],
+            "topn_captions": [] if sel is None else [pool.caption(x) for x in sel.rows],
+            "topn_uris": [] if sel is None else [pool.uris[x] for x in sel.rows],
+            "chosen_image_id": None if chosen is None else pool.image_ids[chosen],
+            "chosen_uri": None if chosen is None else pool.uris[chosen],
+            "chosen_caption": None if chosen is None else pool.caption(chosen),
+            "chosen_score": None if sel is None else sel.chosen_score,
+            "replaced": bool(sel is not None and sel.replaced),
+            "reason": None if sel is None else sel.reason,
+            "skipped_images": [] if sel is None else sel.skipped_images,
+            "vqa_backend": vqa_name if sel is not None else None,
+            "image_source": pool.source,
+        }
+        for k, v in row.items():
+            cols[k].append(v)
+    return cols
+
+
+def run_augment(config: AugmentConfig | str | os.PathLike[str], *, overwrite: bool = False, progress: bool = True,
+                **components: Any) -> RunResult:
+    """Run (or resume) the pipeline from a config object or YAML file; see :class:`AugmentPipeline`."""
+    from mmdial_augment.config import load_config
+
+    cfg = config if isinstance(config, AugmentConfig) else load_config(config)
+    return AugmentPipeline(cfg, progress=progress, **components).run(overwrite=overwrite)
