@@ -357,7 +357,36 @@ class NLTKBLEU(Metric):
         den = np.maximum(rows[:, 2 + orders : 2 + orders + nw], 1).sum(axis=0).tolist()
         return self._score(num, den, int(rows[:, 0].sum()), int(rows[:, 1].sum()), rows[-1].tolist())
 
+    def _sentence_scores_vectorized(self, stats: np.ndarray) -> np.ndarray:
+        """Sentence BLEU of every row at once (methods 0-3, no auto_reweigh): same arithmetic as nltk."""
+        nw = len(self.weights)
+        orders = self._orders()
+        num = stats[:, 2 : 2 + nw].astype(np.float64)
+        den = np.maximum(stats[:, 2 + orders : 2 + orders + nw], 1).astype(np.float64)
+        hyp_len = stats[:, 0].astype(np.float64)
+        ref_len = stats[:, 1].astype(np.float64)
+        zero = num == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = num / den
+            if self.smoothing == 0:
+                p = np.where(zero, sys.float_info.min, p)
+            elif self.smoothing == 1:
+                p = np.where(zero, (num + self.epsilon) / den, p)
+            elif self.smoothing == 2:
+                p[:, 1:] = (num[:, 1:] + 1) / (den[:, 1:] + 1)
+            elif self.smoothing == 3:
+                incvnt = np.cumsum(zero, axis=1)
+                p = np.where(zero, 1 / (2.0**incvnt * den), p)
+            bp = np.where(hyp_len > ref_len, 1.0, np.where(hyp_len == 0, 0.0, np.exp(1 - ref_len / hyp_len)))
+            w = np.asarray(self.weights)[None, :]
+            terms = np.where(p > 0, w * np.log(np.where(p > 0, p, 1.0)), 0.0)
+            out = bp * np.exp(terms.sum(axis=1))
+        return np.where(num[:, 0] == 0, 0.0, out)
+
     def _reduce(self, stats: np.ndarray) -> tuple[float, dict[str, Any], list[float] | None]:
+        if self.level == "sentence" and self.smoothing in (0, 1, 2, 3) and not self.auto_reweigh:
+            values = self._sentence_scores_vectorized(stats)
+            return float(values.mean()) if len(values) else 0.0, {}, values.tolist()
         if self.level == "sentence":
             items = [self._row_score(stats[i : i + 1]) for i in range(len(stats))]
             return float(np.mean(items)) if items else 0.0, {}, items

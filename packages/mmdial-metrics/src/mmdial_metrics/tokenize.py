@@ -33,14 +33,22 @@ _13A = [
 ]
 
 
+# The first 13a rule pads single characters of a fixed class: the same as a translation table, but faster.
+_13A_PAD = str.maketrans({chr(c): f" {chr(c)} " for c in range(128)
+                          if _13A[0][0].fullmatch(chr(c))})
+
+
 @lru_cache(maxsize=_CACHE)
 def _tok_13a_str(line: str) -> str:
     line = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
     if "&" in line:
         line = line.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-    line = f" {line} "
-    for pattern, repl in _13A:
-        line = pattern.sub(repl, line)
+    line = f" {line} ".translate(_13A_PAD)
+    if "." in line or "," in line:  # rules 2 and 3 need one of these to match
+        line = _13A[1][0].sub(r"\1 \2 ", line)
+        line = _13A[2][0].sub(r" \1 \2", line)
+    if "-" in line:
+        line = _13A[3][0].sub(r"\1 \2 ", line)
     return " ".join(line.split())
 
 
