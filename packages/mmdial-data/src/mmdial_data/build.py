@@ -31,7 +31,7 @@ from mmdial_data.errors import ErrorPolicy, OnError, Skipped
 from mmdial_data.io import write_parquet
 from mmdial_data.provenance import file_sha256, provenance
 from mmdial_data.readers import read_source
-from mmdial_data.recipe import Recipe, SourceSpec
+from mmdial_data.recipe import Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
 from mmdial_data.schema import Dialogue
 from mmdial_data.validate import validated
 
@@ -47,6 +47,10 @@ class BuildResult:
     filtered: dict[str, int]
     skipped: list[Skipped] = field(default_factory=list)
     turn_lengths: dict[str, list[int]] = field(default_factory=dict)
+    #: Per source: dialogues read, removed by filters (by reason), exact/near duplicates, weighting.
+    per_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Per source: turns per dialogue of the kept dialogues (for the card's plot).
+    dialogue_lengths: dict[str, list[int]] = field(default_factory=dict)
 
 
 class _ShardedWriter:
@@ -96,6 +100,70 @@ def _capped(dialogues: Iterator[Dialogue], cap: int | None, seed: int) -> Iterat
     yield from (d for _, d in sorted(reservoir, key=lambda x: x[0]))
 
 
+def dialogue_fingerprints(d: Dialogue) -> tuple[str, str]:
+    """``(exact, near)`` hashes of a dialogue's content: turn texts and image URIs, raw and normalized.
+
+    >>> from mmdial_data import Dialogue, Turn
+    >>> a = Dialogue("x/train/1", "x", "train", [Turn(0, "A", "user", "Hi, there!")])
+    >>> b = Dialogue("y/test/9", "y", "test", [Turn(0, "B", "system", "hi there")])
+    >>> ea, na = dialogue_fingerprints(a); eb, nb = dialogue_fingerprints(b)
+    >>> ea == eb, na == nb
+    (False, True)
+    """
+    import hashlib
+
+    exact = hashlib.sha1()
+    near = hashlib.sha1()
+    for t in d.turns:
+        images = "\x01".join(i.uri for i in t.images)
+        exact.update(f"{t.text}\x00{images}\x02".encode())
+        near.update(f"{normalize_text(t.text)}\x00{images}\x02".encode())
+    return exact.hexdigest(), near.hexdigest()
+
+
+def _language(d: Dialogue) -> str:
+    try:
+        from langdetect import DetectorFactory, detect
+        from langdetect.lang_detect_exception import LangDetectException
+    except ImportError as exc:
+        raise ImportError('recipe filter "languages" needs langdetect: pip install "mmdial-data[lang]"') from exc
+    DetectorFactory.seed = 0
+    text = " ".join(t.text for t in d.turns)[:2000]
+    try:
+        return str(detect(text))
+    except LangDetectException:
+        return "unknown"
+
+
+def _weighted(d: Dialogue, weight: float | None, seed: int) -> list[Dialogue]:
+    """The copies of ``d`` a source weight asks for: ``floor(w)`` plus one more with probability ``w - floor(w)``."""
+    if weight is None or weight == 1:
+        return [d]
+    whole = int(weight)
+    n = whole + (1 if stable_fraction(d.dialogue_id, seed) < weight - whole else 0)
+    copies = []
+    for k in range(n):
+        if k == 0:
+            copies.append(d)
+        else:
+            copy = Dialogue.from_dict(d.to_dict())
+            copy.dialogue_id = f"{d.dialogue_id}#{k}"
+            copy.meta = {**copy.meta, "copy_of": d.dialogue_id}
+            copies.append(copy)
+    return copies
+
+
+def _resplit(d: Dialogue, splits: dict[str, float] | None, seed: int) -> Dialogue:
+    if splits is None:
+        return d
+    base = d.meta.get("copy_of", d.dialogue_id)
+    new = assign_split(base, splits, seed)
+    original = d.dialogue_id[len(d.source) + 1 :]  # "<old split>/<original id>"
+    d.meta = {**d.meta, "original_split": d.split}
+    d.dialogue_id, d.split = f"{d.source}/{new}/{original}", new
+    return d
+
+
 def _input_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for p in paths:
@@ -138,37 +206,65 @@ def build_dataset(
     seen_ids: set[str] = set()
     total = 0
     bar = tqdm(desc=f"build {recipe.name}", unit="dlg", disable=not progress)
+    per_source: dict[str, Counter[str]] = defaultdict(Counter)
+    dialogue_lengths: dict[str, list[int]] = defaultdict(list)
+    seen_exact: set[str] = set()
+    seen_near: set[str] = set()
     for i, spec in enumerate(recipe.sources):
         paths = recipe.resolve_paths(spec, base)
         for f in _input_files(paths):
             inputs[_portable(f, base)] = file_sha256(f)
-        stream = read_source(spec.reader, paths, split=spec.split, on_error=policy)
+        stream = read_source(spec.reader, paths, split=spec.split, on_error=policy, options=spec.options)
         for d in _capped(
             validated(stream, path=str(paths[0]), policy=policy, unique_ids=False), spec.max_dialogues, recipe.seed + i
         ):
+            stats = per_source[d.source]
+            stats["read"] += 1
             n_images = sum(len(t.images) for t in d.turns)
             reason = recipe.filters.reason_to_drop(len(d.turns), n_images)
+            if reason is None and recipe.filters.languages is not None and _language(d) not in recipe.filters.languages:
+                reason = "languages"
             if reason is not None:
                 filtered[reason] += 1
+                stats[f"filtered_{reason}"] += 1
                 continue
-            if d.dialogue_id in seen_ids:
-                from mmdial_data.errors import ValidationError
+            if recipe.dedup.exact or recipe.dedup.near:
+                exact, near = dialogue_fingerprints(d)
+                if recipe.dedup.exact and exact in seen_exact:
+                    stats["exact_duplicates"] += 1
+                    continue
+                if recipe.dedup.near and near in seen_near:
+                    stats["near_duplicates"] += 1
+                    continue
+                seen_exact.add(exact)
+                seen_near.add(near)
+            copies = _weighted(d, spec.weight, recipe.seed)
+            if spec.weight is not None:
+                stats["weighted_out"] += len(copies)
+            for d in copies:
+                d = _resplit(d, recipe.splits, recipe.seed)
+                if d.dialogue_id in seen_ids:
+                    from mmdial_data.errors import ValidationError
 
-                policy.handle(
-                    ValidationError(
-                        "duplicate dialogue_id across sources", path=str(paths[0]), record=f"dialogue {d.dialogue_id}"
+                    policy.handle(
+                        ValidationError(
+                            "duplicate dialogue_id across sources",
+                            path=str(paths[0]),
+                            record=f"dialogue {d.dialogue_id}",
+                        )
                     )
-                )
-                continue
-            seen_ids.add(d.dialogue_id)
-            c = counts[d.source][d.split]
-            c["dialogues"] += 1
-            c["turns"] += len(d.turns)
-            c["images"] += n_images
-            turn_lengths[d.source].extend(len(t.text.split()) for t in d.turns)
-            writer.add(d)
-            total += 1
-            bar.update(1)
+                    continue
+                seen_ids.add(d.dialogue_id)
+                c = counts[d.source][d.split]
+                c["dialogues"] += 1
+                c["turns"] += len(d.turns)
+                c["images"] += n_images
+                stats["kept"] += 1
+                turn_lengths[d.source].extend(len(t.text.split()) for t in d.turns)
+                dialogue_lengths[d.source].append(len(d.turns))
+                writer.add(d)
+                total += 1
+                bar.update(1)
     writer.close()
     bar.close()
     result = BuildResult(
@@ -179,10 +275,13 @@ def build_dataset(
         filtered=dict(filtered),
         skipped=list(policy.skipped),
         turn_lengths=dict(turn_lengths),
+        per_source={k: dict(sorted(v.items())) for k, v in sorted(per_source.items())},
+        dialogue_lengths=dict(dialogue_lengths),
     )
-    from mmdial_data.card import write_card, write_turn_length_plot
+    from mmdial_data.card import write_card, write_dialogue_length_plot, write_turn_length_plot
 
     write_turn_length_plot(result.turn_lengths, out / "turn_lengths.png")
+    write_dialogue_length_plot(result.dialogue_lengths, out / "dialogue_lengths.png")
     write_card(recipe, result, out / "card.md")
     record = provenance(
         config=recipe.to_dict(),
@@ -192,6 +291,7 @@ def build_dataset(
             "recipe_file": _portable(recipe_path, Path.cwd()),
             "outputs": {str(p.relative_to(out)): file_sha256(p) for p in writer.shards},
             "skipped": [s.__dict__ for s in policy.skipped],
+            "per_source": result.per_source,
         },
     )
     _write_json(out / "provenance.json", record)
