@@ -14,7 +14,7 @@ generation score of :data:`~mmdial_fusion.evaluation.SCORE_NAMES` (higher is bet
 
 Example:
     >>> lr_factor(step=0, warmup=2, total=10), lr_factor(step=2, warmup=2, total=10), lr_factor(10, 2, 10)
-    (0.5, 1.0, 0.0)
+    (0.3333333333333333, 1.0, 0.0)
 """
 
 from __future__ import annotations
