@@ -1,6 +1,7 @@
 """The ``mmdial`` command line.
 
-Sub-commands of mmdial-data: ``sources``, ``convert``, ``stats``, ``show``, ``build``. Other packages add
+Sub-commands of mmdial-data: ``sources``, ``convert``, ``stats``, ``show``, ``build``, ``export hf`` and
+``export instructions``. Other packages add
 theirs through the ``mmdial.cli`` entry-point group: each entry point names a function
 ``register(subparsers)`` that adds one sub-command parser and sets ``handler=<func(args) -> int>`` on it
 (``parser.set_defaults(handler=...)``). So a package's commands exist exactly when it is installed.
@@ -65,6 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--on-error", choices=["raise", "skip"], default=None, help="override the recipe's on_error")
     p.set_defaults(handler=_cmd_build)
+
+    p = sub.add_parser("export", help="export a unified dataset: hf (datasets.DatasetDict) or instructions (JSONL)")
+    export = p.add_subparsers(dest="export_format", metavar="FORMAT", parser_class=_Parser)
+    e = export.add_parser("hf", help="save a datasets.DatasetDict (images as datasets.Image when resolvable)")
+    e.add_argument("out", type=Path, help="output folder (save_to_disk)")
+    e.add_argument("--data", required=True, type=Path, help="build folder, Parquet shard folder, or unified file")
+    e.add_argument("--image-root", type=Path, default=None, help="folder the image URIs are relative to")
+    e.set_defaults(handler=_cmd_export_hf)
+    e = export.add_parser("instructions", help="instruction records (task/instruction/input/output) per split")
+    e.add_argument("out", type=Path, help="output folder: <split>.jsonl and manifest.json")
+    e.add_argument("--data", required=True, type=Path, help="build folder, Parquet shard folder, or unified file")
+    e.add_argument("--tasks", nargs="+", default=None, help="tasks to export (default: all the data supports)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the template choice")
+    e.set_defaults(handler=_cmd_export_instructions)
+    p.set_defaults(handler=lambda args: _usage(p))
 
     for ep in sorted(entry_points(group="mmdial.cli"), key=lambda e: e.name):
         try:
@@ -163,6 +179,35 @@ def _cmd_build(args: argparse.Namespace) -> int:
     print(f"built {result.dialogues} dialogues in {len(result.shards)} shards -> {args.out}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} records (listed in {args.out / 'card.md'})")
+    return 0
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    raise UsageError(f"{parser.prog}: choose a format: hf or instructions")
+
+
+def _check_data(path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+def _cmd_export_hf(args: argparse.Namespace) -> int:
+    from mmdial_data.exports.hf import export_hf
+
+    _check_data(args.data)
+    counts = export_hf(args.data, args.out, image_root=args.image_root)
+    print(f"saved DatasetDict {counts} -> {args.out}")
+    return 0
+
+
+def _cmd_export_instructions(args: argparse.Namespace) -> int:
+    from mmdial_data.exports.instructions import export_instructions
+
+    _check_data(args.data)
+    counts = export_instructions(args.data, args.out, tasks=args.tasks, seed=args.seed)
+    for split, per_task in counts.items():
+        print(f"{split}: " + ", ".join(f"{k} {v}" for k, v in per_task.items()))
+    print(f"wrote {sum(sum(c.values()) for c in counts.values())} instruction records -> {args.out}")
     return 0
 
 
