@@ -1,0 +1,134 @@
+"""Benchmark: converting >= 100,000 dialogues to the unified Parquet format, with flat memory.
+
+Input: the PhotoChat sample (``$MMDIAL_SAMPLES/photochat``, or the demo file when absent) replicated with new
+``dialogue_id`` values into JSON-list files of 10,000 dialogues (the release layout). Three ways, each in
+its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
+
+- ``mmdial``: ``build_dataset`` (lazy ``photochat`` reader with ijson, validation, bounded Parquet shards);
+- ``naive``: ``json.load`` of every file, one Python dict per turn, ``pandas.DataFrame(...).to_parquet``;
+- ``datasets``: ``datasets.load_dataset("json", data_files=...)`` (Arrow conversion into a fresh cache).
+
+Run: ``python benchmarks/bench_build.py`` (``--sizes 10000 100000``). Prints a table and writes
+``reports/bench_build.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_input(n: int, out: Path, per_file: int = 10_000) -> list[Path]:
+    samples = Path(os.environ.get("MMDIAL_SAMPLES", ROOT.parent / "shared" / "datasets" / "samples"))
+    src = samples / "photochat" / "test" / "test_00.json"
+    if not src.exists():
+        src = ROOT / "datasets" / "demo" / "photochat" / "train" / "train_00.json"
+    base = json.loads(src.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for f in range((n + per_file - 1) // per_file):
+        items = []
+        for i in range(f * per_file, min(n, (f + 1) * per_file)):
+            item = dict(base[i % len(base)])
+            item["dialogue_id"] = i
+            items.append(item)
+        path = out / "train" / f"train_{f:03d}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(items, indent=2, sort_keys=True))
+        files.append(path)
+    return files
+
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+method, inp, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+files = sorted((inp / "train").glob("*.json"))
+t = time.perf_counter()
+if method == "mmdial":
+    from mmdial_data import build_dataset
+    recipe = out / "recipe.yaml"
+    out.mkdir(parents=True, exist_ok=True)
+    src = f"sources:\n  - reader: photochat\n    paths: [{inp / 'train'}]\n"
+    recipe.write_text("name: bench\nshard_size: 10000\n" + src)
+    n = build_dataset(recipe, out / "build", progress=False).dialogues
+elif method == "naive":
+    import pandas as pd
+    rows = []
+    n = 0
+    for f in files:
+        for d in json.load(open(f)):
+            n += 1
+            for i, turn in enumerate(d["dialogue"]):
+                rows.append({"dialogue_id": f"photochat/train/{f.stem}/{d['dialogue_id']}", "turn_index": i,
+                             "speaker": str(turn["user_id"]), "text": turn["message"],
+                             "share_photo": turn["share_photo"], "photo_url": d["photo_url"],
+                             "photo_description": d["photo_description"]})
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_parquet(out / "naive.parquet")
+elif method == "datasets":
+    import datasets
+    datasets.disable_progress_bars()
+    ds = datasets.load_dataset("json", data_files=[str(f) for f in files], cache_dir=str(out / "cache"), split="train")
+    n = len(ds)
+dt = time.perf_counter() - t
+print(json.dumps({"method": method, "dialogues": n, "seconds": dt,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run(method: str, inp: Path, work: Path) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, method, str(inp), str(work / method)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{method} failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--methods", nargs="+", default=["mmdial", "naive", "datasets"])
+    parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench_build.json")
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="mmdial-bench-") as tmp:
+        for n in args.sizes:
+            inp = Path(tmp) / f"in{n}"
+            make_input(n, inp)
+            for method in args.methods:
+                r = run(method, inp, Path(tmp) / f"out{n}")
+                r["rate"] = r["dialogues"] / r["seconds"]
+                results.append({"size": n, **r})
+                print(
+                    f"{n:>7} {method:<9} {r['dialogues']:>7} dlg {r['seconds']:7.2f} s "
+                    f"{r['rate']:9.0f} dlg/s  peak RSS {r['peak_rss_mb']:7.0f} MB",
+                    flush=True,
+                )
+    for n in args.sizes:
+        by = {r["method"]: r for r in results if r["size"] == n}
+        if "mmdial" in by and "naive" in by:
+            print(
+                f"{n}: mmdial/naive throughput {by['mmdial']['rate'] / by['naive']['rate']:.2f}x, "
+                f"RSS {by['mmdial']['peak_rss_mb']:.0f} vs {by['naive']['peak_rss_mb']:.0f} MB"
+            )
+        if "mmdial" in by and "datasets" in by:
+            print(
+                f"{n}: mmdial/datasets throughput {by['mmdial']['rate'] / by['datasets']['rate']:.2f}x, "
+                f"RSS {by['mmdial']['peak_rss_mb']:.0f} vs {by['datasets']['peak_rss_mb']:.0f} MB"
+            )
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
