@@ -37,15 +37,13 @@ _LAZY = {
     "nltk_bleu": "bleu_scores", "nltk_sentence_bleu": "bleu_scores", "coco_bleu": "bleu_scores",
     "ROUGE": "rouge_scores", "CocoRougeL": "rouge_scores", "rouge": "rouge_scores", "coco_rouge_l": "rouge_scores",
     "CIDErD": "cider_scores", "cider_d": "cider_scores",
-    "Meteor": "meteor_score", "meteor": "meteor_score",
     "Distinct": "diversity", "Entropy": "diversity", "SelfBLEU": "diversity", "AverageLength": "diversity",
     "distinct": "diversity", "entropy": "diversity", "self_bleu": "diversity", "avg_length": "diversity",
     "UnigramF1": "f1", "ExactMatch": "f1", "unigram_f1": "f1", "exact_match": "f1",
-    "EmbeddingMetric": "embedding", "embedding_metrics": "embedding",
-    "BERTScore": "bertscore_model", "bertscore": "bertscore_model",
     "perplexity": "language_model",
     "retrieval_metrics": "retrieval",
-    "joint_goal_accuracy": "dst", "slot_scores": "dst",
+    "joint_goal_accuracy": "dst", "slot_scores": "dst", "requested_slot_f1": "dst", "intent_accuracy": "dst",
+    "inform_success": "dst",
     "bootstrap_ci": "bootstrap",
 }
 

@@ -60,7 +60,6 @@ _BUILTIN = [
     _b("rougeLsum", "rouge_scores.ROUGE", "rouge-score ROUGE-Lsum F (sentences split on newlines)", rouge_type="rougeLsum"),
     _b("coco_rouge_l", "rouge_scores.CocoRougeL", "pycocoevalcap Rouge (ROUGE-L, beta 1.2)"),
     _b("cider_d", "cider_scores.CIDErD", "pycocoevalcap Cider (CIDEr-D, sigma 6, whitespace tokens)"),
-#TODO    _b("meteor", "meteor_score.Meteor", "nltk meteor_score (WordNet synonyms, Porter stems), mean over items"),
     _b("distinct_1", "diversity.Distinct", "corpus-level distinct unigrams / all unigrams", n=1),
     _b("distinct_2", "diversity.Distinct", "corpus-level distinct bigrams / all bigrams", n=2),
     _b("intra_distinct_1", "diversity.Distinct", "mean per-response distinct-1", n=1, mode="intra"),
@@ -72,10 +71,6 @@ _BUILTIN = [
     _b("squad_f1", "f1.UnigramF1", "SQuAD v1.1 unigram F1, best reference", normalize="squad"),
     _b("exact_match", "f1.ExactMatch", "SQuAD exact match after normalization"),
     _b("knowledge_f1", "f1.UnigramF1", "ParlAI knowledge F1: F1 against the knowledge text", normalize="parlai"),
-#TODO    _b("embedding_average", "embedding.EmbeddingMetric", "Embedding Average cosine", kind="average"),
-#TODO    _b("greedy_matching", "embedding.EmbeddingMetric", "Greedy Matching", kind="greedy"),
-#TODO    _b("vector_extrema", "embedding.EmbeddingMetric", "Vector Extrema cosine", kind="extrema"),
-#TODO    _b("bertscore", "bertscore_model.BERTScore", "BERTScore F1 with a local transformers model (needs [bertscore])"),
 ]
 
 _REGISTRY: dict[str, MetricSpec] = {spec.name: spec for spec in _BUILTIN}
