@@ -158,20 +158,21 @@ def dedup_key(by: DedupKey) -> pl.Expr:
     raise ValueError(f"dedup must be 'id', 'exact' or 'near', got {by!r}")
 
 
-def first_rows(lf: pl.LazyFrame, by: DedupKey) -> pl.Series:
-    """Row numbers (in scan order) of the first dialogue of every ``by`` group: one streaming pass over keys."""
+def first_rows(lf: pl.LazyFrame, by: DedupKey) -> tuple[pl.Series, int]:
+    """Row numbers (in scan order) of the first dialogue of every ``by`` group, and the number of rows: one
+    streaming pass that keeps only ``(row, key)`` pairs in memory (about 24 bytes per dialogue)."""
     import polars as pl
 
-    keys = lf.with_row_index("__row").select("__row", dedup_key(by).alias("__key"))
-    kept = keys.group_by("__key").agg(pl.col("__row").min()).select("__row").collect(engine="streaming")
-    return kept.get_column("__row").sort()
+    keys = lf.with_row_index("__row").select("__row", dedup_key(by).alias("__key")).collect(engine="streaming")
+    kept = keys.group_by("__key").agg(pl.col("__row").min()).get_column("__row").sort()
+    return kept, keys.height
 
 
 def dedup_corpus(lf: pl.LazyFrame, by: DedupKey = "exact") -> pl.LazyFrame:
     """Keep the first dialogue of each duplicate group (scans ``lf`` once now for the keys, lazily afterwards)."""
     import polars as pl
 
-    keep = first_rows(lf, by)
+    keep, _ = first_rows(lf, by)
     return lf.with_row_index("__row").filter(pl.col("__row").is_in(keep.implode())).drop("__row")
 
 
@@ -327,9 +328,13 @@ def scale_build(src: str | os.PathLike[str], out: str | os.PathLike[str], *, min
     lf = scan_corpus(src)
     read = int(lf.select(n=_len()).collect(engine="streaming").item())
     lf = filter_corpus(lf, min_turns=min_turns, max_turns=max_turns, has_images=has_images, sources=sources)
-    after_filter = int(lf.select(n=_len()).collect(engine="streaming").item())
     if dedup is not None:
-        lf = dedup_corpus(lf, dedup)
+        import polars as pl
+
+        keep, after_filter = first_rows(lf, dedup)
+        lf = lf.with_row_index("__row").filter(pl.col("__row").is_in(keep.implode())).drop("__row")
+    else:
+        after_filter = int(lf.select(n=_len()).collect(engine="streaming").item())
     if splits is not None:
         lf = resplit_corpus(lf, splits, seed)
     per_split, shards = write_corpus(lf, out, shard_size=shard_size)
