@@ -29,5 +29,5 @@ def test_length_filter_counts_only_words_longer_than_two_chars(dialogue):
     assert [c.turn_index for c in candidates(d, min_words=2)] == [2]
     assert [c.turn_index for c in candidates(d, max_words=1)] == [1]
     # filtered turns still count as context
-    assert list(candidates(d, min_words=2))[0].context == ("Hello friend.", "I am at a zoo")
+    assert next(iter(candidates(d, min_words=2))).context == ("Hello friend.", "I am at a zoo")
     assert len(all_candidates([d, d])) == 4
