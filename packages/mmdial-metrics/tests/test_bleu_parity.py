@@ -92,7 +92,9 @@ def test_nltk_sentence_bleu(real_pairs, method, weights):
     sf = getattr(nltk_bleu_mod.SmoothingFunction(), f"method{method}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = [nltk_bleu_mod.sentence_bleu(rr, hh, weights, smoothing_function=sf) for hh, rr in zip(h, r)]
+        expected = [
+            nltk_bleu_mod.sentence_bleu(rr, hh, weights, smoothing_function=sf) for hh, rr in zip(h, r, strict=True)
+        ]
     ours = nltk_sentence_bleu(hyps, refs, smoothing=method, weights=weights)
     np.testing.assert_allclose(ours.item_scores, expected, rtol=0, atol=1e-9)
 

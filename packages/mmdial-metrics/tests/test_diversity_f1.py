@@ -124,7 +124,10 @@ def test_f1_parity(real_pairs):
     assert ours.item_scores == pytest.approx(parl, abs=1e-12)
     squad = [100.0 * max(squad_f1_score(h, r) for r in g) for h, g in zip(hyps, refs, strict=True)]
     assert unigram_f1(hyps, refs, normalize="squad").item_scores == pytest.approx(squad, abs=1e-9)
-    em = [100.0 * max(squad_normalize_answer(h) == squad_normalize_answer(r) for r in g) for h, g in zip(hyps, refs)]
+    em = [
+        100.0 * max(squad_normalize_answer(h) == squad_normalize_answer(r) for r in g)
+        for h, g in zip(hyps, refs, strict=True)
+    ]
     assert exact_match(hyps, refs).item_scores == em
 
 

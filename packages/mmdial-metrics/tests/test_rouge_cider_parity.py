@@ -74,6 +74,6 @@ def test_cider_edge_cases():
 
     hyps = ["", "hello", "Grüße 世界 👍", "the the the the", "a b c d e f"]
     refs = [["the cat sat"], ["hello"], ["Grüße Welt 👍", "世界"], ["the cat", "the the dog"], ["a b c", "d e f"]]
-    score, scores = Cider().compute_score({i: g for i, g in enumerate(refs)}, {i: [h] for i, h in enumerate(hyps)})
+    _score, scores = Cider().compute_score({i: g for i, g in enumerate(refs)}, {i: [h] for i, h in enumerate(hyps)})
     ours = cider_d(hyps, refs)
     np.testing.assert_allclose(ours.item_scores, scores, rtol=0, atol=1e-12)

@@ -52,7 +52,7 @@ def token_sort_ratio(a: str, b: str) -> float:
     pa, pb = proc(a), proc(b)
     if not pa or not pb:
         return 0.0
-    return int(round(100 * SequenceMatcher(None, pa, pb).ratio())) / 100.0
+    return round(100 * SequenceMatcher(None, pa, pb).ratio()) / 100.0
 
 
 def _check_states(pred: Any, gold: Any, name: str) -> tuple[list[State], list[State]]:

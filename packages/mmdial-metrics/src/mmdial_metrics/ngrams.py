@@ -88,7 +88,7 @@ class NgramKeys:
         allids = np.concatenate([c.ids for c in self.corpora]) if self.corpora else np.zeros(0, np.int64)
         if len(allids):
             uniq, inv = np.unique(allids, return_inverse=True)
-            self.vocab = max(int(len(uniq)), 1)
+            self.vocab = max(len(uniq), 1)
             parts = np.split(inv.astype(np.int64), np.cumsum([len(c.ids) for c in self.corpora])[:-1])
         else:
             self.vocab = 1
@@ -132,7 +132,7 @@ class NgramKeys:
             start += cnt
             out.append(r)
         self.keys = out
-        self.radix = max(int(len(uniq)), 1)
+        self.radix = max(len(uniq), 1)
 
 
 def _count_pairs(group: np.ndarray, keys: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:

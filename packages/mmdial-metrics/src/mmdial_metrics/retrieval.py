@@ -51,7 +51,8 @@ def ndcg(ranks: Any, relevance: Any) -> np.ndarray:
 
 
 def retrieval_metrics(
-    *, scores: Any = None, ranks: Any = None, gt_index: Sequence[int] | None = None, gt_rank: Sequence[int] | None = None,
+    *, scores: Any = None, ranks: Any = None, gt_index: Sequence[int] | None = None,
+    gt_rank: Sequence[int] | None = None,
     relevance: Any = None, ks: Sequence[int] = (1, 5, 10),
 ) -> dict[str, Any]:
     """Recall@k, MRR and mean rank of the ground truth (and NDCG when ``relevance`` is given).
