@@ -47,9 +47,8 @@ class Thresholds:
         return asdict(self)
 
 
-#: Known encoders (id prefix -> thresholds). ``offline``: calibrated on the DailyDialog+PersonaChat samples
-#: against the tuxpaint pool so that the rule keeps about the same share of utterances as IMAD's values
-#: keep with CLIP (see the package README, "Thresholds of the offline encoder").
+#: Known encoders (id prefix -> thresholds). ``offline``: provisional values for the ConSE encoder, whose cosines
+#: live on another scale than CLIP's (not calibrated on labels yet; see the package README).
 ENCODER_THRESHOLDS: dict[str, Thresholds] = {
     "openclip:ViT-B-32:openai": Thresholds.imad(),
     "offline": Thresholds(max_entity_score=0.45, image_score=0.30, sent_sim=0.20),
