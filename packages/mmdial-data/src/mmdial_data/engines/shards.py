@@ -161,7 +161,7 @@ def read_shards(out_dir: str | os.PathLike[str], columns: list[str] | None = Non
     if not files:
         raise FileNotFoundError(f"{out_dir}: no part-*.parquet shards")
     tables = [pq.read_table(f, columns=columns).replace_schema_metadata(None) for f in files]
-    return pa.concat_tables(tables)
+    return pa.concat_tables(tables, promote_options="default")
 
 
 def to_arrow(result: Any) -> pa.Table:
@@ -194,6 +194,8 @@ def to_arrow(result: Any) -> pa.Table:
                 columns[name] = pa.FixedSizeListArray.from_arrays(flat, value.shape[1])
             elif isinstance(value, np.ndarray):
                 columns[name] = pa.array(value)
+            elif isinstance(value, pa.Array | pa.ChunkedArray):
+                columns[name] = value
             else:
                 columns[name] = pa.array(list(value))
         return pa.table(columns)
