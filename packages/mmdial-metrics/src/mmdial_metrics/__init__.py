@@ -187,6 +187,9 @@ _LAZY: dict[str, str] = {
     "intent_accuracy": "dst",
     "inform_success": "dst",
     "bootstrap_ci": "bootstrap",
+    "NLTKMeteor": "meteor",
+    "nltk_meteor": "meteor",
+    "load_wordnet": "meteor",
     "evaluate_dialogues": "evaluate",
     "read_predictions": "evaluate",
 }

@@ -61,6 +61,7 @@ _BUILTIN = [
        rouge_type="rougeLsum"),
     _b("coco_rouge_l", "rouge_scores.CocoRougeL", "pycocoevalcap Rouge (ROUGE-L, beta 1.2)"),
     _b("cider_d", "cider_scores.CIDErD", "pycocoevalcap Cider (CIDEr-D, sigma 6, whitespace tokens)"),
+    _b("nltk_meteor", "meteor.NLTKMeteor", "nltk meteor_score (WordNet 3.0 synonyms, Porter stems), mean over items"),
     _b("distinct_1", "diversity.Distinct", "corpus-level distinct unigrams / all unigrams", n=1),
     _b("distinct_2", "diversity.Distinct", "corpus-level distinct bigrams / all bigrams", n=2),
     _b("intra_distinct_1", "diversity.Distinct", "mean per-response distinct-1", n=1, mode="intra"),
