@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, OnError, Skipped
-from mmdial_data.io import write_parquet
+from mmdial_data.io import DEFAULT_ROW_GROUP, ParquetDialogueWriter
 from mmdial_data.provenance import file_sha256, provenance
 from mmdial_data.readers import read_source
 from mmdial_data.recipe import Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
@@ -46,41 +46,49 @@ class BuildResult:
     counts: dict[str, dict[str, dict[str, int]]]
     filtered: dict[str, int]
     skipped: list[Skipped] = field(default_factory=list)
-    turn_lengths: dict[str, list[int]] = field(default_factory=dict)
+    #: Per source: histogram of words per turn of the kept dialogues (words -> turns).
+    turn_lengths: dict[str, Counter[int]] = field(default_factory=dict)
     #: Per source: dialogues read, removed by filters (by reason), exact/near duplicates, weighting.
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
-    #: Per source: turns per dialogue of the kept dialogues (for the card's plot).
-    dialogue_lengths: dict[str, list[int]] = field(default_factory=dict)
+    #: Per source: histogram of turns per dialogue of the kept dialogues (turns -> dialogues), for the card.
+    dialogue_lengths: dict[str, Counter[int]] = field(default_factory=dict)
 
 
 class _ShardedWriter:
-    """Buffers dialogues per split and writes a Parquet shard every ``shard_size`` dialogues."""
+    """One open Parquet shard per split, written a row group at a time; a new shard every ``shard_size`` dialogues.
 
-    def __init__(self, out: Path, shard_size: int):
-        self.out, self.shard_size = out, shard_size
-        self.buffers: dict[str, list[Dialogue]] = defaultdict(list)
+    Memory is bounded by one row group per split (held as flat columns), whatever the size of the input.
+    """
+
+    def __init__(self, out: Path, shard_size: int, row_group: int = DEFAULT_ROW_GROUP):
+        self.out, self.shard_size, self.row_group = out, shard_size, row_group
+        self.open: dict[str, ParquetDialogueWriter] = {}
         self.next_index: Counter[str] = Counter()
         self.shards: list[Path] = []
 
     def add(self, d: Dialogue) -> None:
-        buf = self.buffers[d.split]
-        buf.append(d)
-        if len(buf) >= self.shard_size:
-            self._flush(d.split)
+        writer = self.open.get(d.split)
+        if writer is None:
+            path = self.out / "data" / d.split / f"part-{self.next_index[d.split]:05d}.parquet"
+            writer = self.open[d.split] = ParquetDialogueWriter(path, row_group=self.row_group)
+        writer.write(d)
+        if writer.count >= self.shard_size:
+            self._finish(d.split)
 
-    def _flush(self, split: str) -> None:
-        buf = self.buffers[split]
-        if not buf:
-            return
-        path = self.out / "data" / split / f"part-{self.next_index[split]:05d}.parquet"
-        write_parquet(buf, path)
-        self.shards.append(path)
+    def _finish(self, split: str) -> None:
+        writer = self.open.pop(split)
+        writer.close()
+        self.shards.append(writer.path)
         self.next_index[split] += 1
-        self.buffers[split] = []
 
     def close(self) -> None:
-        for split in sorted(self.buffers):
-            self._flush(split)
+        for split in sorted(self.open):
+            self._finish(split)
+
+    def abort(self) -> None:
+        for writer in self.open.values():
+            writer.abort()
+        self.open.clear()
 
 
 def _capped(dialogues: Iterator[Dialogue], cap: int | None, seed: int) -> Iterator[Dialogue]:
@@ -201,70 +209,82 @@ def build_dataset(
     writer = _ShardedWriter(out, recipe.shard_size)
     counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: Counter()))
     filtered: Counter[str] = Counter()
-    turn_lengths: dict[str, list[int]] = defaultdict(list)
+    turn_lengths: dict[str, Counter[int]] = defaultdict(Counter)
     inputs: dict[str, str] = {}
     seen_ids: set[str] = set()
     total = 0
     bar = tqdm(desc=f"build {recipe.name}", unit="dlg", disable=not progress)
     per_source: dict[str, Counter[str]] = defaultdict(Counter)
-    dialogue_lengths: dict[str, list[int]] = defaultdict(list)
+    dialogue_lengths: dict[str, Counter[int]] = defaultdict(Counter)
     seen_exact: set[str] = set()
     seen_near: set[str] = set()
-    for i, spec in enumerate(recipe.sources):
-        paths = recipe.resolve_paths(spec, base)
-        for f in _input_files(paths):
-            inputs[_portable(f, base)] = file_sha256(f)
-        stream = read_source(spec.reader, paths, split=spec.split, on_error=policy, options=spec.options)
-        for d in _capped(
-            validated(stream, path=str(paths[0]), policy=policy, unique_ids=False), spec.max_dialogues, recipe.seed + i
-        ):
-            stats = per_source[d.source]
-            stats["read"] += 1
-            n_images = sum(len(t.images) for t in d.turns)
-            reason = recipe.filters.reason_to_drop(len(d.turns), n_images)
-            if reason is None and recipe.filters.languages is not None and _language(d) not in recipe.filters.languages:
-                reason = "languages"
-            if reason is not None:
-                filtered[reason] += 1
-                stats[f"filtered_{reason}"] += 1
-                continue
-            if recipe.dedup.exact or recipe.dedup.near:
-                exact, near = dialogue_fingerprints(d)
-                if recipe.dedup.exact and exact in seen_exact:
-                    stats["exact_duplicates"] += 1
+    try:
+        for i, spec in enumerate(recipe.sources):
+            paths = recipe.resolve_paths(spec, base)
+            for f in _input_files(paths):
+                inputs[_portable(f, base)] = file_sha256(f)
+            stream = read_source(spec.reader, paths, split=spec.split, on_error=policy, options=spec.options)
+            for d in _capped(
+                validated(stream, path=str(paths[0]), policy=policy, unique_ids=False),
+                spec.max_dialogues,
+                recipe.seed + i,
+            ):
+                stats = per_source[d.source]
+                stats["read"] += 1
+                n_images = sum(len(t.images) for t in d.turns)
+                reason = recipe.filters.reason_to_drop(len(d.turns), n_images)
+                if (
+                    reason is None
+                    and recipe.filters.languages is not None
+                    and _language(d) not in recipe.filters.languages
+                ):
+                    reason = "languages"
+                if reason is not None:
+                    filtered[reason] += 1
+                    stats[f"filtered_{reason}"] += 1
                     continue
-                if recipe.dedup.near and near in seen_near:
-                    stats["near_duplicates"] += 1
-                    continue
-                seen_exact.add(exact)
-                seen_near.add(near)
-            copies = _weighted(d, spec.weight, recipe.seed)
-            if spec.weight is not None:
-                stats["weighted_out"] += len(copies)
-            for d in copies:
-                d = _resplit(d, recipe.splits, recipe.seed)
-                if d.dialogue_id in seen_ids:
-                    from mmdial_data.errors import ValidationError
+                if recipe.dedup.exact or recipe.dedup.near:
+                    exact, near = dialogue_fingerprints(d)
+                    if recipe.dedup.exact and exact in seen_exact:
+                        stats["exact_duplicates"] += 1
+                        continue
+                    if recipe.dedup.near and near in seen_near:
+                        stats["near_duplicates"] += 1
+                        continue
+                    seen_exact.add(exact)
+                    seen_near.add(near)
+                copies = _weighted(d, spec.weight, recipe.seed)
+                if spec.weight is not None:
+                    stats["weighted_out"] += len(copies)
+                for d in copies:
+                    d = _resplit(d, recipe.splits, recipe.seed)
+                    if d.dialogue_id in seen_ids:
+                        from mmdial_data.errors import ValidationError
 
-                    policy.handle(
-                        ValidationError(
-                            "duplicate dialogue_id across sources",
-                            path=str(paths[0]),
-                            record=f"dialogue {d.dialogue_id}",
+                        policy.handle(
+                            ValidationError(
+                                "duplicate dialogue_id across sources",
+                                path=str(paths[0]),
+                                record=f"dialogue {d.dialogue_id}",
+                            )
                         )
-                    )
-                    continue
-                seen_ids.add(d.dialogue_id)
-                c = counts[d.source][d.split]
-                c["dialogues"] += 1
-                c["turns"] += len(d.turns)
-                c["images"] += n_images
-                stats["kept"] += 1
-                turn_lengths[d.source].extend(len(t.text.split()) for t in d.turns)
-                dialogue_lengths[d.source].append(len(d.turns))
-                writer.add(d)
-                total += 1
-                bar.update(1)
+                        continue
+                    seen_ids.add(d.dialogue_id)
+                    c = counts[d.source][d.split]
+                    c["dialogues"] += 1
+                    c["turns"] += len(d.turns)
+                    c["images"] += n_images
+                    stats["kept"] += 1
+                    words = turn_lengths[d.source]
+                    for t in d.turns:
+                        words[len(t.text.split())] += 1
+                    dialogue_lengths[d.source][len(d.turns)] += 1
+                    writer.add(d)
+                    total += 1
+                    bar.update(1)
+    except BaseException:
+        writer.abort()
+        raise
     writer.close()
     bar.close()
     result = BuildResult(

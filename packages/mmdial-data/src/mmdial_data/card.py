@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import statistics
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,48 +12,95 @@ if TYPE_CHECKING:
     from mmdial_data.recipe import Recipe
 
 
-def write_turn_length_plot(turn_lengths: dict[str, list[int]], path: Path) -> None:
-    """A histogram of words per turn, one series per source (PNG, deterministic bytes)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
-    upper = max((max(v) for v in turn_lengths.values() if v), default=1)
-    bins = list(range(0, min(upper, 100) + 2, max(1, min(upper, 100) // 40 or 1)))
-    for source, lengths in sorted(turn_lengths.items()):
-        ax.hist([min(x, 100) for x in lengths], bins=bins, alpha=0.55, label=f"{source} (n={len(lengths)})")
-    ax.set_xlabel("words per turn (capped at 100)")
-    ax.set_ylabel("turns")
-    ax.set_title("Turn length distribution")
-    if turn_lengths:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
+#: A histogram: value -> how often it occurs (a ``Counter``); a plain list of values is accepted too.
+Histogram = Mapping[int, int] | Sequence[int]
 
 
-def write_dialogue_length_plot(dialogue_lengths: dict[str, list[int]], path: Path) -> None:
-    """A histogram of turns per dialogue, one series per source (PNG, deterministic bytes)."""
-    import matplotlib
+def _as_hist(values: Histogram) -> Mapping[int, int]:
+    return values if isinstance(values, Mapping) else Counter(values)
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
-    upper = min(max((max(v) for v in dialogue_lengths.values() if v), default=1), 200)
+def histogram_summary(values: Histogram) -> tuple[int, float, float, int] | None:
+    """``(n, mean, median, max)`` of a histogram, equal to the ``statistics`` functions on the expanded values.
+
+    >>> histogram_summary(Counter({2: 3, 7: 1}))
+    (4, 3.25, 2.0, 7)
+    >>> histogram_summary([2, 2, 2, 7]) == histogram_summary(Counter({2: 3, 7: 1}))
+    True
+    >>> histogram_summary({}) is None
+    True
+    """
+    hist = _as_hist(values)
+    items = sorted((k, c) for k, c in hist.items() if c > 0)
+    n = sum(c for _, c in items)
+    if n == 0:
+        return None
+
+    def nth(i: int) -> int:  # the i-th value (0-based) of the sorted expansion
+        seen = 0
+        for k, c in items:
+            seen += c
+            if i < seen:
+                return k
+        raise IndexError(i)
+
+    median: float = nth(n // 2) if n % 2 else (nth(n // 2 - 1) + nth(n // 2)) / 2
+    return n, sum(k * c for k, c in items) / n, median, items[-1][0]
+
+
+def _histogram_plot(
+    series: Mapping[str, Histogram], path: Path, *, cap: int, xlabel: str, ylabel: str, title: str
+) -> None:
+    """Overlaid histograms, one per series, values capped at ``cap`` (PNG, deterministic bytes).
+
+    Uses matplotlib's object API (no pyplot, no global backend change); imported only here.
+    """
+    from matplotlib.figure import Figure
+
+    hists = {name: _as_hist(v) for name, v in series.items()}
+    fig = Figure(figsize=(6.4, 3.6), dpi=100)
+    ax = fig.subplots()
+    upper = min(max((max(k for k, c in h.items() if c) for h in hists.values() if any(h.values())), default=1), cap)
     bins = list(range(0, upper + 2, max(1, upper // 40)))
-    for source, lengths in sorted(dialogue_lengths.items()):
-        ax.hist([min(x, 200) for x in lengths], bins=bins, alpha=0.55, label=f"{source} (n={len(lengths)})")
-    ax.set_xlabel("turns per dialogue (capped at 200)")
-    ax.set_ylabel("dialogues")
-    ax.set_title("Dialogue length distribution")
-    if dialogue_lengths:
+    for name, hist in sorted(hists.items()):
+        capped: Counter[int] = Counter()
+        for k, c in hist.items():
+            capped[min(k, cap)] += c
+        keys = sorted(capped)
+        ax.hist(keys, bins=bins, weights=[capped[k] for k in keys], alpha=0.55, label=f"{name} (n={capped.total()})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if hists:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
+
+
+def write_turn_length_plot(turn_lengths: Mapping[str, Histogram], path: Path) -> None:
+    """A histogram of words per turn, one series per source (PNG, deterministic bytes)."""
+    _histogram_plot(
+        turn_lengths, path, cap=100, xlabel="words per turn (capped at 100)", ylabel="turns",
+        title="Turn length distribution",
+    )  # fmt: skip
+
+
+def write_dialogue_length_plot(dialogue_lengths: Mapping[str, Histogram], path: Path) -> None:
+    """A histogram of turns per dialogue, one series per source (PNG, deterministic bytes)."""
+    _histogram_plot(
+        dialogue_lengths, path, cap=200, xlabel="turns per dialogue (capped at 200)", ylabel="dialogues",
+        title="Dialogue length distribution",
+    )  # fmt: skip
+
+
+def _summary_rows(series: Mapping[str, Histogram]) -> list[str]:
+    rows = []
+    for source, values in sorted(series.items()):
+        summary = histogram_summary(values)
+        if summary is not None:
+            n, mean, median, top = summary
+            rows.append(f"| {source} | {n} | {mean:.2f} | {median:g} | {top} |")
+    return rows
 
 
 def write_card(recipe: Recipe, result: BuildResult, path: Path) -> None:
@@ -79,12 +127,7 @@ def write_card(recipe: Recipe, result: BuildResult, path: Path) -> None:
         "| source | turns | mean | median | max |",
         "|---|---:|---:|---:|---:|",
     ]
-    for source, lengths in sorted(result.turn_lengths.items()):
-        if lengths:
-            lines.append(
-                f"| {source} | {len(lengths)} | {statistics.fmean(lengths):.2f} | "
-                f"{statistics.median(lengths):g} | {max(lengths)} |"
-            )
+    lines += _summary_rows(result.turn_lengths)
     lines += ["", "![turn lengths](turn_lengths.png)", ""]
     if result.dialogue_lengths:
         lines += [
@@ -93,12 +136,7 @@ def write_card(recipe: Recipe, result: BuildResult, path: Path) -> None:
             "| source | dialogues | mean | median | max |",
             "|---|---:|---:|---:|---:|",
         ]
-        for source, lengths in sorted(result.dialogue_lengths.items()):
-            if lengths:
-                lines.append(
-                    f"| {source} | {len(lengths)} | {statistics.fmean(lengths):.2f} | "
-                    f"{statistics.median(lengths):g} | {max(lengths)} |"
-                )
+        lines += _summary_rows(result.dialogue_lengths)
         lines += ["", "![dialogue lengths](dialogue_lengths.png)", ""]
     if result.per_source:
         keys = sorted({k for v in result.per_source.values() for k in v} - {"read", "kept"})

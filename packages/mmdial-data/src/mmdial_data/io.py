@@ -43,6 +43,77 @@ def _atomic_target(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+class ParquetDialogueWriter:
+    """Streams dialogues into one Parquet file: a row group every ``row_group`` dialogues, then an atomic rename.
+
+    Only one row group of dialogues is held (as flat columns, see :class:`mmdial_data.arrow.TableBuilder`), so
+    memory does not grow with the file. The file appears at ``path`` on :meth:`close`; :meth:`abort` (or an
+    exception inside ``with``) leaves no file behind. The same dialogues give byte-identical files.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from mmdial_data import Dialogue, Turn
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "d.parquet"
+        >>> with ParquetDialogueWriter(path, row_group=2) as w:
+        ...     for i in range(3):
+        ...         w.write(Dialogue(f"demo/train/{i}", "demo", "train", [Turn(0, "A", "user", "hi")]))
+        >>> w.count, len(list(read_parquet(path)))
+        (3, 3)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, row_group: int = DEFAULT_ROW_GROUP):
+        import pyarrow.parquet as pq
+
+        from mmdial_data.arrow import TableBuilder, arrow_schema
+
+        self.path = Path(path)
+        self.row_group = row_group
+        self.count = 0
+        self._tmp = _atomic_target(self.path)
+        self._builder = TableBuilder()
+        self._writer: Any = pq.ParquetWriter(self._tmp, arrow_schema(), compression="zstd", write_statistics=True)
+
+    def write(self, d: Dialogue) -> None:
+        """Add one dialogue; a full row group is written out."""
+        self._builder.append(d)
+        self.count += 1
+        if len(self._builder) >= self.row_group:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._writer.write_table(self._builder.finish(), row_group_size=self.row_group)
+
+    def close(self) -> int:
+        """Write the last row group (an empty one for an empty file), close and move the file into place."""
+        if self._writer is None:
+            return self.count
+        try:
+            if len(self._builder) or self.count == 0:
+                self._flush()
+            self._writer.close()
+            self._writer = None
+            os.replace(self._tmp, self.path)
+        finally:
+            self.abort()
+        return self.count
+
+    def abort(self) -> None:
+        """Stop without producing a file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> ParquetDialogueWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
 def write_parquet(
     dialogues: Iterable[Dialogue], path: str | os.PathLike[str], *, row_group: int = DEFAULT_ROW_GROUP
 ) -> int:
@@ -53,29 +124,10 @@ def write_parquet(
     Returns:
         The number of dialogues written.
     """
-    import pyarrow.parquet as pq
-
-    from mmdial_data.arrow import arrow_schema, to_table
-
-    path = Path(path)
-    tmp = _atomic_target(path)
-    count = 0
-    try:
-        with pq.ParquetWriter(tmp, arrow_schema(), compression="zstd", write_statistics=True) as writer:
-            batch: list[Dialogue] = []
-            for d in dialogues:
-                batch.append(d)
-                if len(batch) >= row_group:
-                    writer.write_table(to_table(batch), row_group_size=row_group)
-                    count += len(batch)
-                    batch = []
-            if batch or count == 0:
-                writer.write_table(to_table(batch), row_group_size=row_group)
-                count += len(batch)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return count
+    with ParquetDialogueWriter(path, row_group=row_group) as writer:
+        for d in dialogues:
+            writer.write(d)
+    return writer.count
 
 
 def write_jsonl(dialogues: Iterable[Dialogue], path: str | os.PathLike[str]) -> int:
