@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlparse
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import expect, infer_split, iter_json_array, json_files
+from mmdial_data.readers._common import infer_split, iter_json_array, json_files
 from mmdial_data.schema import Annotations, Dialogue, ImageRef, Turn
 
 SOURCE = "photochat"
@@ -40,15 +40,19 @@ def read_photochat(path: Path, *, split: str | None, policy: ErrorPolicy) -> Ite
         split_name = split or infer_split(file)
         try:
             for index, raw in iter_json_array(file):
-                record = f"item {index} (dialogue_id {raw.get('dialogue_id', '?') if isinstance(raw, dict) else '?'})"
                 try:
-                    yield _dialogue(raw, split_name, file, record)
+                    yield _dialogue(raw, split_name, file, index)
                 except SourceFormatError as exc:
                     policy.handle(exc)
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=file, record=record))
+                    message = f"unexpected structure ({exc!r})"
+                    policy.handle(SourceFormatError(message, path=file, record=_record(raw, index)))
         except SourceFormatError as exc:
             policy.handle(exc)
+
+
+def _record(raw: Any, index: int) -> str:
+    return f"item {index} (dialogue_id {raw.get('dialogue_id', '?') if isinstance(raw, dict) else '?'})"
 
 
 def _image_id(raw: dict[str, Any]) -> str:
@@ -57,36 +61,42 @@ def _image_id(raw: dict[str, Any]) -> str:
     return PurePosixPath(urlparse(raw["photo_url"]).path).stem or raw["photo_url"]
 
 
-def _dialogue(raw: dict[str, Any], split: str, file: Path, record: str) -> Dialogue:
-    expect(
-        isinstance(raw, dict) and isinstance(raw.get("dialogue"), list), "no 'dialogue' list", path=file, record=record
-    )
-    expect(bool(raw["dialogue"]), "empty dialogue", path=file, record=record)
+def _dialogue(raw: dict[str, Any], split: str, file: Path, index: int) -> Dialogue:
+    # The hot path of large builds: checks are inlined, the error record is formatted only on failure.
+    def fail(message: str, turn: int | None = None) -> NoReturn:
+        record = _record(raw, index)
+        raise SourceFormatError(message, path=file, record=record if turn is None else f"{record}, turn {turn}")
+
+    if not (isinstance(raw, dict) and isinstance(raw.get("dialogue"), list)):
+        fail("no 'dialogue' list")
+    if not raw["dialogue"]:
+        fail("empty dialogue")
     for key in ("dialogue_id", "photo_url", "photo_description"):
-        expect(key in raw, f"missing {key!r}", path=file, record=record)
+        if key not in raw:
+            fail(f"missing {key!r}")
     turns = []
     shares = 0
+    image_id: str | None = None
     for i, t in enumerate(raw["dialogue"]):
-        where = f"{record}, turn {i}"
-        expect(t.get("user_id") in _ROLES, f"user_id {t.get('user_id')!r} is not 0 or 1", path=file, record=where)
+        user = t.get("user_id")
+        if user not in _ROLES:
+            fail(f"user_id {user!r} is not 0 or 1", i)
         message = t.get("message")
-        expect(isinstance(message, str), "message must be a string", path=file, record=where)
-        extra: dict[str, Any] = {k: v for k, v in t.items() if k not in _TURN_KEYS}
+        if not isinstance(message, str):
+            fail("message must be a string", i)
+        extra: dict[str, Any] = {} if t.keys() <= _TURN_KEYS else {k: v for k, v in t.items() if k not in _TURN_KEYS}
         images = []
         if t.get("share_photo"):
             shares += 1
             extra["share_photo"] = True
-            images.append(
-                ImageRef(_image_id(raw), raw["photo_url"], SOURCE, caption=raw["photo_description"], level="turn")
-            )
-        else:
-            expect(bool(message.strip()), "empty message on a turn that shares no photo", path=file, record=where)
-        turns.append(
-            Turn(
-                i, str(t["user_id"]), _ROLES[t["user_id"]], message, images=images, annotations=Annotations(extra=extra)
-            )
-        )
-    expect(shares >= 1, "no turn has share_photo: true", path=file, record=record)
+            if image_id is None:
+                image_id = _image_id(raw)
+            images.append(ImageRef(image_id, raw["photo_url"], SOURCE, caption=raw["photo_description"], level="turn"))
+        elif not message.strip():
+            fail("empty message on a turn that shares no photo", i)
+        turns.append(Turn(i, str(user), _ROLES[user], message, images, Annotations(extra=extra)))
+    if shares < 1:
+        fail("no turn has share_photo: true")
     meta: dict[str, Any] = {
         "original_id": raw["dialogue_id"],
         "file": file.name,
