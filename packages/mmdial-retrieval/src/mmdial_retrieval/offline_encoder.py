@@ -70,7 +70,8 @@ def load_efficientnet_lite0(device: str = "cpu") -> Any:
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.eps = BN_EPS
-    return model.eval().to(device)
+    # channels-last runs the depthwise convolutions about twice as fast on CPU
+    return model.eval().to(device=device, memory_format=torch.channels_last)
 
 
 @lru_cache(maxsize=4)
@@ -155,7 +156,7 @@ class OfflineConSEEncoder(DualEncoder):
         """ImageNet-1k softmax probabilities ``(n, 1000)`` of a preprocessed batch."""
         torch = require("torch", "offline")
         with torch.inference_mode():
-            logits = self._model(batch.to(self.device))
+            logits = self._model(batch.to(self.device).contiguous(memory_format=torch.channels_last))
         probs: np.ndarray = logits.float().softmax(-1).cpu().numpy()
         if self.top_k is not None:
             drop = np.argsort(-probs, axis=1)[:, self.top_k:]
