@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import yaml
+
 from mmdial_data import read_source, write_dialogues
 from mmdial_data.cli import main
 from mmdial_data.testing import demo_dir
@@ -34,8 +35,10 @@ def test_cli_end_to_end_text_only(tmp_path, capsys) -> None:  # type: ignore[no-
     assert len(rows) == 3 and set(rows[0]) == {"sample_id", "response", "reference"}
     assert main(["fusion", "eval", str(tmp_path / "run" / "best"), str(tmp_path / "samples" / "train.jsonl"),
                  "--ablations", "text_only", "--out", str(tmp_path / "scores.json")]) == 0
-    scores = json.loads((tmp_path / "scores.json").read_text())
-    assert set(scores) == {"text_only"} and 0.0 <= scores["text_only"]["bleu-1"] <= 1.0
+    report = json.loads((tmp_path / "scores.json").read_text())
+    assert report["n"] == 9 and set(report["scores"]) == {"text_only"}
+    assert 0.0 <= report["scores"]["text_only"]["bleu-1"] <= 1.0
+    assert report["signatures"]["bleu-4"].startswith("name:nltk_bleu|nrefs:1|weights:0.25,0.25,0.25,0.25|")
     capsys.readouterr()
     assert main(["fusion", "eval", str(tmp_path / "run" / "best"), str(tmp_path / "samples" / "train.jsonl"),
                  "--ablations", "full"]) == 2

@@ -1,41 +1,78 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from mmdial_fusion.evaluation import score_responses
+from mmdial_fusion.evaluation import SCORE_NAMES, metric_signatures, score_report, score_responses, table_row
 
-HYPS = ["the cat sat on the mat", "i would love a cup of tea", "sure , where do you want to go", "no"]
-REFS = ["the cat is on the mat", "i would love one", "where do you want to go ?", "no problem at all"]
+HYPS = ["The cat sat on the mat", "i would love a cup of tea", "sure , where do you want to go", "no"]
+REFS = ["the cat is on the mat", "I would love one", "where do you want to go ?", "no problem at all"]
 
 
-def test_bleu_matches_nltk_corpus_bleu() -> None:
+def test_bleu_matches_nltk_corpus_bleu_cumulative_weights() -> None:
     bleu = pytest.importorskip("nltk.translate.bleu_score")
     scores = score_responses(HYPS, REFS)
-    refs = [[r.split()] for r in REFS]
-    hyps = [h.split() for h in HYPS]
+    refs = [[r.lower().split()] for r in REFS]
+    hyps = [h.lower().split() for h in HYPS]
     for n in range(1, 5):
         expected = bleu.corpus_bleu(refs, hyps, weights=tuple([1.0 / n] * n))
+        assert 0.0 < expected < 1.0
         assert scores[f"bleu-{n}"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_rouge_l_matches_rouge_score() -> None:
     rouge = pytest.importorskip("rouge_score.rouge_scorer")
-    scorer = rouge.RougeScorer(["rougeL"], tokenizer=_WhitespaceTokenizer())
+    scorer = rouge.RougeScorer(["rougeL"], use_stemmer=False)
     expected = sum(scorer.score(r, h)["rougeL"].fmeasure for h, r in zip(HYPS, REFS, strict=True)) / len(HYPS)
     assert score_responses(HYPS, REFS)["rouge-l"] == pytest.approx(expected, abs=1e-12)
 
 
-class _WhitespaceTokenizer:
-    def tokenize(self, text: str) -> list[str]:
-        return text.lower().split()
+def _parlai_normalize(text: str) -> list[str]:
+    # ParlAI's normalize_answer: lowercase, drop punctuation, drop articles, collapse whitespace
+    text = re.sub(r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]", " ", text.lower())
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return text.split()
 
 
-def test_distinct_f1_and_length_by_hand() -> None:
-    s = score_responses(["a a b", "a c"], ["a b", "d"])
-    assert s["distinct-1"] == pytest.approx(3 / 5)
+def _f1(h: list[str], r: list[str]) -> float:
+    from collections import Counter
+
+    common = sum((Counter(h) & Counter(r)).values())
+    return 0.0 if common == 0 else 2 * common / (len(h) + len(r))
+
+
+def test_f1_uses_parlai_normalization() -> None:
+    expected = sum(_f1(_parlai_normalize(h), _parlai_normalize(r)) for h, r in zip(HYPS, REFS, strict=True)) / 4
+    assert score_responses(HYPS, REFS)["f1"] == pytest.approx(expected, abs=1e-12)
+    # articles and punctuation do not count: "the cat !" vs "a cat" is a perfect match
+    assert score_responses(["the cat !"], ["a cat"])["f1"] == 1.0
+
+
+def test_distinct_and_length_by_hand() -> None:
+    s = score_responses(["A a b", "a c"], ["a b", "d"])
+    assert s["distinct-1"] == pytest.approx(3 / 5)  # lowercased: a, b, c of 5 unigrams
     assert s["distinct-2"] == pytest.approx(3 / 3)
-    # F1: (2*(2/3)*(2/2)/(2/3+1) + 0) / 2
-    assert s["f1"] == pytest.approx((2 * (2 / 3) / (2 / 3 + 1)) / 2)
     assert s["avg_len"] == 2.5
     with pytest.raises(ValueError, match="2 responses but 1 references"):
         score_responses(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="no responses"):
+        score_responses([], [])
+
+
+def test_report_records_every_signature() -> None:
+    report = score_report(HYPS, REFS)
+    assert report["n"] == 4 and list(report["scores"]) == list(SCORE_NAMES)
+    assert report["signatures"] == metric_signatures()
+    sig = report["signatures"]
+    assert sig["bleu-3"].startswith("name:nltk_bleu|nrefs:1|weights:0.333333,0.333333,0.333333|smooth:method0")
+    assert "case:lc" in sig["bleu-1"] and "mode:inter" in sig["distinct-2"]
+    assert sig["rouge-l"].startswith("name:rougeL|") and "stem:no" in sig["rouge-l"]
+    assert "norm:parlai" in sig["f1"] and sig["avg_len"].startswith("name:avg_length")
+
+
+def test_table_row_is_flat() -> None:
+    row = table_row("full", score_responses(HYPS, REFS))
+    assert list(row) == ["system", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "Distinct-1", "Distinct-2",
+                         "F1", "avg_len"]
+    assert all(isinstance(v, float) for k, v in row.items() if k != "system")

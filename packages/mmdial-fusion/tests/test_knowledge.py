@@ -4,7 +4,6 @@ from collections.abc import Sequence
 
 from mmdial_data import Dialogue, ImageRef, Turn, read_source
 from mmdial_data.testing import demo_dir
-
 from mmdial_fusion.knowledge import KnowledgeConfig, RetrievedImage, build_samples
 from mmdial_fusion.samples import read_samples, write_samples
 

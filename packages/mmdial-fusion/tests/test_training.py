@@ -43,7 +43,7 @@ def test_train_writes_checkpoints_and_resume_matches_straight_run(tmp_path, stor
     prov = json.loads((run / "last" / "provenance.json").read_text())
     assert prov["seed"] == 3 and prov["config"]["backbone"] == "tiny-t5" and "torch" in prov["versions"]
     assert (run / "best" / "fusion_head.pt").is_file() and not (run / "best" / "trainer_state.pt").exists()
-    model_a, tokenizer, cfg = load_checkpoint(run / "last")
+    model_a, _tokenizer, cfg = load_checkpoint(run / "last")
     assert cfg.train.max_steps == 4
 
     resumed = _config(tmp_path / "b", store, samples * 2)
@@ -57,6 +57,12 @@ def test_train_writes_checkpoints_and_resume_matches_straight_run(tmp_path, stor
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=1e-6, rtol=1e-5, msg=k)
     assert result_b.history[-1]["loss"] == pytest.approx(result.history[-1]["loss"], rel=1e-5)
+    # one training-loss line per optimizer step, the same values in the straight and the resumed run
+    log_a = [json.loads(x) for x in (run / "train_loss.jsonl").read_text().splitlines()]
+    log_b = [json.loads(x) for x in (tmp_path / "b" / "run" / "train_loss.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log_a] == [r["step"] for r in log_b] == [1, 2, 3, 4]
+    assert all(r["loss"] > 0 and r["lr"] > 0 for r in log_a)
+    assert [r["loss"] for r in log_b] == pytest.approx([r["loss"] for r in log_a], rel=1e-5)
 
 
 def test_early_stopping_on_a_flat_metric(tmp_path, store, samples) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +97,7 @@ def test_greedy_generation_does_not_depend_on_batch_padding(backbone, store, sam
 def test_config_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="did you mean 'batch_size'"):
         FusionConfig.from_dict({"train": {"batch_sise": 2}})
-    with pytest.raises(ValueError, match="data.ablation"):
+    with pytest.raises(ValueError, match=r"data\.ablation"):
         FusionConfig.from_dict({"data": {"ablation": "no_images"}})
     with pytest.raises(ValueError, match="expected an integer"):
         FusionConfig.from_dict({"train": {"epochs": "three"}})

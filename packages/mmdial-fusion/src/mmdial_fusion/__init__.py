@@ -59,8 +59,13 @@ _LAZY = {
     "train": "mmdial_fusion.training",
 }
 
-__all__ = sorted(["FusionSample", "ImageRetriever", "KnowledgeConfig", "RetrievedImage", "VisualKnowledge",
-                  "build_samples", "context_windows", "read_samples", "write_samples", *_LAZY])
+__all__ = [
+    "ABLATIONS", "Backbone", "FusionCollator", "FusionConfig", "FusionModel", "FusionSample", "GenerationConfig",
+    "ImageFeatureStore", "ImageRetriever", "IndexRetriever", "KnowledgeConfig", "RetrievedImage", "TrainResult",
+    "VisualKnowledge", "VisualProjection", "build_samples", "context_windows", "evaluate_ablations",
+    "features_from_index", "generate_responses", "list_backbones", "load_backbone", "load_checkpoint", "read_samples",
+    "register_backbone", "score_responses", "spacy_entity_extractor", "train", "write_samples",
+]
 
 
 def __getattr__(name: str) -> Any:

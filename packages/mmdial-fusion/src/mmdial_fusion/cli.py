@@ -6,7 +6,8 @@ Sub-commands (registered through the ``mmdial.cli`` entry-point group):
   (``DIR/<split>.jsonl``), the features of the images they use (``DIR/features.npz``), ``DIR/provenance.json``.
 - ``train CONFIG [--stop-after N]``: train as the YAML config says.
 - ``generate CHECKPOINT SAMPLES --out FILE [--ablation A] [--strategy S]``: one JSON line per sample.
-- ``eval CHECKPOINT SAMPLES [--ablations full,no_turn,no_entity,text_only] [--out FILE]``: scores per ablation.
+- ``eval CHECKPOINT SAMPLES [--ablations full,no_turn,no_entity,text_only] [--out FILE]``: scores per ablation
+  (the JSON file also records each metric's mmdial-metrics signature).
 
 Example:
     >>> import argparse
@@ -68,9 +69,13 @@ def register(subparsers: Any) -> None:
 def _cmd_build_samples(args: argparse.Namespace) -> int:
     from mmdial_data import read_dialogues
     from mmdial_data.provenance import provenance
-
     from mmdial_fusion.knowledge import KnowledgeConfig, build_samples
-    from mmdial_fusion.retrieval_adapter import IndexRetriever, features_from_index, spacy_entity_extractor, used_image_ids
+    from mmdial_fusion.retrieval_adapter import (
+        IndexRetriever,
+        features_from_index,
+        spacy_entity_extractor,
+        used_image_ids,
+    )
     from mmdial_fusion.samples import write_samples
 
     config = KnowledgeConfig(max_context_turns=args.max_context_turns, max_turn_images=args.max_turn_images,
@@ -147,7 +152,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from mmdial_fusion.evaluation import SCORE_NAMES
+    from mmdial_fusion.evaluation import SCORE_NAMES, metric_signatures
     from mmdial_fusion.generation import evaluate_ablations
 
     model, tokenizer, collator, gen, samples = _load_for_inference(args)
@@ -157,6 +162,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for ablation, row in scores.items():
         print(f"{ablation:<11} " + " ".join(f"{row[n]:>10.4f}" for n in SCORE_NAMES))
     if args.out:
-        args.out.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
+        report = {"n": len(samples), "scores": scores, "signatures": metric_signatures(),
+                  "checkpoint": str(args.checkpoint), "samples": str(args.samples)}
+        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     sys.stdout.flush()
     return 0

@@ -19,7 +19,8 @@ Example:
     >>> batch = FusionCollator(tiny_tokenizer(), store, is_encoder_decoder=True)([s])
     >>> batch["image_types"].tolist()
     [[1, 2]]
-    >>> FusionCollator(tiny_tokenizer(), store, is_encoder_decoder=True, ablation="no_turn")([s])["image_types"].tolist()
+    >>> no_turn = FusionCollator(tiny_tokenizer(), store, is_encoder_decoder=True, ablation="no_turn")
+    >>> no_turn([s])["image_types"].tolist()
     [[2]]
 """
 
@@ -143,7 +144,7 @@ class FusionCollator:
         for s in samples:
             ids = self._ids(self.context_text(s))
             if self.is_encoder_decoder:
-                ids = ids[-(self.max_context_tokens - 1):] + [eos]
+                ids = [*ids[-(self.max_context_tokens - 1):], eos]
             else:
                 ids = ids[-self.max_context_tokens:]
             contexts.append(ids)
@@ -170,7 +171,7 @@ class FusionCollator:
             batch.update(image_features=torch.from_numpy(feats), image_mask=image_mask, image_types=image_types)
 
         if self.with_labels:
-            responses = [(self._ids(s.response)[: self.max_response_tokens - 1]) + [eos] for s in samples]
+            responses = [[*self._ids(s.response)[: self.max_response_tokens - 1], eos] for s in samples]
             rwidth = max(len(r) for r in responses)
             labels = torch.full((len(samples), rwidth), -100, dtype=torch.long)
             for b, ids in enumerate(responses):

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mmdial_data import Dialogue
-
 from mmdial_fusion.samples import ContextWindow, FusionSample, VisualKnowledge, context_windows
 
 #: Image levels of the unified schema that count as turn-level knowledge.
@@ -100,7 +99,9 @@ class _CachedRetriever:
         return [self.cache[q] for q in queries]
 
 
-def _turn_knowledge(window: ContextWindow, config: KnowledgeConfig, retrieve: _CachedRetriever) -> list[VisualKnowledge]:
+def _turn_knowledge(
+    window: ContextWindow, config: KnowledgeConfig, retrieve: _CachedRetriever
+) -> list[VisualKnowledge]:
     turns = window.dialogue.turns
     per_turn: list[list[VisualKnowledge]] = []
     texts = [turns[i].text for i in window.context_indices]
@@ -116,7 +117,8 @@ def _turn_knowledge(window: ContextWindow, config: KnowledgeConfig, retrieve: _C
                 if img.level in TURN_LEVELS
             ]
         if text.strip():
-            found += [VisualKnowledge(h.image_id, "turn", h.caption, turn_index=i, score=h.score) for h in next(hit_iter)]
+            found += [VisualKnowledge(h.image_id, "turn", h.caption, turn_index=i, score=h.score)
+                      for h in next(hit_iter)]
         per_turn.append(found)
     chosen: list[VisualKnowledge] = []
     seen: set[str] = set()

@@ -39,7 +39,10 @@ class VisualProjection(nn.Module):
 
 
 class ModalityEmbedding(nn.Module):
-    """A learned embedding per modality type (:data:`TEXT`, :data:`TURN_IMAGE`, :data:`ENTITY_IMAGE`), zero-initialised."""
+    """A learned embedding per modality type (:data:`TEXT`, :data:`TURN_IMAGE`, :data:`ENTITY_IMAGE`).
+
+    Zero-initialised, so text-only inputs start exactly at the backbone.
+    """
 
     def __init__(self, hidden_size: int):
         super().__init__()

@@ -7,6 +7,8 @@ Output folder layout (``train.output_dir``):
   loop state, ``config.yaml``, ``provenance.json``); training resumes from it when ``train.resume`` is true.
 - ``best/``: the checkpoint with the best validation metric so far (same files, without the trainer state).
 - ``history.jsonl``: one line per evaluation.
+- ``train_loss.jsonl``: one line per optimizer step, ``{"step", "loss", "lr"}`` (the step's sample-weighted mean
+  training loss; after an interrupted run a step may appear twice, the last line counts).
 
 The validation metric ``train.metric`` is ``loss`` (lower is better, token-weighted response loss) or any
 generation score of :data:`~mmdial_fusion.evaluation.SCORE_NAMES` (higher is better, computed on the first
@@ -110,6 +112,7 @@ def _save_checkpoint(
 ) -> None:
     """Write a checkpoint folder atomically (tmp folder, then rename)."""
     import yaml
+
     from mmdial_data.provenance import provenance
 
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
@@ -294,12 +297,15 @@ def train(
             group = groups[g]
             weights = [len(b) for b in group]  # each micro-batch's loss weighs by its share of the samples
             optimizer.zero_grad(set_to_none=True)
+            step_loss = 0.0
             for b, n in zip(group, weights, strict=True):
                 batch = {k: v.to(dev) for k, v in collator(b).items()}
                 with autocast:
                     loss = model(**batch).loss * (n / sum(weights))
                 scaler.scale(loss).backward()
-                running += float(loss.detach())
+                step_loss += float(loss.detach())
+            running += step_loss
+            lr_now = scheduler.get_last_lr()[0]
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.max_grad_norm)
             scaler.step(optimizer)
@@ -307,14 +313,15 @@ def train(
             scheduler.step()
             step += 1
             batch_in_epoch = g + 1
+            with (out_dir / "train_loss.jsonl").open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"step": step, "loss": step_loss, "lr": lr_now}) + "\n")
             if bar is not None:
                 bar.update(1)
                 if step % config.train.log_every == 0:
                     bar.set_postfix(loss=f"{running / config.train.log_every:.4f}")
                     running = 0.0
-            if step % eval_every == 0 or step >= total:
-                if evaluate_and_checkpoint():
-                    stopped_early = True
+            if (step % eval_every == 0 or step >= total) and evaluate_and_checkpoint():
+                stopped_early = True
             if step >= stop_at or stopped_early:
                 break
         else:
