@@ -16,7 +16,7 @@ PREDS = ["the cat sat on the mat .", "hello there , how are you ?", "i do not kn
 REFS = [["the cat is on the mat ."], ["hi , how are you ?", "hello , how are you doing ?"], ["no idea"], ["Grüße 👍"]]
 
 
-def _required_options(name: str) -> dict:
+def _required_options(name: str, request: pytest.FixtureRequest) -> dict:
     """Options without a default that a metric needs (word vectors for the embedding metrics)."""
     if name in ("embedding_average", "greedy_matching", "vector_extrema"):
         import numpy as np
@@ -24,19 +24,21 @@ def _required_options(name: str) -> dict:
         rng = np.random.default_rng(0)
         words = sorted({w for t in PREDS + [r for g in REFS for r in g] for w in t.split()})
         return {"vectors": {w: rng.normal(size=8) for w in words[::2]}}
+    if name == "bertscore":
+        return {"model": request.getfixturevalue("tiny_bert")}
     return {}
 
 
-def _build(name: str) -> Metric:
+def _build(name: str, request: pytest.FixtureRequest) -> Metric:
     try:
-        return get_metric(name, **_required_options(name))
+        return get_metric(name, **_required_options(name, request))
     except ImportError as exc:  # an optional dependency (named in the message) is missing
         pytest.skip(str(exc))
 
 
 @pytest.mark.parametrize("name", list_metrics())
-def test_conformance(name):
-    metric = _build(name)
+def test_conformance(name, request):
+    metric = _build(name, request)
     assert isinstance(metric, Metric)
     assert isinstance(metric.higher_is_better, bool)
     assert metric.reference, "every metric names the reference it reproduces"
@@ -49,7 +51,7 @@ def test_conformance(name):
     assert math.isfinite(whole.score)
     assert whole.signature.startswith(f"name:{whole.name}|") and whole.signature.endswith("|version:0.1.0")
     # accumulator over two batches == functional over the corpus
-    acc = _build(name)
+    acc = _build(name, request)
     acc.update(PREDS[:2], refs[:2] if refs else None).update(PREDS[2:], refs[2:] if refs else None)
     assert acc.compute().score == pytest.approx(whole.score, abs=1e-12)
     assert len(acc) == len(PREDS)

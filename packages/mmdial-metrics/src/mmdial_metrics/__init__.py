@@ -187,6 +187,8 @@ _LAZY: dict[str, str] = {
     "intent_accuracy": "dst",
     "inform_success": "dst",
     "bootstrap_ci": "bootstrap",
+    "BERTScore": "bertscore",
+    "bertscore": "bertscore",
     "EmbeddingMetric": "embedding",
     "embedding_average": "embedding",
     "greedy_matching": "embedding",

@@ -68,6 +68,7 @@ _BUILTIN = [
        kind="greedy"),
     _b("vector_extrema", "embedding.EmbeddingMetric", "Vector Extrema (per-dimension extreme value, cosine); vectors=",
        kind="extrema"),
+    _b("bertscore", "bertscore.BERTScore", "BERTScore F1 with a local transformers model (bert-score); model="),
     _b("distinct_1", "diversity.Distinct", "corpus-level distinct unigrams / all unigrams", n=1),
     _b("distinct_2", "diversity.Distinct", "corpus-level distinct bigrams / all bigrams", n=2),
     _b("intra_distinct_1", "diversity.Distinct", "mean per-response distinct-1", n=1, mode="intra"),
