@@ -19,7 +19,7 @@ def _ngrams(tokens, n):
 
 
 @pytest.mark.samples
-@pytest.mark.parametrize("n", [1, 2, 3, 4])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6])
 def test_distinct_definitions(real_pairs, n):
     hyps, _ = real_pairs
     toks = [h.split() for h in hyps]
@@ -136,3 +136,19 @@ def test_f1_edge_cases():
     assert unigram_f1(["the"], [["a"]]).score == 0.0
     assert unigram_f1(["Ça va"], [["ça va!"]]).score == 1.0
     assert unigram_f1(["b"], [["x", "b c"]]).score == pytest.approx(2 / 3)
+
+
+def test_distinct_fast_path_and_fallback_agree():
+    """The packed-key fast path and the re-ranking fallback (keys over 62 bits) give the same count."""
+    import numpy as np
+
+    from mmdial_metrics.diversity import _count_distinct
+    from mmdial_metrics.ngrams import encode_ids, ngram_counts
+
+    rng = np.random.default_rng(0)
+    seqs = [tuple(int(x) for x in rng.integers(0, 5000, size=rng.integers(0, 12))) for _ in range(300)]
+    seqs += [(7, 8, 9), (7, 8, 9), (4_999_999, 1)]  # a large id forces the fallback for n >= 3
+    enc = encode_ids(seqs)
+    for n in (1, 2, 3, 5):
+        _, key, _ = ngram_counts(enc, n)
+        assert _count_distinct(enc, n) == np.unique(key).size

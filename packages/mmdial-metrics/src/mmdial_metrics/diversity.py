@@ -37,6 +37,30 @@ def _ids(line: str, lowercase: bool) -> tuple[int, ...]:
     return tuple(token_ids((line.lower() if lowercase else line).split()))
 
 
+def _count_distinct(enc: Any, n: int) -> int:
+    """Number of distinct n-grams of the whole corpus.
+
+    Fast path: an n-gram is the exact integer ``sum_k id_k * V**(n-1-k)`` (V = largest id + 1) when that
+    fits in 62 bits, and the distinct count is one ``np.unique`` (a sort) of those keys; otherwise the
+    general re-ranking path of :func:`ngram_counts`.
+    """
+    ids, total = enc.ids, len(enc.ids)
+    starts = total - n + 1
+    if starts <= 0:
+        return 0
+    vocab = int(ids.max()) + 1
+    if vocab**n >= 1 << 62:
+        _, key, _ = ngram_counts(enc, n)
+        return int(np.unique(key).size)
+    ends = np.cumsum(enc.lengths)
+    valid = np.repeat(ends, enc.lengths)[:starts] - np.arange(starts) >= n  # the n-gram stays in its sentence
+    key = ids[:starts].copy()
+    for k in range(1, n):
+        key *= vocab
+        key += ids[k : k + starts]
+    return int(np.unique(key[valid]).size)
+
+
 class _PredictionsOnly(Metric):
     needs_references: ClassVar[bool] = False
 
@@ -70,13 +94,13 @@ class Distinct(_PredictionsOnly):
 
     def _reduce(self, stats: list[tuple[int, ...]]) -> tuple[float, dict[str, Any], list[float] | None]:
         enc = encode_ids(stats)
-        owner, key, _ = ngram_counts(enc, self.n)
         per_item_total = np.maximum(enc.lengths - self.n + 1, 0)
         if self.mode == "intra":
+            owner, _, _ = ngram_counts(enc, self.n)
             distinct_per = np.bincount(owner, minlength=len(stats))
             items = np.where(per_item_total > 0, distinct_per / np.maximum(per_item_total, 1), 0.0)
             return float(items.mean()), {}, items.tolist()
-        n_distinct = int(np.unique(key).size)
+        n_distinct = _count_distinct(enc, self.n)
         denom = int(per_item_total.sum()) if self.mode == "inter" else int(enc.lengths.sum())
         score = n_distinct / denom if denom else 0.0
         return score, {"distinct": n_distinct, "total": denom}, None
