@@ -51,7 +51,7 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--m", type=int, default=32, help="HNSW M")
     ap.add_argument("--ef-construction", type=int, default=64)
-    ap.add_argument("--ef-search", type=int, nargs="+", default=[32, 64, 128, 256])
+    ap.add_argument("--ef-search", type=int, nargs="+", default=[16, 32, 64, 128])
     ap.add_argument("--data", choices=["clustered", "uniform"], default="clustered")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default=None, help="write results here")
