@@ -186,7 +186,8 @@ class TableBuilder:
             if a.knowledge:
                 knowledge.extend(a.knowledge)
             knowledge_offsets.append(len(knowledge))
-            extra.append(dump_json(a.extra))
+            x = a.extra
+            extra.append("{}" if type(x) is dict and not x else dump_json(x))
         self.turn_offsets.append(len(turn_index))
 
     def extend(self, dialogues: Iterable[Dialogue]) -> None:

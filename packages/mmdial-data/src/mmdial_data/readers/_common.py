@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # ijson (the reference) rejects NaN/Infinity too
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")  # only then can an integer be out of ijson's 64-bit range
+
+
 def _int64(text: str) -> int:
     value = int(text)
     if not -(2**63) <= value < 2**63:  # ijson's C backend rejects integers beyond 64 bits
@@ -117,8 +121,10 @@ def _whole_file_items(path: Path, prefix: str) -> list[Any] | None:
     None for anything ijson could treat differently (malformed JSON, no list at the path), so errors and
     their locations stay exactly those of the incremental parser.
     """
+    raw = path.read_bytes()
     try:
-        data: Any = json.loads(path.read_bytes(), parse_constant=_reject_constant, parse_int=_int64)
+        parse_int = _int64 if _LONG_DIGITS.search(raw) else None
+        data: Any = json.loads(raw, parse_constant=_reject_constant, parse_int=parse_int)
     except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
         return None
     for part in prefix.split(".")[:-1]:
