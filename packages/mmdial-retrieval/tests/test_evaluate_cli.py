@@ -42,7 +42,8 @@ def test_cli_pool_index_search_eval(tmp_path, photo_folder, capsys) -> None:
         "image,caption\nchelsea.png,a cat\ncoffee.png,a cup of coffee\nrocket.jpg,a rocket\n"
         "sub/astronaut.png,an astronaut\n")
     pool = tmp_path / "pool"
-    assert main(["retrieval", "pool", "add", str(pool), str(photo_folder / "captions.csv"), "--format", "captions"]) == 0
+    captions = str(photo_folder / "captions.csv")
+    assert main(["retrieval", "pool", "add", str(pool), captions, "--format", "captions"]) == 0
     assert "captions: 4 added, 0 problems" in capsys.readouterr().out
     assert main(["retrieval", "pool", "show", str(pool)]) == 0
     assert "4 images (4 captioned)" in capsys.readouterr().out

@@ -61,7 +61,7 @@ def test_corrupt_images_are_reported_not_fatal(tmp_path, messy_folder) -> None:
 def test_check_image_errors_name_the_file(messy_folder) -> None:
     with pytest.raises(ImageLoadError, match=r"empty\.png: empty file"):
         check_image(messy_folder / "empty.png")
-    with pytest.raises(ImageLoadError, match="missing.png: cannot read"):
+    with pytest.raises(ImageLoadError, match=r"missing\.png: cannot read"):
         check_image(messy_folder / "missing.png")
 
 
@@ -125,8 +125,8 @@ def test_tuxpaint_layout_first_line_is_caption(tmp_path) -> None:
     assert [p.kind for p in report.problems] == ["no-caption"]
 
 
-@pytest.mark.skipif(not TUXPAINT_STAMPS.is_dir(),
-                    reason="Debian package tuxpaint-stamps-default not installed (apt-get install tuxpaint-stamps-default)")
+@pytest.mark.skipif(not TUXPAINT_STAMPS.is_dir(), reason="Debian package tuxpaint-stamps-default not installed "
+                    "(apt-get install tuxpaint-stamps-default)")
 def test_real_tuxpaint_stamps(tmp_path) -> None:
     pool = ImagePool.create(tmp_path / "pool")
     report = pool.add_tuxpaint()

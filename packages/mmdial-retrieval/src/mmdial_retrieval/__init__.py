@@ -73,8 +73,38 @@ _LAZY = {
     "SentenceEncoder": "mmdial_retrieval.sentence_encoder",
 }
 
-__all__ = sorted(["DEFAULT_ENCODER", "DualEncoder", "MissingExtraError", "get_encoder", "l2_normalize",
-                  "list_encoders", "register_encoder", *_LAZY])
+__all__ = [
+    "DEFAULT_ENCODER",
+    "DualEncoder",
+    "EmbedResult",
+    "EmbeddingCache",
+    "Entity",
+    "ImageLoadError",
+    "ImagePool",
+    "IndexParams",
+    "MissingExtraError",
+    "OfflineConSEEncoder",
+    "OpenClipEncoder",
+    "PoolItem",
+    "PoolProblem",
+    "RetrievalScores",
+    "Retriever",
+    "SearchResults",
+    "SentenceEncoder",
+    "VectorIndex",
+    "choose_index_params",
+    "embed_pool",
+    "entity_prompts",
+    "evaluate_pool",
+    "extract_entities",
+    "extract_nouns",
+    "fit_projection",
+    "get_encoder",
+    "l2_normalize",
+    "list_encoders",
+    "register_encoder",
+    "retrieval_scores",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from mmdial_data.errors import MMDialDataError
-
 from mmdial_retrieval.atomic import atomic_path, remove_stale_temporaries, write_text_atomic
 
 _SHARD_RE = re.compile(r"^shard-(\d{6,})\.npz$")

@@ -145,7 +145,6 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
 def _cmd_index(args: argparse.Namespace) -> int:
     from mmdial_data.provenance import provenance
-
     from mmdial_retrieval.embed import embed_pool
     from mmdial_retrieval.index import VectorIndex
     from mmdial_retrieval.registry import get_encoder
@@ -204,7 +203,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_fit_projection(args: argparse.Namespace) -> int:
     from mmdial_data.provenance import provenance
-
     from mmdial_retrieval.embed import embed_pool
     from mmdial_retrieval.projection import fit_projection
     from mmdial_retrieval.registry import get_encoder

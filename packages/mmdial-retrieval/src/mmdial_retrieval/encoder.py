@@ -49,7 +49,7 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return (x / np.maximum(norms, eps)).astype(np.float32, copy=False)
 
 
-class DualEncoder(ABC):
+class DualEncoder(ABC):  # noqa: B024 - every hook is optional (text-only / image-only backends)
     """Text and image encoder into one normalized embedding space.
 
     Subclasses set :attr:`encoder_id` and :attr:`dim` and implement ``_encode_texts`` and/or

@@ -212,7 +212,8 @@ class VectorIndex:
         dims = {s.params.dim for s in shards}
         encoders = {s.encoder_id for s in shards}
         if len(dims) > 1 or len(encoders) > 1:
-            raise ValueError(f"cannot merge indexes of different dims {sorted(dims)} or encoders {sorted(map(str, encoders))}")
+            raise ValueError(f"cannot merge indexes of different dims {sorted(dims)} "
+                             f"or encoders {sorted(map(str, encoders))}")
         seen: set[str] = set()
         vecs, ids, caps = [], [], []
         for shard in shards:

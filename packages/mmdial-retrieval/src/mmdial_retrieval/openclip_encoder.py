@@ -61,9 +61,9 @@ class OpenClipEncoder(DualEncoder):
             from mmdial_retrieval.registry import suggest
 
             raise KeyError(f"unknown open_clip model {model!r}{suggest(model, open_clip.list_models())}")
-        if pretrained and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors"))):
-            if not Path(pretrained).is_file():
-                raise FileNotFoundError(f"{pretrained}: open_clip checkpoint not found")
+        is_path = bool(pretrained) and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors")))
+        if is_path and not Path(pretrained).is_file():
+            raise FileNotFoundError(f"{pretrained}: open_clip checkpoint not found")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self._model, _, self._preprocess = open_clip.create_model_and_transforms(

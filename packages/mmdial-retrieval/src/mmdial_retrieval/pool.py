@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import MMDialDataError
-
 from mmdial_retrieval.images import IMAGE_EXTENSIONS, CheckedImage, ImageLoadError, check_image
 
 POOL_FILE = "pool.json"
@@ -170,7 +169,6 @@ class ImagePool:
     def save(self) -> None:
         """Write ``items.jsonl`` and ``pool.json`` atomically."""
         from mmdial_data.provenance import provenance
-
         from mmdial_retrieval.atomic import write_text_atomic
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -294,7 +292,8 @@ class ImagePool:
         caps: dict[Any, list[tuple[Any, str]]] = {}
         for n, ann in enumerate(data.get("annotations", [])):
             if "image_id" not in ann or "caption" not in ann:
-                raise MMDialDataError("annotation without image_id/caption", path=annotations, record=f"annotations[{n}]")
+                raise MMDialDataError("annotation without image_id/caption", path=annotations,
+                                      record=f"annotations[{n}]")
             caps.setdefault(ann["image_id"], []).append((ann.get("id", n), str(ann["caption"]).strip()))
         candidates = []
         for n, img in enumerate(data["images"]):

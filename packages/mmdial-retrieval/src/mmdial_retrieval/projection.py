@@ -76,7 +76,7 @@ def fit_projection(image_embeddings: np.ndarray, caption_embeddings: np.ndarray,
     if x.shape != y.shape or x.ndim != 2 or len(x) < 2:
         raise ValueError(f"need matching (n, d) arrays with n >= 2, got {x.shape} and {y.shape}")
     order = np.random.default_rng(seed).permutation(len(x))
-    n_val = int(round(len(x) * val_fraction)) if len(x) >= 10 else 0
+    n_val = round(len(x) * val_fraction) if len(x) >= 10 else 0
     val, train = order[:n_val], order[n_val:]
     gen = torch.Generator().manual_seed(seed)
     dim = x.shape[1]
