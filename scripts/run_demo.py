@@ -66,11 +66,26 @@ def write_index(out: Path, results: dict[str, dict[str, Any]], record: dict[str,
     return index
 
 
-def run(out: Path, parameters: dict[str, Any] | None = None, notebooks: list[Path] | None = None) -> Path:
+def pipeline_parameters(out: Path, cache_dir: Path) -> dict[str, Any]:
+    """The parameters that chain the notebooks: each reads what the previous ones wrote under ``out``."""
+    return {
+        "cache_dir": str(cache_dir.resolve()),
+        "dataset": str((out / "01_unify_datasets" / "dataset" / "data").resolve()),
+        "fusion_dir": str((out / "04_resee_fusion").resolve()),
+    }
+
+
+def run(
+    out: Path,
+    parameters: dict[str, Any] | None = None,
+    notebooks: list[Path] | None = None,
+    cache_dir: Path = ROOT / "datasets" / "cache" / "demo",
+) -> Path:
     """Run the pipeline notebooks into ``out`` and write the index; returns the index path."""
     from mmdial_data.provenance import provenance
 
     out.mkdir(parents=True, exist_ok=True)
+    parameters = {**pipeline_parameters(out, cache_dir), **(parameters or {})}
     results: dict[str, dict[str, Any]] = {}
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -96,8 +111,14 @@ def run(out: Path, parameters: dict[str, Any] | None = None, notebooks: list[Pat
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "reports", help="report folder (default reports/)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / "datasets" / "cache" / "demo",
+        help="cache folder for pools, embeddings, indexes and checkpoints",
+    )
     args = parser.parse_args(argv)
-    run(args.out)
+    run(args.out, cache_dir=args.cache)
     return 0
 
 

@@ -47,6 +47,35 @@ def test_every_notebook_ran_and_recorded_values(report: tuple[Path, dict[str, An
     assert unify["sources"] == ["dailydialog", "personachat", "sgd"]
 
 
+def test_pool_and_retrieval_notebook(report: tuple[Path, dict[str, Any]]) -> None:
+    values = report[1]["values"]["02_image_pool_and_retrieval"]
+    assert values["pool_size"] >= 300 and values["embedded"] == values["pool_size"] - 0 and values["failed"] == 0
+    assert values["encoder"].startswith("offline:")
+    retrieval = values["retrieval"]
+    assert retrieval["queries"] > 0 and 0 <= retrieval["recall_at_1"] <= retrieval["recall_at_5"] <= 1
+    # Offline retrieval must beat chance on either pool (Tux Paint: ~14x; fallback: shapes are hard, ~2x).
+    assert retrieval["recall_at_10"] > 1.5 * values["random_recall_at_10"]
+    assert values["nouns"] == ["kid", "zoo", "elephant", "ice", "cream"]
+
+
+def test_evaluation_notebook(report: tuple[Path, dict[str, Any]]) -> None:
+    values = report[1]["values"]["05_evaluation_report"]
+    assert values["targets"] == 25
+    assert {"echo", "random", "nearest-context"} <= set(values["systems"])
+    table = {row["system"]: row for row in values["metrics_table"]}
+    sacrebleu = pytest.importorskip("sacrebleu")
+    from mmdial_data import read_dialogues
+
+    index = report[0]
+    dialogues = list(read_dialogues(index.parent / "01_unify_datasets" / "dataset" / "data"))
+    hyps = [d.turns[t.turn_index - 1].text for d in dialogues for t in d.turns[1:]]
+    refs = [t.text for d in dialogues for t in d.turns[1:]]
+    assert table["echo"]["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score, abs=1e-9)
+    for row in table.values():
+        assert 0 <= row["rougeL"] <= 1 and 0 <= row["f1"] <= 1 and 0 < row["distinct_1"] <= 1
+    assert values["signatures"]["bleu"].startswith("name:bleu|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp")
+
+
 def test_provenance_has_versions_git_and_timings(report: tuple[Path, dict[str, Any]]) -> None:
     _, record = report
     assert "mmdial-data" in record["versions"]
