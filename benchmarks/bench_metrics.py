@@ -76,7 +76,8 @@ def main() -> None:
     def nltk_sent() -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            vals = [sentence_bleu([r.split()], h.split(), smoothing_function=sf) for h, r in zip(hyps[:ns], refs[:ns])]
+            pairs = zip(hyps[:ns], refs[:ns], strict=True)
+            vals = [sentence_bleu([r.split()], h.split(), smoothing_function=sf) for h, r in pairs]
         return sum(vals) / len(vals)
 
     ref, t_ref = timed(nltk_sent)
@@ -87,7 +88,7 @@ def main() -> None:
 
     def rouge_ref() -> float:
         sc = rouge_scorer.RougeScorer(["rougeL"])
-        vals = [sc.score(r, h)["rougeL"].fmeasure for h, r in zip(hyps, refs)]
+        vals = [sc.score(r, h)["rougeL"].fmeasure for h, r in zip(hyps, refs, strict=True)]
         return sum(vals) / len(vals)
 
     ref, t_ref = timed(rouge_ref)
