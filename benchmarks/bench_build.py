@@ -4,9 +4,16 @@ Input: the PhotoChat sample (``$MMDIAL_SAMPLES/photochat``, or the demo file whe
 ``dialogue_id`` values into JSON-list files of 10,000 dialogues (the release layout). Three ways, each in
 its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
 
-- ``mmdial``: ``build_dataset`` (lazy ``photochat`` reader with ijson, validation, bounded Parquet shards);
+- ``mmdial``: ``build_dataset`` (``photochat`` reader, validation, columnar Arrow row groups streamed into
+  Parquet shards, card with two plots). Files up to ``MMDIAL_WHOLE_FILE_JSON_MB`` (default 4) are parsed
+  whole with ``json.loads``; set ``MMDIAL_BENCH_WHOLE_MB`` to choose it for this row (the input files are ~20 MB);
+- ``mmdial-ijson``: the same with ``MMDIAL_WHOLE_FILE_JSON_MB=0`` (every file parsed incrementally by ijson);
 - ``naive``: ``json.load`` of every file, one Python dict per turn, ``pandas.DataFrame(...).to_parquet``;
 - ``datasets``: ``datasets.load_dataset("json", data_files=...)`` (Arrow conversion into a fresh cache).
+
+Besides wall seconds, each row has the child's CPU seconds (user + sys; the machine may be shared) and, for
+mmdial, the seconds spent on the card's two plots (matplotlib import and drawing: a fixed cost per build) and
+the rate without them. CPU seconds include the child's interpreter start-up and imports.
 
 Run: ``python benchmarks/bench_build.py`` (``--sizes 10000 100000``). Prints a table and writes
 ``reports/bench_build.json``.
@@ -52,8 +59,26 @@ from pathlib import Path
 method, inp, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 files = sorted((inp / "train").glob("*.json"))
 t = time.perf_counter()
-if method == "mmdial":
+plot_s = 0.0
+if method.startswith("mmdial"):
+    import os
+    if method == "mmdial" and os.environ.get("MMDIAL_BENCH_WHOLE_MB"):
+        os.environ["MMDIAL_WHOLE_FILE_JSON_MB"] = os.environ["MMDIAL_BENCH_WHOLE_MB"]
+    if method == "mmdial-ijson":
+        os.environ["MMDIAL_WHOLE_FILE_JSON_MB"] = "0"
     from mmdial_data import build_dataset
+    import mmdial_data.card as card
+    def timed(fn):
+        def wrapper(*a, **k):
+            global plot_s
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                plot_s += time.perf_counter() - t0
+        return wrapper
+    card.write_turn_length_plot = timed(card.write_turn_length_plot)
+    card.write_dialogue_length_plot = timed(card.write_dialogue_length_plot)
     recipe = out / "recipe.yaml"
     out.mkdir(parents=True, exist_ok=True)
     src = f"sources:\n  - reader: photochat\n    paths: [{inp / 'train'}]\n"
@@ -79,8 +104,9 @@ elif method == "datasets":
     ds = datasets.load_dataset("json", data_files=[str(f) for f in files], cache_dir=str(out / "cache"), split="train")
     n = len(ds)
 dt = time.perf_counter() - t
-print(json.dumps({"method": method, "dialogues": n, "seconds": dt,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"method": method, "dialogues": n, "seconds": dt, "cpu_seconds": ru.ru_utime + ru.ru_stime,
+                  "plot_seconds": plot_s, "peak_rss_mb": ru.ru_maxrss / 1024}))
 """
 
 
@@ -96,7 +122,7 @@ def run(method: str, inp: Path, work: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--methods", nargs="+", default=["mmdial", "naive", "datasets"])
+    parser.add_argument("--methods", nargs="+", default=["mmdial", "mmdial-ijson", "naive", "datasets"])
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench_build.json")
     args = parser.parse_args(argv)
     results = []
@@ -107,24 +133,26 @@ def main(argv: list[str] | None = None) -> int:
             for method in args.methods:
                 r = run(method, inp, Path(tmp) / f"out{n}")
                 r["rate"] = r["dialogues"] / r["seconds"]
+                r["rate_without_plots"] = r["dialogues"] / (r["seconds"] - r["plot_seconds"])
                 results.append({"size": n, **r})
                 print(
-                    f"{n:>7} {method:<9} {r['dialogues']:>7} dlg {r['seconds']:7.2f} s "
-                    f"{r['rate']:9.0f} dlg/s  peak RSS {r['peak_rss_mb']:7.0f} MB",
+                    f"{n:>7} {method:<12} {r['dialogues']:>7} dlg {r['seconds']:7.2f} s "
+                    f"{r['rate']:9.0f} dlg/s ({r['rate_without_plots']:6.0f} w/o plots)  "
+                    f"cpu {r['cpu_seconds']:6.2f} s  plots {r['plot_seconds']:5.2f} s  "
+                    f"peak RSS {r['peak_rss_mb']:7.0f} MB",
                     flush=True,
                 )
     for n in args.sizes:
         by = {r["method"]: r for r in results if r["size"] == n}
-        if "mmdial" in by and "naive" in by:
-            print(
-                f"{n}: mmdial/naive throughput {by['mmdial']['rate'] / by['naive']['rate']:.2f}x, "
-                f"RSS {by['mmdial']['peak_rss_mb']:.0f} vs {by['naive']['peak_rss_mb']:.0f} MB"
-            )
-        if "mmdial" in by and "datasets" in by:
-            print(
-                f"{n}: mmdial/datasets throughput {by['mmdial']['rate'] / by['datasets']['rate']:.2f}x, "
-                f"RSS {by['mmdial']['peak_rss_mb']:.0f} vs {by['datasets']['peak_rss_mb']:.0f} MB"
-            )
+        for ours in ("mmdial", "mmdial-ijson"):
+            for ref in ("naive", "datasets"):
+                if ours in by and ref in by:
+                    a, b = by[ours], by[ref]
+                    print(
+                        f"{n}: {ours}/{ref} throughput {a['rate'] / b['rate']:.2f}x (wall), "
+                        f"{b['cpu_seconds'] / a['cpu_seconds']:.2f}x (cpu), "
+                        f"RSS {a['peak_rss_mb']:.0f} vs {b['peak_rss_mb']:.0f} MB"
+                    )
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(results, indent=2) + "\n")
     return 0

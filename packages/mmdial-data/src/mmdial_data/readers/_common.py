@@ -95,10 +95,12 @@ def _located_json_error(path: Path, exc: Exception, record: str) -> SourceFormat
     return SourceFormatError(f"malformed or truncated JSON ({exc})", path=path, record=record)
 
 
-#: Files up to this size are parsed whole with :func:`json.loads` (several times faster than ijson's item-by-item
-#: parsing, memory bounded by this size); larger ones are parsed incrementally with ijson, so a big file never
-#: has to fit in memory. Set ``MMDIAL_WHOLE_FILE_JSON_MB`` to change it (0: always incremental).
-WHOLE_FILE_JSON_BYTES = int(float(os.environ.get("MMDIAL_WHOLE_FILE_JSON_MB", "32")) * 2**20)
+#: Files up to this size are parsed whole with :func:`json.loads` (faster to parse than ijson's item-by-item
+#: parsing); larger ones incrementally with ijson, so a big file never has to fit in memory. Measured on 20 MB
+#: PhotoChat files (benchmarks/bench_build.py), whole-file parsing saved no build CPU time (the garbage
+#: collector then walks the whole parsed file) and raised peak RSS, hence the small default.
+#: Set ``MMDIAL_WHOLE_FILE_JSON_MB`` to change it (0: always incremental).
+WHOLE_FILE_JSON_BYTES = int(float(os.environ.get("MMDIAL_WHOLE_FILE_JSON_MB", "4")) * 2**20)
 
 
 def _reject_constant(name: str) -> Any:
