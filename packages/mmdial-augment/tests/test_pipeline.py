@@ -191,3 +191,32 @@ def test_cli_run_and_report(tmp_path, dataset, image_dir, tiny_lm):
     assert "IMAD augmentation report" in (tmp_path / "out" / "report.html").read_text()
     path.write_text(yaml.safe_dump({**cfg, "vqa": {"bakend": "blip"}}))
     assert main(["augment", "run", str(path)]) == 2
+
+
+def test_shared_embedding_cache_and_unified_shard_folder(tmp_path, dialogue, image_dir, tiny_lm, encoder):
+    """A retrieval pool folder + its EmbeddingCache (as notebook 02 writes them) are reused, not re-embedded;
+    a shard folder as written by `mmdial build` is an input; the cache folder is not in the fingerprint."""
+    from mmdial_retrieval import EmbeddingCache, ImagePool, embed_pool
+
+    shards = tmp_path / "dataset" / "data"
+    write_dialogues([dialogue(f"t/train/{i}", *t) for i, t in enumerate(TEXTS[:2])],
+                    shards / "train" / "part-00000.parquet")
+    write_dialogues([dialogue(f"t/valid/{i}", *t) for i, t in enumerate(TEXTS[2:])],
+                    shards / "valid" / "part-00000.parquet")
+    rpool = ImagePool.create(tmp_path / "shared" / "pool")
+    rpool.add_captions_file(image_dir / "captions.jsonl")
+    rpool.save()
+    cache = tmp_path / "shared" / "embeddings"
+    made = embed_pool(rpool, encoder, EmbeddingCache(cache), num_workers=0, progress=False)
+    assert made.embedded_now == 6
+    kw = {"inputs": [{"unified": str(shards)}], "pool": {"path": str(tmp_path / "shared" / "pool"), "kind": "pool"}}
+    cfg = config(tmp_path, None, image_dir, **kw, embedding_cache=str(cache))
+    model, tok, _ = tiny_lm
+    p = AugmentPipeline(cfg, vqa=CaptionLMVQA(model, tok), encoder=encoder, sentence_encoder=encoder, progress=False)
+    res = p.run(report=False)
+    assert res.n_dialogues == 4 and res.n_candidates == sum(len(t) - 1 for t in TEXTS)
+    assert p.pool.embedding_stats["embedded_now"] == 0 and p.pool.embedding_stats["from_cache"] == 6
+    assert not (tmp_path / "run" / "cache").exists()
+    assert cfg.fingerprint() == config(tmp_path, None, image_dir, **kw).fingerprint()
+    prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    assert prov["pool"]["embeddings"]["from_cache"] == 6

@@ -49,7 +49,9 @@ ENTITY_TEMPLATE = "a photo of a {}"
 
 @dataclass
 class InputSpec:
-    """One input: a source read with a registered reader, or a unified Parquet/JSONL file."""
+    """One input: a source read with a registered reader (``reader`` + ``path``), or a unified dataset
+    (``unified``: a Parquet or JSONL file, or the Parquet shard folder written by ``mmdial build``, read with
+    ``mmdial_data.read_dialogues``)."""
 
     reader: str | None = None
     path: str = ""
@@ -154,11 +156,16 @@ class VQASpec:
 @dataclass
 class AugmentConfig:
     """Everything a run depends on. ``thresholds`` overrides the encoder's IMAD thresholds
-    (keys ``max_entity_score``, ``image_score``, ``sent_sim``)."""
+    (keys ``max_entity_score``, ``image_score``, ``sent_sim``). ``embedding_cache`` is the folder of an
+    ``mmdial_retrieval.EmbeddingCache`` for the pool's image embeddings (default ``<output_dir>/cache``); point
+    it at a shared cache (e.g. notebook 02's ``<cache_dir>/embeddings``) to reuse embeddings made elsewhere.
+    Cached vectors are keyed by encoder id and image hash, so the folder does not change results and is not
+    part of :meth:`fingerprint`."""
 
     inputs: list[InputSpec] = field(default_factory=list)
     pool: PoolSpec = field(default_factory=PoolSpec)
     output_dir: str = "augment-run"
+    embedding_cache: str | None = None
     encoder: str = "offline"
     sentence_encoder: str = "sentence"
     thresholds: dict[str, float] | None = None
@@ -212,9 +219,15 @@ class AugmentConfig:
         return dataclasses.asdict(self)
 
     def fingerprint(self) -> str:
-        """Hash of everything that changes results (not ``output_dir``/``report_examples``): resume checks it."""
+        """Hash of everything that changes results (not ``output_dir``, ``embedding_cache``,
+        ``report_examples``): resume checks it.
+
+        >>> a = AugmentConfig.from_dict({"pool": {"path": "p"}, "embedding_cache": "shared/embeddings"})
+        >>> a.fingerprint() == AugmentConfig.from_dict({"pool": {"path": "p"}}).fingerprint()
+        True
+        """
         d = self.to_dict()
-        for k in ("output_dir", "report_examples"):
+        for k in ("output_dir", "embedding_cache", "report_examples"):
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -246,7 +259,7 @@ def _build(typ: type, data: Any, where: str) -> Any:
 
 
 def load_config(path: str | Path, **overrides: Any) -> AugmentConfig:
-    """Read a YAML/JSON config; relative input, pool and output paths resolve against the file's folder.
+    """Read a YAML/JSON config; relative input, pool, output and cache paths resolve against the file's folder.
 
     Raises:
         FileNotFoundError: The file does not exist.
@@ -272,8 +285,9 @@ def load_config(path: str | Path, **overrides: Any) -> AugmentConfig:
                     spec[key] = str(_resolve(base, spec[key]))
     if isinstance(data.get("pool"), dict) and data["pool"].get("path"):
         data["pool"]["path"] = str(_resolve(base, data["pool"]["path"]))
-    if data.get("output_dir"):
-        data["output_dir"] = str(_resolve(base, data["output_dir"]))
+    for key in ("output_dir", "embedding_cache"):
+        if data.get(key):
+            data[key] = str(_resolve(base, data[key]))
     dec = data.get("decision")
     if isinstance(dec, dict) and dec.get("classifier"):
         dec["classifier"] = str(_resolve(base, dec["classifier"]))

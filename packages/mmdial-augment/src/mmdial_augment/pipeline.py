@@ -7,7 +7,8 @@ run restarts where it stopped (finished chunks are not recomputed). Outputs in `
 - ``augmented.parquet`` (+ ``.jsonl``): the dialogues in the unified schema; each replaced turn has empty
   text and one :class:`~mmdial_data.ImageRef` with level ``replacement`` and the VQA score, and keeps the
   original text and features in ``annotations.extra["imad"]``;
-- ``report.html``; ``provenance.json``; ``chunks/``, ``cache/`` (pool embeddings).
+- ``report.html``; ``provenance.json``; ``chunks/``; ``cache/`` (pool embeddings, unless ``embedding_cache``
+  names a shared folder).
 
 Example:
     >>> from mmdial_augment import AugmentConfig, run_augment
@@ -99,8 +100,8 @@ def load_dialogues(config: AugmentConfig) -> list[Dialogue]:
         if config.limit is not None and len(out) >= config.limit:
             break
         if spec.unified:
-            if not Path(spec.unified).is_file():
-                raise FileNotFoundError(f"{spec.unified}: no such unified dataset file")
+            if not Path(spec.unified).exists():
+                raise FileNotFoundError(f"{spec.unified}: no such unified dataset (file or shard folder)")
             it = read_dialogues(spec.unified)
         else:
             assert spec.reader is not None
@@ -162,12 +163,17 @@ class AugmentPipeline:
     def pool(self) -> ImagePool:
         if self._pool is None:
             self._pool = load_pool(self.config.pool, self.encoder, workdir=self.out / "pool",
-                                   cache_dir=self.out / "cache", batch_size=self.config.batch_size,
+                                   cache_dir=self.embedding_cache_dir, batch_size=self.config.batch_size,
                                    progress=self.progress)
         if self._pool.embeddings is None or self._pool.encoder_id != self.encoder.encoder_id:
             raise ValueError(f"the pool passed in has no embeddings from {self.encoder.encoder_id!r}; "
                              "use mmdial_augment.pool.with_embeddings")
         return self._pool
+
+    @property
+    def embedding_cache_dir(self) -> Path:
+        """The pool's embedding cache: ``config.embedding_cache`` or ``<output_dir>/cache``."""
+        return Path(self.config.embedding_cache) if self.config.embedding_cache else self.out / "cache"
 
     @property
     def captioner(self) -> Captioner:

@@ -60,6 +60,8 @@ class ImagePool:
     embeddings: np.ndarray | None = None
     encoder_id: str | None = None
     _index: Any = field(default=None, repr=False)
+    #: How the embeddings were obtained: ``{"embedded_now": n, "from_cache": m, "cache": folder}``.
+    embedding_stats: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.image_ids)
@@ -74,7 +76,7 @@ class ImagePool:
         emb = None if self.embeddings is None else self.embeddings[rows]
         return ImagePool([self.image_ids[i] for i in rows], [self.uris[i] for i in rows],
                          [self.paths[i] for i in rows], [self.captions[i] for i in rows], self.source, self.root,
-                         self.skipped, emb, self.encoder_id)
+                         self.skipped, emb, self.encoder_id, embedding_stats=dict(self.embedding_stats))
 
     def check_files(self, on_missing: str = "skip") -> ImagePool:
         """Drop rows whose file no longer exists (recorded in :attr:`skipped`), or raise with ``"raise"``."""
@@ -108,7 +110,7 @@ class ImagePool:
     def info(self) -> dict[str, Any]:
         """JSON-able summary for provenance."""
         return {"source": self.source, "root": self.root, "images": len(self), "encoder": self.encoder_id,
-                "skipped": [s.__dict__ for s in self.skipped]}
+                "embeddings": self.embedding_stats, "skipped": [s.__dict__ for s in self.skipped]}
 
 
 def with_embeddings(pool: ImagePool, encoder: DualEncoder, *, batch_size: int = 32, num_workers: int | None = 0,
@@ -143,7 +145,9 @@ def open_retrieval_pool(spec: PoolSpec, workdir: str | os.PathLike[str]) -> Any:
 
 def load_pool(spec: PoolSpec, encoder: DualEncoder, *, workdir: str | os.PathLike[str],
               cache_dir: str | os.PathLike[str], batch_size: int = 32, progress: bool = False) -> ImagePool:
-    """Read (or index) the pool of ``spec`` and embed it with ``encoder`` through the retrieval cache.
+    """Read (or index) the pool of ``spec`` and embed it with ``encoder`` through the retrieval cache
+    ``mmdial_retrieval.EmbeddingCache(cache_dir)``: only images missing from the cache are embedded, so a cache
+    shared with ``mmdial retrieval embed`` or notebook 02 is reused.
 
     Raises:
         PoolError: Missing pool/source folder, or no usable image.
@@ -161,7 +165,9 @@ def load_pool(spec: PoolSpec, encoder: DualEncoder, *, workdir: str | os.PathLik
     pool = ImagePool([it.image_id for it in items], [it.uri for it in items],
                      [str(rpool.path_of(it)) for it in items], [it.caption for it in items],
                      ",".join(sorted(sources)), rpool.roots.get(next(iter(sources)), "") if len(sources) == 1 else "",
-                     skipped, result.vectors, encoder.encoder_id)
+                     skipped, result.vectors, encoder.encoder_id,
+                     embedding_stats={"embedded_now": int(result.embedded_now), "from_cache": int(result.from_cache),
+                                      "cache": str(cache_dir)})
     if not len(pool):
         raise PoolError("no image of the pool could be embedded", path=spec.path)
     return pool.check_files(spec.on_missing)  # cached vectors of files that vanished since indexing
