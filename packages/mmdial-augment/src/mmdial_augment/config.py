@@ -43,8 +43,6 @@ CUTOFF_PRESETS: dict[int, float] = {
 #: The question IMAD asks the VQA model about every candidate image.
 VQA_QUESTION = "What phrase can describe this picture?"
 
-#: The prompt template for entity scores.
-ENTITY_TEMPLATE = "a photo of a {}"
 
 
 @dataclass

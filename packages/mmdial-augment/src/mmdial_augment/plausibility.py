@@ -21,7 +21,7 @@ Lemmatizer = Callable[[Sequence[str]], list[set[str]]]
 
 def spacy_lemmas(model: str | None = None) -> Lemmatizer:
     """A lemmatizer: texts -> set of lowercase lemmas and words of each text (spaCy pipeline)."""
-    from mmdial_augment.nouns import DEFAULT_SPACY_MODEL, load_spacy
+    from mmdial_retrieval.entities import DEFAULT_SPACY_MODEL, load_spacy
 
     nlp = load_spacy(model or DEFAULT_SPACY_MODEL)
 
