@@ -77,3 +77,14 @@ def test_cider_edge_cases():
     _score, scores = Cider().compute_score({i: g for i, g in enumerate(refs)}, {i: [h] for i, h in enumerate(hyps)})
     ours = cider_d(hyps, refs)
     np.testing.assert_allclose(ours.item_scores, scores, rtol=0, atol=1e-12)
+
+
+@pytest.mark.samples
+def test_cider_select_equals_direct(real_pairs):
+    """Bootstrap resampling of CIDEr-D's encoded statistics equals scoring the resampled items."""
+    hyps, refs = real_pairs[0][:300], real_pairs[1][:300]
+    metric = CIDErD()
+    stats = metric.item_stats(hyps, refs)
+    idx = np.random.default_rng(0).integers(0, 300, 300)
+    direct = cider_d([hyps[i] for i in idx], [refs[i] for i in idx])
+    assert metric.reduce_score(metric._select(stats, idx)) == pytest.approx(direct.score, abs=1e-12)

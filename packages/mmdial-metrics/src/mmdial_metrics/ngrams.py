@@ -53,6 +53,48 @@ def encode(token_lists: Sequence[Sequence[str]]) -> Encoded:
     return Encoded(ids=ids, lengths=lengths)
 
 
+def encode_texts(texts: Sequence[str], *, lowercase: bool = False) -> Encoded:
+    """Encode whitespace-tokenized texts (``str.split()``, optionally lowercased first) in one pass.
+
+    >>> e = encode_texts(["a b a", "", "b"])
+    >>> e.lengths.tolist(), (e.ids[[0, 1]] == e.ids[[2, 3]]).tolist(), bool(e.ids[0] == e.ids[1])
+    ([3, 0, 1], [True, True], False)
+    """
+    token_lists = [t.lower().split() for t in texts] if lowercase else [t.split() for t in texts]
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    flat = list(chain.from_iterable(token_lists))
+    vocab = _VOCAB
+    for tok in dict.fromkeys(flat):  # new tokens get ids in order of first occurrence
+        if tok not in vocab:
+            vocab[tok] = len(vocab)
+    ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+    return Encoded(ids=ids, lengths=lengths)
+
+
+def take(enc: Encoded, index: np.ndarray | Sequence[int]) -> Encoded:
+    """The sequences of ``enc`` at ``index`` (repeats allowed), flattened again.
+
+    >>> e = take(encode_ids([[1, 2], [3], [4, 5, 6]]), [2, 0, 2])
+    >>> e.ids.tolist(), e.lengths.tolist()
+    ([4, 5, 6, 1, 2, 4, 5, 6], [3, 2, 3])
+    """
+    index = np.asarray(index, dtype=np.int64)
+    lengths = enc.lengths[index]
+    starts = enc.offsets[:-1][index]
+    total = int(lengths.sum())
+    if total == 0:
+        return Encoded(ids=np.zeros(0, dtype=np.int64), lengths=lengths)
+    # position j of the output reads starts[seq(j)] + (j - out_start[seq(j)])
+    out_start = np.cumsum(lengths) - lengths
+    shift = np.repeat(starts - out_start, lengths)
+    return Encoded(ids=enc.ids[np.arange(total, dtype=np.int64) + shift], lengths=lengths)
+
+
+def concat(parts: Sequence[Encoded]) -> Encoded:
+    """One :class:`Encoded` of several, in order."""
+    return Encoded(ids=np.concatenate([p.ids for p in parts]), lengths=np.concatenate([p.lengths for p in parts]))
+
+
 def encode_ids(id_lists: Sequence[Sequence[int]]) -> Encoded:
     """Encode sequences that are already token ids (e.g. from a cache)."""
     lengths = np.fromiter((len(t) for t in id_lists), dtype=np.int64, count=len(id_lists))
@@ -85,11 +127,15 @@ class NgramKeys:
         self.order = 0
         self.keys: list[np.ndarray] = []
         # ids can exceed the corpora's own vocabulary (process-wide vocabulary): re-rank them densely.
-        allids = np.concatenate([c.ids for c in self.corpora]) if self.corpora else np.zeros(0, np.int64)
-        if len(allids):
-            uniq, inv = np.unique(allids, return_inverse=True)
-            self.vocab = max(len(uniq), 1)
-            parts = np.split(inv.astype(np.int64), np.cumsum([len(c.ids) for c in self.corpora])[:-1])
+        # (order-preserving, as np.unique's inverse, but O(ids + vocabulary) without a sort)
+        nonempty = [c.ids for c in self.corpora if len(c.ids)]
+        if nonempty:
+            present = np.zeros(max(int(ids.max()) for ids in nonempty) + 1, dtype=bool)
+            for ids in nonempty:
+                present[ids] = True
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            self.vocab = max(int(rank[-1]) + 1, 1)
+            parts = [rank[c.ids] for c in self.corpora]
         else:
             self.vocab = 1
             parts = [c.ids for c in self.corpora]
