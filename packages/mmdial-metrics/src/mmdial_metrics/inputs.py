@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 
@@ -24,6 +25,8 @@ def check_strings(values: Any, *, name: str, what: str = "predictions") -> list[
         out = list(values)
     except TypeError:
         raise TypeError(f"{name}: {what} must be a list of str, got {type(values).__name__}") from None
+    if set(map(type, out)) <= {str}:  # fast path: every item exactly a str
+        return out
     for i, v in enumerate(out):
         if not isinstance(v, str):
             raise TypeError(f"{name}: {what}[{i}] must be str, got {type(v).__name__}")
@@ -52,6 +55,11 @@ def check_pairs(
         raise TypeError(f"{name}: references must be a list, got {type(references).__name__}") from None
     if len(refs_in) != len(preds):
         raise ValueError(f"{name}: {len(preds)} predictions but {len(refs_in)} reference entries")
+    types = set(map(type, refs_in))
+    if types == {str}:  # fast paths: one str per prediction, or non-empty lists of str
+        return preds, [[r] for r in refs_in]
+    if types == {list} and 0 not in map(len, refs_in) and set(map(type, chain.from_iterable(refs_in))) == {str}:
+        return preds, list(map(list, refs_in))
     refs: list[list[str]] = []
     for i, r in enumerate(refs_in):
         if isinstance(r, str):
