@@ -158,3 +158,20 @@ def test_signature_like_sacrebleu():
     sig.corpus_score(["a b"], [["a b"]])
     theirs = str(sig.get_signature()).rsplit("|", 1)[0]  # drop sacrebleu's version
     assert ours.signature.removeprefix("name:bleu|").rsplit("|", 1)[0] == theirs
+
+
+@pytest.mark.samples
+def test_13a_batch_equals_sacrebleu_tokenizer(real_pairs):
+    """The batched 13a tokenizer equals sacrebleu's per-line Tokenizer13a, real text and random punctuation."""
+    import random
+
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    from mmdial_metrics.tokenize import tokenize_13a_batch
+
+    hyps, refs = real_pairs
+    rng = random.Random(0)
+    noise = ["".join(rng.choice('ab1,.- &;<>"quotamp9$%/\n') for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    lines = hyps + [r for g in refs for r in g] + noise + ["<skipped>a.b", "x&amp;lt;y", "1.,2", "a..", "-"]
+    reference = Tokenizer13a()
+    assert tokenize_13a_batch(lines) == [reference(x).split() for x in lines]

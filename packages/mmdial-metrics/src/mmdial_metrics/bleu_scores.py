@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmdial_metrics.core import Metric, MetricResult
-from mmdial_metrics.ngrams import clipped_matches, encode_ids, token_ids
-from mmdial_metrics.tokenize import get_tokenizer
+from mmdial_metrics.ngrams import clipped_matches, encode_lines, take, token_ids
+from mmdial_metrics.tokenize import get_tokenizer, tokenize_all
 
 SMOOTH_DEFAULTS: dict[str, float | None] = {"none": None, "floor": 0.1, "add-k": 1, "exp": None}
 
@@ -52,18 +52,18 @@ def bleu_stats(
 ) -> np.ndarray:
     """Per-sentence statistics ``[hyp_len, closest_ref_len, matches_1..N, totals_1..N]`` (int64)."""
     get_tokenizer(tokenizer)  # validate the name
-    hyp_ids = [line_ids(p, tokenizer, lowercase, rstrip) for p in predictions]
-    flat_refs: list[tuple[int, ...]] = []
-    owner: list[int] = []
-    for i, group in enumerate(references):
-        for r in group:
-            flat_refs.append(line_ids(r, tokenizer, lowercase, rstrip))
-            owner.append(i)
-    hyp = encode_ids(hyp_ids)
-    ref = encode_ids(flat_refs)
+    flat_refs = [r for group in references for r in group]
+    owner = np.repeat(np.arange(len(references), dtype=np.int64),
+                      np.fromiter(map(len, references), dtype=np.int64, count=len(references)))
+    # every distinct line tokenized once, 13a/whitespace in one batch
+    enc = encode_lines(predictions + flat_refs,
+                       lambda lines: tokenize_all(lines, tokenizer, lowercase=lowercase, rstrip=rstrip))
+    n_pred = len(predictions)
+    hyp = take(enc, np.arange(n_pred))
+    ref = take(enc, np.arange(n_pred, n_pred + len(flat_refs)))
     matches, totals = clipped_matches(hyp, ref, owner, max_order)
     hyp_len = hyp.lengths
-    ref_len = _closest_ref_len(hyp_len, ref.lengths, np.asarray(owner, dtype=np.int64), len(predictions))
+    ref_len = _closest_ref_len(hyp_len, ref.lengths, owner, len(predictions))
     return np.column_stack([hyp_len, ref_len, matches, totals]).astype(np.int64)
 
 

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -46,10 +46,13 @@ def token_ids(tokens: Sequence[str]) -> list[int]:
 
 def encode(token_lists: Sequence[Sequence[str]]) -> Encoded:
     """Encode tokenized sequences."""
-    lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    flat = list(chain.from_iterable(token_lists))
     vocab = _VOCAB
-    flat = [vocab.setdefault(t, len(vocab)) for t in chain.from_iterable(token_lists)]
-    ids = np.array(flat, dtype=np.int64) if flat else np.zeros(0, dtype=np.int64)
+    for tok in dict.fromkeys(flat):  # new tokens get ids in order of first occurrence
+        if tok not in vocab:
+            vocab[tok] = len(vocab)
+    ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
     return Encoded(ids=ids, lengths=lengths)
 
 
@@ -60,15 +63,7 @@ def encode_texts(texts: Sequence[str], *, lowercase: bool = False) -> Encoded:
     >>> e.lengths.tolist(), (e.ids[[0, 1]] == e.ids[[2, 3]]).tolist(), bool(e.ids[0] == e.ids[1])
     ([3, 0, 1], [True, True], False)
     """
-    token_lists = [t.lower().split() for t in texts] if lowercase else [t.split() for t in texts]
-    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-    flat = list(chain.from_iterable(token_lists))
-    vocab = _VOCAB
-    for tok in dict.fromkeys(flat):  # new tokens get ids in order of first occurrence
-        if tok not in vocab:
-            vocab[tok] = len(vocab)
-    ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-    return Encoded(ids=ids, lengths=lengths)
+    return encode([t.lower().split() for t in texts] if lowercase else [t.split() for t in texts])
 
 
 def take(enc: Encoded, index: np.ndarray | Sequence[int]) -> Encoded:
@@ -93,6 +88,20 @@ def take(enc: Encoded, index: np.ndarray | Sequence[int]) -> Encoded:
 def concat(parts: Sequence[Encoded]) -> Encoded:
     """One :class:`Encoded` of several, in order."""
     return Encoded(ids=np.concatenate([p.ids for p in parts]), lengths=np.concatenate([p.lengths for p in parts]))
+
+
+def encode_lines(lines: Sequence[str], tokenize: Callable[[list[str]], list[list[str]]]) -> Encoded:
+    """Encode ``lines``, tokenizing each distinct line once (``tokenize`` maps a list of lines to token lists).
+
+    >>> e = encode_lines(["a b", "c", "a b"], lambda xs: [x.split() for x in xs])
+    >>> e.lengths.tolist(), e.ids[:2].tolist() == e.ids[3:].tolist()
+    ([2, 1, 2], True)
+    """
+    position = {x: i for i, x in enumerate(dict.fromkeys(lines))}
+    unique = encode(tokenize(list(position)))
+    if len(position) == len(lines):
+        return unique
+    return take(unique, np.fromiter(map(position.__getitem__, lines), dtype=np.int64, count=len(lines)))
 
 
 def encode_ids(id_lists: Sequence[Sequence[int]]) -> Encoded:
