@@ -21,20 +21,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
 
 from mmdial_metrics.core import Metric, MetricResult
-from mmdial_metrics.ngrams import encode_ids, ngram_counts, token_ids
+from mmdial_metrics.ngrams import Encoded, concat, encode_texts, ngram_counts, take
 
 _MODES = ("inter", "intra", "token")
-
-
-@lru_cache(maxsize=2**20)
-def _ids(line: str, lowercase: bool) -> tuple[int, ...]:
-    return tuple(token_ids((line.lower() if lowercase else line).split()))
 
 
 def _count_distinct(enc: Any, n: int) -> int:
@@ -58,7 +52,8 @@ def _count_distinct(enc: Any, n: int) -> int:
     for k in range(1, n):
         key *= vocab
         key += ids[k : k + starts]
-    return int(np.unique(key[valid]).size)
+    key = np.sort(key[valid])  # a plain sort beats np.unique's hash table here
+    return int(np.count_nonzero(key[1:] != key[:-1])) + 1 if len(key) else 0
 
 
 class _PredictionsOnly(Metric):
@@ -68,8 +63,14 @@ class _PredictionsOnly(Metric):
         super().__init__()
         self.lowercase = lowercase
 
-    def _stats(self, predictions: list[str], references: list[list[str]] | None) -> list[tuple[int, ...]]:
-        return [_ids(p, self.lowercase) for p in predictions]
+    def _stats(self, predictions: list[str], references: list[list[str]] | None) -> Encoded:
+        return encode_texts(predictions, lowercase=self.lowercase)
+
+    def _concat(self, chunks: list[Encoded]) -> Encoded:
+        return chunks[0] if len(chunks) == 1 else concat(chunks)
+
+    def _select(self, stats: Encoded, index: Sequence[int]) -> Encoded:
+        return take(stats, index)
 
 
 class Distinct(_PredictionsOnly):
@@ -92,12 +93,12 @@ class Distinct(_PredictionsOnly):
     def signature_info(self) -> dict[str, Any]:
         return {"n": self.n, "mode": self.mode, "tok": "whitespace", "case": "lc" if self.lowercase else "mixed"}
 
-    def _reduce(self, stats: list[tuple[int, ...]]) -> tuple[float, dict[str, Any], list[float] | None]:
-        enc = encode_ids(stats)
+    def _reduce(self, stats: Encoded) -> tuple[float, dict[str, Any], list[float] | None]:
+        enc = stats
         per_item_total = np.maximum(enc.lengths - self.n + 1, 0)
         if self.mode == "intra":
             owner, _, _ = ngram_counts(enc, self.n)
-            distinct_per = np.bincount(owner, minlength=len(stats))
+            distinct_per = np.bincount(owner, minlength=len(enc.lengths))
             items = np.where(per_item_total > 0, distinct_per / np.maximum(per_item_total, 1), 0.0)
             return float(items.mean()), {}, items.tolist()
         n_distinct = _count_distinct(enc, self.n)
@@ -131,8 +132,8 @@ class Entropy(_PredictionsOnly):
     def signature_info(self) -> dict[str, Any]:
         return {"n": self.n, "log": self.base, "tok": "whitespace", "case": "lc" if self.lowercase else "mixed"}
 
-    def _reduce(self, stats: list[tuple[int, ...]]) -> tuple[float, dict[str, Any], list[float] | None]:
-        enc = encode_ids(stats)
+    def _reduce(self, stats: Encoded) -> tuple[float, dict[str, Any], list[float] | None]:
+        enc = stats
         _, key, cnt = ngram_counts(enc, self.n)
         if len(key) == 0:
             return 0.0, {}, None
@@ -158,8 +159,8 @@ class AverageLength(_PredictionsOnly):
     def signature_info(self) -> dict[str, Any]:
         return {"tok": "whitespace"}
 
-    def _reduce(self, stats: list[tuple[int, ...]]) -> tuple[float, dict[str, Any], list[float] | None]:
-        items = [float(len(s)) for s in stats]
+    def _reduce(self, stats: Encoded) -> tuple[float, dict[str, Any], list[float] | None]:
+        items = stats.lengths.astype(np.float64).tolist()
         return sum(items) / len(items), {}, items
 
 
