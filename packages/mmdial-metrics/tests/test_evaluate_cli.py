@@ -162,3 +162,28 @@ def test_usage_errors(dataset, predictions, tmp_path, capsys):
     assert "NAME.KEY=VALUE" in capsys.readouterr().err
     with pytest.raises(ValueError, match="not requested"):
         evaluate_dialogues(path, dataset, metrics=["f1"], metric_options={"bleu": {}})
+
+
+def test_point_estimate_inside_interval_all_default_metrics(dataset, predictions):
+    """Every default metric's interval holds its point estimate, overall and per source (demo data).
+
+    Corpus diversity metrics are biased downwards under resampling with replacement (duplicates look
+    repetitive); they use half-sampling without replacement instead.
+    """
+    from mmdial_metrics.evaluate import DEFAULT_METRICS
+
+    path, _rows = predictions
+    report = evaluate_dialogues(path, dataset, n_bootstrap=200, seed=0)
+    assert set(report["overall"]) == set(DEFAULT_METRICS)
+    for group in [report["overall"], *report["per_source"].values()]:
+        for name, s in group.items():
+            assert s["low"] <= s["score"] <= s["high"], (name, s)
+            expected = "half-sampling" if get_metric(name).resampling_sensitive else "percentile"
+            assert s["ci_method"] == expected
+    assert report["overall"]["distinct_1"]["ci_method"] == "half-sampling"
+    assert report["overall"]["bleu"]["ci_method"] == "percentile"
+
+
+def test_half_sampling_needs_four_items():
+    ci = bootstrap_ci(get_metric("distinct_2"), ["a b", "a b", "c d"], n_samples=20)
+    assert ci["low"] is None and ci["high"] is None and "needs >= 4 items" in ci["note"]

@@ -112,6 +112,7 @@ class CIDErD(Metric):
     name: ClassVar[str] = "cider_d"
     citation: ClassVar[str] = "Vedantam et al. 2015"
     reference: ClassVar[str] = "pycocoevalcap.cider.Cider"
+    resampling_sensitive: ClassVar[bool] = True  # document frequencies count distinct items
 
     def __init__(self, *, n: int = 4, sigma: float = 6.0) -> None:
         super().__init__()

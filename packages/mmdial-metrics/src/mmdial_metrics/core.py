@@ -117,6 +117,9 @@ class Metric:
     reference: ClassVar[str] = ""
     #: Whether references are required.
     needs_references: ClassVar[bool] = True
+    #: Whether duplicated items change the score beyond their weight (corpus diversity, corpus idf): the
+    #: bootstrap then half-samples without replacement (see :mod:`mmdial_metrics.bootstrap`).
+    resampling_sensitive: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._chunks: list[Any] = []

@@ -88,6 +88,7 @@ class Distinct(_PredictionsOnly):
             raise ValueError(f"distinct: mode must be one of {_MODES}, got {mode!r}")
         self.n = n
         self.mode = mode
+        self.resampling_sensitive = mode != "intra"  # type: ignore[misc]  # intra: a mean of per-item values
         self.name = f"{'intra_' if mode == 'intra' else ''}distinct_{n}{'_tok' if mode == 'token' else ''}"  # type: ignore[misc]
 
     def signature_info(self) -> dict[str, Any]:
@@ -118,6 +119,7 @@ class Entropy(_PredictionsOnly):
     name: ClassVar[str] = "entropy"
     citation: ClassVar[str] = "Zhang et al. 2018"
     reference: ClassVar[str] = "plain Python Counter loop (definition)"
+    resampling_sensitive: ClassVar[bool] = True
 
     def __init__(self, *, n: int = 4, base: str | float = "e", lowercase: bool = False) -> None:
         super().__init__(lowercase=lowercase)
@@ -175,6 +177,7 @@ class SelfBLEU(Metric):
     reference: ClassVar[str] = "Texygen SelfBleu (nltk sentence_bleu, method1)"
     higher_is_better: ClassVar[bool] = False
     needs_references: ClassVar[bool] = False
+    resampling_sensitive: ClassVar[bool] = True
 
     def __init__(self, *, n: int = 4, smoothing: int = 1, max_items: int | None = None, seed: int = 0) -> None:
         super().__init__()

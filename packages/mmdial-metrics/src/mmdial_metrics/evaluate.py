@@ -159,7 +159,9 @@ def _scores(
     entry: dict[str, Any] = {"score": result.score, "n": len(preds)}
     if n_bootstrap > 0:
         ci = bootstrap_ci(metric, preds, ref_arg, n_samples=n_bootstrap, confidence=confidence, seed=seed)
-        entry.update(low=ci["low"], high=ci["high"])
+        entry.update(low=ci["low"], high=ci["high"], ci_method=ci["method"])
+        if "note" in ci:
+            entry["ci_note"] = ci["note"]
     return entry
 
 
@@ -187,7 +189,7 @@ def evaluate_dialogues(
 
     Returns:
         A JSON-ready report: ``metrics`` (signature, variant description, reference, direction per name),
-        ``overall`` and ``per_source`` (``{"score", "n", "low", "high"}`` per metric), ``bootstrap``,
+        ``overall`` and ``per_source`` (``{"score", "n", "low", "high", "ci_method"}`` per metric), ``bootstrap``,
         ``n_predictions`` and ``provenance``.
     """
     from mmdial_data.provenance import file_sha256, provenance
@@ -254,7 +256,8 @@ def evaluate_dialogues(
         "overall": overall,
         "per_source": per_source,
         "n_predictions": len(preds),
-        "bootstrap": {"n_samples": n_bootstrap, "confidence": confidence, "seed": seed, "method": "percentile"},
+        "bootstrap": {"n_samples": n_bootstrap, "confidence": confidence, "seed": seed, "method": "percentile",
+                      "resampling_sensitive_method": "half-sampling without replacement"},
         "provenance": provenance(config=config, seed=seed, inputs=inputs or None),
     }
 
@@ -268,7 +271,12 @@ def format_report(report: Mapping[str, Any]) -> str:
     rows = [("overall", report["overall"]), *report["per_source"].items()]
     for source, scores in rows:
         for name, s in scores.items():
-            interval = f"  [{s['low']:.4f}, {s['high']:.4f}]" if "low" in s else ""
+            interval = ""
+            if s.get("low") is not None:
+                half = "  (half-sampling)" if s.get("ci_method") == "half-sampling" else ""
+                interval = f"  [{s['low']:.4f}, {s['high']:.4f}]{half}"
+            elif "ci_note" in s:
+                interval = "  (no interval: too few items)"
             lines.append(f"{source:<24} {name:<20} {s['n']:>7} {s['score']:>12.4f}{interval}")
     lines.append("")
     lines.extend(f"{name}: {m['signature']}" for name, m in report["metrics"].items())
