@@ -94,3 +94,68 @@ def test_sentence_encoder_is_text_only() -> None:
 def test_empty_inputs(offline_encoder) -> None:
     assert offline_encoder.encode_text([]).shape == (0, 384)
     assert offline_encoder.encode_images([]).shape == (0, 384)
+
+
+def test_class_embedding_cache_matches_fresh_and_rebuilds_corrupt_files(tmp_path, monkeypatch) -> None:
+    from mmdial_retrieval import offline_encoder as oe
+
+    fresh = oe.compute_class_embeddings()
+    assert fresh.shape == (1000, 384) and fresh.dtype == np.float32
+    first = oe.load_or_build_class_embeddings(cache_dir=tmp_path)  # computes and writes the file
+    (path,) = tmp_path.glob("conse-classes-*.npz")
+    assert path.name == f"conse-classes-{oe.class_embeddings_key()[:24]}.npz"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporaries left
+    np.testing.assert_array_equal(first, fresh)
+
+    calls: list[str] = []
+
+    def counted(template: str = "a photo of a {}", device: str = "cpu") -> np.ndarray:
+        calls.append(template)
+        return fresh.copy()
+
+    monkeypatch.setattr(oe, "compute_class_embeddings", counted)
+    cached = oe.load_or_build_class_embeddings(cache_dir=tmp_path)
+    assert calls == []  # read from disk, MiniLM not run
+    np.testing.assert_array_equal(cached, fresh)
+    assert cached.dtype == np.float32
+
+    data = path.read_bytes()
+    for broken in (data[: len(data) // 2], b"", b"not a zip file"):
+        path.write_bytes(broken)
+        rebuilt = oe.load_or_build_class_embeddings(cache_dir=tmp_path)
+        np.testing.assert_array_equal(rebuilt, fresh)
+        assert path.read_bytes() == data  # rewritten whole
+    assert len(calls) == 3
+
+    key = oe.class_embeddings_key()
+    for bad in (fresh[:10], fresh.astype(np.float64), fresh * 2, np.full_like(fresh, np.nan)):
+        with open(path, "wb") as fh:
+            np.savez(fh, key=np.asarray(key), embeddings=bad)
+        np.testing.assert_array_equal(oe.load_or_build_class_embeddings(cache_dir=tmp_path), fresh)
+    assert len(calls) == 7
+    with open(path, "wb") as fh:  # a file of another key (other MiniLM weights, classes or template)
+        np.savez(fh, key=np.asarray("0" * 64), embeddings=fresh)
+    oe.load_or_build_class_embeddings(cache_dir=tmp_path)
+    assert len(calls) == 8
+    # another template is another key, so another file
+    assert oe.class_embeddings_key("a picture of a {}") != key
+    oe.load_or_build_class_embeddings("a picture of a {}", cache_dir=tmp_path)
+    assert calls[-1] == "a picture of a {}" and len(list(tmp_path.glob("conse-classes-*.npz"))) == 2
+
+
+def test_offline_encoder_uses_the_class_cache(tmp_path, monkeypatch, offline_encoder) -> None:
+    from mmdial_retrieval import offline_encoder as oe
+
+    monkeypatch.setenv("MMDIAL_CACHE", str(tmp_path))
+    assert oe.retrieval_cache_dir() == tmp_path / "retrieval"
+    oe.class_text_embeddings.cache_clear()
+    try:
+        monkeypatch.setattr(oe, "compute_class_embeddings", lambda *a, **k: offline_encoder._classes.copy())
+        oe.OfflineConSEEncoder()  # first construction fills the cache
+        assert len(list((tmp_path / "retrieval").glob("conse-classes-*.npz"))) == 1
+        oe.class_text_embeddings.cache_clear()
+        monkeypatch.setattr(oe, "compute_class_embeddings", lambda *a, **k: pytest.fail("cache not used"))
+        again = oe.OfflineConSEEncoder()
+        np.testing.assert_array_equal(again._classes, offline_encoder._classes)
+    finally:
+        oe.class_text_embeddings.cache_clear()

@@ -19,6 +19,10 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +34,8 @@ from mmdial_retrieval.encoder import DualEncoder, l2_normalize
 
 if TYPE_CHECKING:
     from PIL import Image
+
+log = logging.getLogger(__name__)
 
 #: Version of the ConSE recipe; part of the encoder id, so caches are invalidated when it changes.
 CONSE_VERSION = "v1"
@@ -74,9 +80,46 @@ def load_efficientnet_lite0(device: str = "cpu") -> Any:
     return model.eval().to(device=device, memory_format=torch.channels_last)
 
 
-@lru_cache(maxsize=4)
-def class_text_embeddings(template: str = "a photo of a {}", device: str = "cpu") -> np.ndarray:
-    """``(1000, 384)`` MiniLM embeddings of the ImageNet classes: mean over synonyms of ``template``, normalized."""
+def retrieval_cache_dir() -> Path:
+    """Where derived model data is cached: ``$MMDIAL_CACHE/retrieval`` or ``~/.cache/mmdial/retrieval``."""
+    base = os.environ.get("MMDIAL_CACHE")
+    return (Path(base) if base else Path.home() / ".cache" / "mmdial") / "retrieval"
+
+
+@lru_cache(maxsize=8)
+def _files_digest(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
+    """SHA-256 over the files named in ``stamp`` (relative name, size, mtime); memoized on that stamp."""
+    h = hashlib.sha256()
+    for name, _, _ in stamp:
+        h.update(name.encode() + b"\0")
+        with open(Path(folder) / name, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def minilm_weights_digest() -> str:
+    """SHA-256 of the packaged MiniLM model folder (weights, tokenizer and pooling configs)."""
+    from mmdial_retrieval.text_models import minilm_path
+
+    root = minilm_path()
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name not in (".gitattributes", "README.md"))
+    stamp = tuple((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _files_digest(str(root), stamp)
+
+
+def class_embeddings_key(template: str = "a photo of a {}") -> str:
+    """Cache key of the class-name matrix: MiniLM files + ConSE version + class-name list + prompt template."""
+    from mmdial_retrieval.imagenet_classes import imagenet_class_synonyms
+
+    h = hashlib.sha256()
+    h.update(json.dumps({"conse": CONSE_VERSION, "minilm": minilm_weights_digest(), "template": template,
+                         "classes": imagenet_class_synonyms()}).encode())
+    return h.hexdigest()
+
+
+def compute_class_embeddings(template: str = "a photo of a {}", device: str = "cpu") -> np.ndarray:
+    """Embed the ImageNet class names with MiniLM now (no cache): ``(1000, 384)`` float32, rows normalized."""
     from mmdial_retrieval.imagenet_classes import imagenet_class_synonyms
     from mmdial_retrieval.text_models import load_sentence_model
 
@@ -92,6 +135,63 @@ def class_text_embeddings(template: str = "a photo of a {}", device: str = "cpu"
     out = np.zeros((len(synonyms), emb.shape[1]), np.float32)
     np.add.at(out, np.asarray(owner), emb)
     return l2_normalize(out)
+
+
+def _read_class_cache(path: Path, key: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """The cached matrix if ``path`` is a whole, matching file (key, shape, dtype, finite unit rows), else None."""
+    try:  # our own handle: np.load leaks the one it opens when the content is not an npz
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
+            stored_key = str(data["key"])
+            emb = data["embeddings"]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        log.info("%s: unreadable class-embedding cache (%s); rebuilding", path, exc)
+        return None
+    ok = (stored_key == key and emb.shape == shape and emb.dtype == np.float32 and bool(np.isfinite(emb).all())
+          and bool(np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)))
+    if not ok:
+        log.info("%s: class-embedding cache does not match (key, shape %s, dtype %s); rebuilding",
+                 path, emb.shape, emb.dtype)
+        return None
+    return emb
+
+
+def load_or_build_class_embeddings(template: str = "a photo of a {}", device: str = "cpu", *,
+                                   cache_dir: str | os.PathLike[str] | None = None) -> np.ndarray:
+    """The class-name matrix from the on-disk cache, computing and caching it (atomically) when absent or bad.
+
+    The file is ``<cache_dir>/conse-classes-<key>.npz`` (default folder :func:`retrieval_cache_dir`), keyed by
+    :func:`class_embeddings_key`; on load its key, shape ``(1000, 384)``, dtype and row norms are verified, and
+    a file that fails any check (truncated, corrupt, stale) is rebuilt. An unwritable cache folder only costs
+    speed.
+    """
+    from mmdial_retrieval.atomic import atomic_path
+    from mmdial_retrieval.imagenet_classes import imagenet_class_synonyms
+
+    key = class_embeddings_key(template)
+    folder = Path(cache_dir) if cache_dir is not None else retrieval_cache_dir()
+    path = folder / f"conse-classes-{key[:24]}.npz"
+    shape = (len(imagenet_class_synonyms()), OfflineConSEEncoder.dim)
+    cached = _read_class_cache(path, key, shape)
+    if cached is not None:
+        return cached
+    emb = compute_class_embeddings(template, device)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, key=np.asarray(key), embeddings=emb, template=np.asarray(template))
+    except OSError as exc:
+        log.info("%s: cannot write the class-embedding cache (%s)", path, exc)
+    return emb
+
+
+@lru_cache(maxsize=4)
+def class_text_embeddings(template: str = "a photo of a {}", device: str = "cpu") -> np.ndarray:
+    """``(1000, 384)`` MiniLM embeddings of the ImageNet classes: mean over synonyms of ``template``, normalized.
+
+    Read from the on-disk cache when possible (see :func:`load_or_build_class_embeddings`).
+    """
+    return load_or_build_class_embeddings(template, device)
 
 
 def preprocess_imagenet(image: Image.Image, size: int = IMAGE_SIZE) -> Any:
