@@ -68,7 +68,7 @@ def test_run_writes_all_outputs(tmp_path, dataset, image_dir, tiny_lm, encoder, 
     for part in ("Score histograms", "Threshold curves", "Examples", "Plausibility", "data:image/png;base64"):
         assert part in html
     prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
-    assert prov["seed"] == 0 and prov["fingerprint"] == cfg.fingerprint()
+    assert prov["seed"] == 0 and prov["fingerprint"] == AugmentPipeline(cfg).fingerprint() != cfg.fingerprint()
 
 
 def test_threshold_rule_and_min_confidence_filter(tmp_path, dataset, image_dir, tiny_lm, encoder, pool):

@@ -1,4 +1,4 @@
-"""``mmdial augment``: ``run CONFIG.yaml``, ``fit-classifier LABELS``, ``report RUN_DIR``.
+"""``mmdial augment``: ``run CONFIG.yaml``, ``calibrate CONFIG.yaml``, ``fit-classifier LABELS``, ``report RUN_DIR``.
 
 Registered through the ``mmdial.cli`` entry-point group of mmdial-data.
 
@@ -43,6 +43,20 @@ def register(subparsers: Any) -> None:
     f.add_argument("--n-estimators", type=int, default=100, help="random forest trees")
     f.set_defaults(handler=_cmd_fit)
 
+    c = sub.add_parser("calibrate", help="calibrate the threshold rule for the config's encoder and pool "
+                       "(pool captions vs dialogue utterances, F1 on a split)")
+    c.add_argument("config", type=Path)
+    c.add_argument("--out", type=Path, required=True, help="output .json (thresholds, train/test figures)")
+    c.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
+    c.add_argument("--test-fraction", type=float, default=0.3)
+    c.add_argument("--folds", type=int, default=5, help="pool folds: captions are scored without their own image")
+    c.add_argument("--grid", type=int, default=40, help="quantile cutoffs per feature")
+    c.add_argument("--output-dir", default=None, help="override the config's output_dir (pool cache)")
+    c.add_argument("--table", type=Path, default=None,
+                   help="also write the labeled feature table (Parquet) for `mmdial augment fit-classifier`")
+    c.add_argument("--no-progress", action="store_true")
+    c.set_defaults(handler=_cmd_calibrate)
+
     rep = sub.add_parser("report", help="(re)write report.html of a finished run")
     rep.add_argument("run_dir", type=Path)
     rep.set_defaults(handler=_cmd_report)
@@ -66,6 +80,18 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     model = fit_classifier(X, y, kind=args.kind, seed=args.seed, **params)
     model.save(args.out)
     print(f"{args.kind} on {len(y)} utterances ({int(y.sum())} positive) -> {args.out}")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from mmdial_augment.calibrate import calibrate
+    from mmdial_augment.config import load_config
+
+    cfg = load_config(args.config, limit=args.limit, output_dir=args.output_dir)
+    result = calibrate(cfg, test_fraction=args.test_fraction, folds=args.folds, grid=args.grid,
+                       table_out=args.table, progress=not args.no_progress)
+    result.save(args.out)
+    print(json.dumps(result.to_dict(), indent=2))
     return 0
 
 

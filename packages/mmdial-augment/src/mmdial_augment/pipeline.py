@@ -205,6 +205,16 @@ class AugmentPipeline:
         return thresholds_for(self.config.encoder if self._encoder is None else self.encoder.encoder_id,
                               self.encoder.info(), self.config.thresholds)
 
+    def fingerprint(self) -> str:
+        """The resume key: :meth:`AugmentConfig.fingerprint` plus the thresholds the encoder name resolves to
+        (so finished chunks are not reused after :data:`~mmdial_augment.thresholds.ENCODER_THRESHOLDS` changes);
+        needs no model."""
+        import hashlib
+
+        th = thresholds_for(self.config.encoder, None, self.config.thresholds).to_dict()
+        key = self.config.fingerprint() + json.dumps(th, sort_keys=True)
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
     def decision(self) -> Decision:
         d = self.config.decision
         if d.rule == "threshold":
@@ -225,7 +235,7 @@ class AugmentPipeline:
         chunks = [dialogues[i:i + cfg.chunk_size] for i in range(0, len(dialogues), cfg.chunk_size)]
         cands = [[c for d in chunk for c in candidates(d, min_words=cfg.min_words, max_words=cfg.max_words)]
                  for chunk in chunks]
-        store = ChunkStore(self.out, cfg.fingerprint())
+        store = ChunkStore(self.out, self.fingerprint())
         store.open(len(chunks), overwrite=overwrite)
         decision = self.decision()
         todo = [k for k in range(len(chunks)) if not store.done(k)]
@@ -311,7 +321,7 @@ class AugmentPipeline:
 
             result.plausibility = plausibility(rows, self._pool.captions, seed=self.config.seed)
         prov = provenance(config=self.config.to_dict(), seed=self.config.seed, extra={
-            "fingerprint": self.config.fingerprint(), "counts": result.summary(), "pool": pool_info,
+            "fingerprint": self.fingerprint(), "counts": result.summary(), "pool": pool_info,
             "decision": self.decision().describe(),
             "thresholds": self.thresholds.to_dict() if self._encoder is not None else self.config.thresholds,
         })
