@@ -80,6 +80,24 @@ def test_worker_processes_give_the_same_vectors(tmp_path, drawn_pool, tiny_clip)
     serial, _ = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=6, num_workers=0)
     parallel, _ = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=6, num_workers=2)
     np.testing.assert_allclose(parallel, serial, atol=1e-6)
+    threaded, _ = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=6, threads=2)
+    np.testing.assert_allclose(threaded, serial, atol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_threaded_decoding_keeps_order_and_reports_failures(tmp_path, drawn_pool, tiny_clip, threads) -> None:
+    paths = drawn_pool.paths()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(paths[0].read_bytes()[:50])
+    mixed = [*paths[:7], broken, *paths[7:], tmp_path / "missing.png"]
+    serial, serial_failed = embed_paths(mixed, tiny_clip, batch_size=4, num_workers=0)
+    threaded, failed = embed_paths(mixed, tiny_clip, batch_size=4, threads=threads)
+    assert [pos for pos, _ in failed] == [pos for pos, _ in serial_failed] == [7, 24]
+    np.testing.assert_allclose(threaded, serial, atol=1e-6)
+    cache = EmbeddingCache(tmp_path / "cache")
+    result = embed_pool(drawn_pool, tiny_clip, cache, batch_size=5, shard_size=10, threads=threads, progress=False)
+    assert result.ids == drawn_pool.ids() and result.embedded_now == 23
+    np.testing.assert_allclose(result.vectors, serial, atol=1e-6)  # serial holds the 23 readable ones
 
 
 def test_file_broken_after_pool_add_is_reported(tmp_path, drawn_pool, tiny_clip) -> None:

@@ -47,7 +47,7 @@ def test_cli_pool_index_search_eval(tmp_path, photo_folder, capsys) -> None:
     assert "captions: 4 added, 0 problems" in capsys.readouterr().out
     assert main(["retrieval", "pool", "show", str(pool)]) == 0
     assert "4 images (4 captioned)" in capsys.readouterr().out
-    assert main(["retrieval", "embed", str(pool), "--encoder", "offline", "--workers", "0"]) == 0
+    assert main(["retrieval", "embed", str(pool), "--encoder", "offline", "--threads", "2"]) == 0
     assert "4 embedded now, 0 from cache" in capsys.readouterr().out
     assert main(["retrieval", "index", str(pool), "--out", str(tmp_path / "idx"), "--workers", "0"]) == 0
     assert "indexed 4 images (flat)" in capsys.readouterr().out

@@ -49,6 +49,8 @@ def register(subparsers: Any) -> None:
         p.add_argument("--batch-size", type=int, default=32)
         p.add_argument("--shard-size", type=int, default=1024)
         p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default CPUs - 1)")
+        p.add_argument("--threads", type=int, default=0,
+                       help="decode in N threads instead of worker processes (0: processes)")
 
     p = sub.add_parser("embed", help="embed a pool into the cache (resumable)")
     common(p)
@@ -85,7 +87,8 @@ def _open_pool(path: Path) -> Any:
 
 
 def _embed_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {"batch_size": args.batch_size, "shard_size": args.shard_size, "num_workers": args.workers}
+    return {"batch_size": args.batch_size, "shard_size": args.shard_size, "num_workers": args.workers,
+            "threads": args.threads}
 
 
 def _cache(args: argparse.Namespace) -> Any:

@@ -70,12 +70,7 @@ class _ImageFiles:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[int, Any, str | None]:
-        from mmdial_retrieval.images import ImageLoadError, load_rgb
-
-        try:
-            return i, self.transform(load_rgb(self.paths[i])), None
-        except ImageLoadError as exc:
-            return i, None, exc.message
+        return (i, *_load_one(self.paths[i], self.transform))
 
 
 def _collate(items: list[tuple[int, Any, str | None]]) -> tuple[list[int], Any, list[tuple[int, str]]]:
@@ -87,27 +82,71 @@ def _collate(items: list[tuple[int, Any, str | None]]) -> tuple[list[int], Any, 
     return [i for i, _ in ok], batch, failed
 
 
-def iter_image_batches(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int = 32,
-                       num_workers: int | None = None) -> Any:
-    """Yield ``(positions, batch, failures)`` for ``paths``: decoding and preprocessing in DataLoader workers.
+def _load_one(path: Path, transform: Callable[[Any], Any]) -> tuple[Any, str | None]:
+    from mmdial_retrieval.images import ImageLoadError, load_rgb
 
-    ``num_workers=None`` uses one worker per CPU beyond the first (0 on a single CPU).
+    try:
+        return transform(load_rgb(path)), None
+    except ImageLoadError as exc:
+        return None, exc.message
+
+
+def _threaded_batches(paths: Sequence[Path], transform: Callable[[Any], Any], batch_size: int, threads: int,
+                      prefetch: int) -> Any:
+    """Decode and preprocess in a thread pool, ``prefetch`` batches ahead of the consumer (PIL's decoders and
+    resampling release the GIL, so this overlaps with the forward pass without worker processes)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = range(0, len(paths), batch_size)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mmdial-decode") as pool:
+        pending: deque[tuple[int, list[Any]]] = deque()
+        it = iter(starts)
+
+        def submit() -> None:
+            start = next(it, None)
+            if start is not None:
+                stop = min(start + batch_size, len(paths))
+                pending.append((start, [pool.submit(_load_one, paths[i], transform) for i in range(start, stop)]))
+
+        for _ in range(prefetch + 1):
+            submit()
+        while pending:
+            start, futures = pending.popleft()
+            submit()
+            yield _collate([(start + j, *f.result()) for j, f in enumerate(futures)])
+
+
+def iter_image_batches(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int = 32,
+                       num_workers: int | None = None, threads: int = 0, prefetch: int = 2) -> Any:
+    """Yield ``(positions, batch, failures)`` for ``paths``, decoding and preprocessing off the main thread.
+
+    With ``threads > 0`` a pool of that many threads decodes ``prefetch`` batches ahead (no extra processes;
+    best when CPUs are few). Otherwise DataLoader worker processes do it: ``num_workers=None`` uses one
+    worker per CPU beyond the first (0 on a single CPU: decoding in the main thread).
     """
+    if threads > 0:
+        yield from _threaded_batches(paths, encoder.image_transform(), batch_size, threads, prefetch)
+        return
     from torch.utils.data import DataLoader
 
     if num_workers is None:
         num_workers = max(0, (os.cpu_count() or 1) - 1)
     loader = DataLoader(_ImageFiles(paths, encoder.image_transform()), batch_size=batch_size, shuffle=False,
                         num_workers=num_workers, collate_fn=_collate,
-                        prefetch_factor=4 if num_workers else None, persistent_workers=False)
+                        prefetch_factor=prefetch * 2 if num_workers else None, persistent_workers=False)
     yield from loader
 
 
 def embed_paths(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int = 32,
-                num_workers: int | None = None) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Embed image files without a cache: ``(vectors of the readable ones in order, [(position, error)])``."""
+                num_workers: int | None = None, threads: int = 0) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Embed image files without a cache: ``(vectors of the readable ones in order, [(position, error)])``.
+
+    ``num_workers`` and ``threads`` choose the decoding workers as in :func:`iter_image_batches`.
+    """
     parts, failures = [], []
-    for _, batch, failed in iter_image_batches(paths, encoder, batch_size=batch_size, num_workers=num_workers):
+    for _, batch, failed in iter_image_batches(paths, encoder, batch_size=batch_size, num_workers=num_workers,
+                                               threads=threads):
         failures.extend(failed)
         if batch is not None:
             parts.append(encoder.encode_preprocessed(batch))
@@ -117,7 +156,7 @@ def embed_paths(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int 
 
 def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | None = None, *,
                batch_size: int = 32, shard_size: int = 1024, num_workers: int | None = None,
-               progress: bool = True) -> EmbedResult:
+               threads: int = 0, progress: bool = True) -> EmbedResult:
     """Embed every image of ``pool`` with ``encoder``, reusing and filling ``cache``.
 
     Args:
@@ -127,6 +166,7 @@ def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | No
         batch_size: Images per forward pass.
         shard_size: Images per cache shard (the most a crash can lose).
         num_workers: DataLoader worker processes (None: CPUs - 1).
+        threads: Decode in this many threads instead of worker processes (0: use processes).
         progress: Show a tqdm progress bar.
     """
     from tqdm.auto import tqdm
@@ -139,7 +179,7 @@ def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | No
 
         with tempfile.TemporaryDirectory(prefix="mmdial-embed-") as tmp:
             return embed_pool(pool, encoder, EmbeddingCache(tmp), batch_size=batch_size, shard_size=shard_size,
-                              num_workers=num_workers, progress=progress)
+                              num_workers=num_workers, threads=threads, progress=progress)
     all_ids = pool.ids()
     cache_id = encoder.image_cache_id
     todo = cache.missing(cache_id, all_ids)
@@ -160,7 +200,7 @@ def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | No
 
     paths = pool.paths(todo)
     for positions, batch, failures in iter_image_batches(paths, encoder, batch_size=batch_size,
-                                                         num_workers=num_workers):
+                                                         num_workers=num_workers, threads=threads):
         for pos, message in failures:
             failed.append(PoolProblem(str(paths[pos]), "unreadable", message))
             failed_ids.add(todo[pos])
