@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 import torch
+
 from mmdial_data import read_source
 from mmdial_data.testing import demo_dir
-
 from mmdial_fusion.backbones import load_backbone
 from mmdial_fusion.collate import FusionCollator
 from mmdial_fusion.features import ImageFeatureStore
@@ -114,7 +114,8 @@ def main() -> None:
         samples, store = make_samples(batch_size * 4)
         try:
             rows = {a: bench(name, a, samples, store, device=args.device, amp=args.amp, batch_size=batch_size,
-                             train_steps=steps, new_tokens=new_tokens, repeats=args.repeats) for a in ("text_only", "full")}
+                             train_steps=steps, new_tokens=new_tokens, repeats=args.repeats)
+                    for a in ("text_only", "full")}
         except ModuleNotFoundError as exc:
             print(f"{name}: skipped ({exc})")
             continue
