@@ -279,6 +279,14 @@ loaded.clear()
 reports = {name: score_report(responses[name], refs) for name, _, _ in plan}
 signatures = reports[plan[0][0]]["signatures"]
 timings["generate_and_score"] = time.perf_counter() - t0
+# Predictions per system as {dialogue_id, turn_index, prediction}: notebook 05 scores them next to its baselines.
+(out / "predictions").mkdir(exist_ok=True)
+for name, _, _ in plan:
+    slug = name.replace("visual model: ", "visual-").replace(" ", "-")
+    with (out / "predictions" / f"{slug}.jsonl").open("w") as fh:
+        for sample, prediction in zip(test_samples, responses[name], strict=True):
+            fh.write(json.dumps({"dialogue_id": sample.dialogue_id, "turn_index": sample.response_index,
+                                 "prediction": prediction}) + "\n")
 
 metrics_table = [{**table_row(name, reports[name]["scores"]), "held_out_loss": held_out_loss[name]}
                  for name, _, _ in plan]

@@ -58,10 +58,47 @@ def test_pool_and_retrieval_notebook(report: tuple[Path, dict[str, Any]]) -> Non
     assert values["nouns"] == ["kid", "zoo", "elephant", "ice", "cream"]
 
 
+def test_imad_notebook(report: tuple[Path, dict[str, Any]]) -> None:
+    values = report[1]["values"]
+    imad = values["03_imad_augmentation"]
+    assert imad["dialogues"] == 8 and imad["candidates"] > 0
+    assert 0 <= imad["replaced"] <= imad["replaceable"] <= imad["candidates"]
+    assert imad["encoder"].startswith("offline") and imad["vqa_backend"] == "lm-caption"
+    assert imad["pool_images"] == values["02_image_pool_and_retrieval"]["pool_size"]
+    assert imad["embedded_now"] == 0  # notebook 02's embedding cache is reused, not recomputed
+    for key in ("plausibility_share", "random_baseline"):
+        assert imad[key] is None or 0 <= imad[key] <= 1
+
+
+def test_fusion_notebook(report: tuple[Path, dict[str, Any]]) -> None:
+    index, record = report
+    fusion = record["values"]["04_resee_fusion"]
+    assert fusion["samples"]["train"] >= 1 and fusion["samples"]["test"] >= 1
+    assert fusion["samples"]["train"] + fusion["samples"]["test"] <= fusion["samples"]["total"]
+    assert set(fusion["trained_now"]) <= {"text_only", "full"}
+    for system in ("text_only", "full"):
+        assert 0 < fusion["final_train_loss"][system] < 20
+    rows = fusion["metrics_table"]
+    assert [r["system"] for r in rows] == [
+        "text-only model",
+        "visual model: full",
+        "visual model: no_turn",
+        "visual model: no_entity",
+        "visual model: images removed",
+    ]
+    for row in rows:
+        assert all(0 <= row[k] <= 1 for k in ("BLEU-1", "ROUGE-L", "Distinct-1", "F1"))
+        assert row["held_out_loss"] > 0
+    assert fusion["signatures"]["bleu-4"].startswith("name:nltk_bleu|nrefs:1|weights:0.25,0.25,0.25,0.25")
+    assert (index.parent / "04_resee_fusion" / "training_loss.png").stat().st_size > 5_000
+    assert len(list((index.parent / "04_resee_fusion" / "predictions").glob("*.jsonl"))) == len(rows)
+
+
 def test_evaluation_notebook(report: tuple[Path, dict[str, Any]]) -> None:
     values = report[1]["values"]["05_evaluation_report"]
     assert values["targets"] == 25
     assert {"echo", "random", "nearest-context"} <= set(values["systems"])
+    assert sum(s.startswith("resee:") for s in values["systems"]) == 5  # notebook 04's systems, scored here too
     table = {row["system"]: row for row in values["metrics_table"]}
     sacrebleu = pytest.importorskip("sacrebleu")
     from mmdial_data import read_dialogues
@@ -74,6 +111,18 @@ def test_evaluation_notebook(report: tuple[Path, dict[str, Any]]) -> None:
     for row in table.values():
         assert 0 <= row["rougeL"] <= 1 and 0 <= row["f1"] <= 1 and 0 < row["distinct_1"] <= 1
     assert values["signatures"]["bleu"].startswith("name:bleu|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp")
+
+
+def test_second_run_reuses_the_embedding_cache(report: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    from nbrun import NOTEBOOKS, execute_notebook
+    from run_demo import pipeline_parameters
+
+    index, record = report
+    params = pipeline_parameters(index.parent, Path(record["config"]["parameters"]["cache_dir"]))
+    again = execute_notebook(NOTEBOOKS / "02_image_pool_and_retrieval.py", tmp_path, params)
+    first = record["values"]["02_image_pool_and_retrieval"]
+    assert again["embedded_now"] == 0 and again["embedded"] == first["embedded"]
+    assert again["retrieval"] == first["retrieval"]
 
 
 def test_provenance_has_versions_git_and_timings(report: tuple[Path, dict[str, Any]]) -> None:
