@@ -6,11 +6,9 @@ from mmdial_fusion.collate import FusionCollator
 from mmdial_fusion.model import FusionModel, pack_slots
 from mmdial_fusion.projection import ENTITY_IMAGE, TURN_IMAGE
 
-from .conftest import IMAGE_DIM
-
 
 def _setup(backbone, store, ablation="full"):  # type: ignore[no-untyped-def]
-    model = FusionModel(backbone.model, IMAGE_DIM)
+    model = FusionModel(backbone.model, store.dim)
     collate = FusionCollator(backbone.tokenizer, store, is_encoder_decoder=backbone.is_encoder_decoder,
                              ablation=ablation)
     return model, collate
@@ -146,6 +144,6 @@ def test_ablations_remove_exactly_the_intended_slots(backbone, store, samples) -
                                ablation="text_only")(samples)
     assert "image_features" not in text_only
     assert torch.equal(text_only["input_ids"], full["input_ids"])
-    model = FusionModel(backbone.model, IMAGE_DIM)
+    model = FusionModel(backbone.model, store.dim)
     assert model.pack(**text_only).attention_mask.sum() == full["attention_mask"].sum() + (
         0 if backbone.is_encoder_decoder else (full["labels"] != -100).sum())
