@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mmdial_data import Annotations, Dialogue, DialogueAct, ImageRef, ImagePathError, Turn
+from mmdial_data import Annotations, Dialogue, DialogueAct, ImagePathError, ImageRef, Turn
 from mmdial_data.images import resolve_image_path
 from mmdial_data.viewer import render_dialogue_html, render_dialogue_text, set_image_root
 

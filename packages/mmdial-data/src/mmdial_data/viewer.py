@@ -82,7 +82,8 @@ def _image_html(image: ImageRef, root: Path | None) -> str:
             uri = _thumbnail_data_uri(resolve_image_path(image.uri, root))
             return f'<img src="{uri}" alt="{label}" title="{title}"><div class="sp">{label}</div>'
         except (ImagePathError, OSError) as exc:
-            return f'<div class="miss" title="{title}">[image {html.escape(image.image_id)}: {html.escape(str(exc))}]</div>'
+            reason = html.escape(str(exc))
+            return f'<div class="miss" title="{title}">[image {html.escape(image.image_id)}: {reason}]</div>'
     return f'<div class="sp" title="{title}">[image: {label}]</div>'
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmdial_data.errors import SourceFormatError
+
+if TYPE_CHECKING:
+    from mmdial_data.errors import ErrorPolicy
+    from mmdial_data.schema import Dialogue
 
 #: Split names as they appear in file and folder names of public releases.
 KNOWN_SPLITS = ("train", "valid", "validation", "dev", "val", "test")
@@ -243,3 +247,24 @@ def json_files(path: Path, pattern: str = "*.json") -> list[Path]:
     if not files:
         raise SourceFormatError(f"no {pattern} files in this folder", path=path)
     return files
+
+
+def build_or_report(build: Callable[[], Dialogue], policy: ErrorPolicy, *, path: Path, record: str) -> Dialogue | None:
+    """Build one dialogue; a format error, or a structure the reader did not expect, goes to ``policy``.
+
+    Returns None when the record was skipped (``on_error="skip"``); raises under ``on_error="raise"``.
+
+    >>> from mmdial_data.errors import ErrorPolicy
+    >>> policy = ErrorPolicy("skip")
+    >>> build_or_report(lambda: {}["turns"], policy, path=Path("d.json"), record="dialogue 3") is None
+    True
+    >>> policy.skipped[0].reason
+    "unexpected structure (KeyError('turns'))"
+    """
+    try:
+        return build()
+    except SourceFormatError as exc:
+        policy.handle(exc)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=path, record=record))
+    return None

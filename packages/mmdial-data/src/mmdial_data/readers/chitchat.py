@@ -12,11 +12,12 @@ Pass the package's folder or file, or the reader's :func:`installed_path`. Split
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import expect, iter_json_object
+from mmdial_data.readers._common import build_or_report, expect, iter_json_object
 from mmdial_data.schema import Annotations, Dialogue, Turn
 
 SOURCE = "chitchat"
@@ -51,12 +52,11 @@ def read_chitchat(path: Path, *, split: str | None, policy: ErrorPolicy) -> Iter
     try:
         for conv_id, raw in iter_json_object(file):
             record = f"conversation {conv_id}"
-            try:
-                yield _dialogue(conv_id, raw, split_name, file, record)
-            except SourceFormatError as exc:
-                policy.handle(exc)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=file, record=record))
+            dialogue = build_or_report(
+                partial(_dialogue, conv_id, raw, split_name, file, record), policy, path=file, record=record
+            )
+            if dialogue is not None:
+                yield dialogue
     except SourceFormatError as exc:
         policy.handle(exc)
 

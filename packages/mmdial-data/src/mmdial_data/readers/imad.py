@@ -17,11 +17,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import _first_char, expect, infer_split, iter_json_array, iter_lines, json_files
+from mmdial_data.readers._common import (
+    _first_char,
+    build_or_report,
+    expect,
+    infer_split,
+    iter_json_array,
+    iter_lines,
+    json_files,
+)
 from mmdial_data.schema import Dialogue, ImageRef, Turn
 
 SOURCE = "imad"
@@ -43,12 +52,11 @@ def read_imad(path: Path, *, split: str | None, policy: ErrorPolicy) -> Iterator
         try:
             for index, raw in _records(file):
                 record = f"record {index}"
-                try:
-                    yield _dialogue(raw, index, split_name, file, record)
-                except SourceFormatError as exc:
-                    policy.handle(exc)
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=file, record=record))
+                dialogue = build_or_report(
+                    partial(_dialogue, raw, index, split_name, file, record), policy, path=file, record=record
+                )
+                if dialogue is not None:
+                    yield dialogue
         except SourceFormatError as exc:
             policy.handle(exc)
 

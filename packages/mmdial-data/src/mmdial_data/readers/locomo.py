@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import expect, iter_json_array, json_files
+from mmdial_data.readers._common import build_or_report, expect, iter_json_array, json_files
 from mmdial_data.schema import Annotations, Dialogue, ImageRef, Turn
 
 SOURCE = "locomo"
@@ -43,12 +44,11 @@ def read_locomo(path: Path, *, split: str | None, policy: ErrorPolicy) -> Iterat
         try:
             for index, raw in iter_json_array(file):
                 record = f"sample {index} ({raw.get('sample_id', '?') if isinstance(raw, dict) else '?'})"
-                try:
-                    yield _dialogue(raw, split_name, file, record)
-                except SourceFormatError as exc:
-                    policy.handle(exc)
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=file, record=record))
+                dialogue = build_or_report(
+                    partial(_dialogue, raw, split_name, file, record), policy, path=file, record=record
+                )
+                if dialogue is not None:
+                    yield dialogue
         except SourceFormatError as exc:
             policy.handle(exc)
 

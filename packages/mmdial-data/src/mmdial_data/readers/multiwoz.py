@@ -17,11 +17,12 @@ beside it assign the splits (others are ``train``); without them the split is ``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import expect, infer_split, iter_json_object, iter_lines
+from mmdial_data.readers._common import build_or_report, expect, infer_split, iter_json_object, iter_lines
 from mmdial_data.schema import Annotations, Dialogue, DialogueAct, Turn
 
 SOURCE = "multiwoz"
@@ -81,12 +82,11 @@ def _read_file(file: Path, split: str | None, policy: ErrorPolicy) -> Iterator[D
                 split_name = "test"
             elif val_ids or test_ids:
                 split_name = "train"
-            try:
-                yield _dialogue(key, raw, split_name, file, record)
-            except SourceFormatError as exc:
-                policy.handle(exc)
-            except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
-                policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=file, record=record))
+            dialogue = build_or_report(
+                partial(_dialogue, key, raw, split_name, file, record), policy, path=file, record=record
+            )
+            if dialogue is not None:
+                yield dialogue
     except SourceFormatError as exc:  # truncated/malformed file: nothing after this point can be read
         policy.handle(exc)
 

@@ -9,11 +9,12 @@ go to ``annotations.extra["frames"]``. The schema of the dialogue's services is 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import expect, infer_split, load_json
+from mmdial_data.readers._common import build_or_report, expect, infer_split, load_json
 from mmdial_data.schema import Annotations, Dialogue, DialogueAct, Turn
 
 SOURCE = "sgd"
@@ -48,12 +49,11 @@ def read_sgd(path: Path, *, split: str | None, policy: ErrorPolicy) -> Iterator[
         expect(isinstance(data, list), "expected a JSON list of dialogues", path=file, record="top level")
         for index, raw in enumerate(data):
             record = f"dialogue {index} ({raw.get('dialogue_id', '?') if isinstance(raw, dict) else '?'})"
-            try:
-                yield _dialogue(raw, split_name, schemas, file, record)
-            except SourceFormatError as exc:
-                policy.handle(exc)
-            except (KeyError, TypeError, AttributeError, ValueError) as exc:
-                policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=file, record=record))
+            dialogue = build_or_report(
+                partial(_dialogue, raw, split_name, schemas, file, record), policy, path=file, record=record
+            )
+            if dialogue is not None:
+                yield dialogue
 
 
 def _dialogue(raw: dict[str, Any], split: str, schemas: dict[str, Any], file: Path, record: str) -> Dialogue:

@@ -17,11 +17,12 @@ the options of the unanswered last round). The image id, caption, version and th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import expect, iter_json_array, json_files, json_value
+from mmdial_data.readers._common import build_or_report, expect, iter_json_array, json_files, json_value
 from mmdial_data.schema import Annotations, Dialogue, ImageRef, Turn
 
 SOURCE = "visdial"
@@ -72,12 +73,14 @@ def _read_file(file: Path, split: str | None, policy: ErrorPolicy) -> Iterator[D
     try:
         for index, raw in iter_json_array(file, "data.dialogs.item"):
             record = f"dialog {index} (image_id {raw.get('image_id', '?') if isinstance(raw, dict) else '?'})"
-            try:
-                yield _dialogue(raw, questions, answers, split_name, vsplit, version, file, record)
-            except SourceFormatError as exc:
-                policy.handle(exc)
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-                policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=file, record=record))
+            dialogue = build_or_report(
+                partial(_dialogue, raw, questions, answers, split_name, vsplit, version, file, record),
+                policy,
+                path=file,
+                record=record,
+            )
+            if dialogue is not None:
+                yield dialogue
     except SourceFormatError as exc:
         policy.handle(exc)
 

@@ -16,11 +16,12 @@ kept verbatim in ``extra``; the topic, persona, evaluation score and topic passa
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import expect, infer_split, iter_json_array, json_files
+from mmdial_data.readers._common import build_or_report, expect, infer_split, iter_json_array, json_files
 from mmdial_data.schema import Annotations, Dialogue, Turn
 
 SOURCE = "wizard_of_wikipedia"
@@ -43,12 +44,11 @@ def read_wizard_of_wikipedia(path: Path, *, split: str | None, policy: ErrorPoli
         try:
             for index, raw in iter_json_array(file):
                 record = f"dialogue {index}"
-                try:
-                    yield _dialogue(raw, index, split_name, variant, file, record)
-                except SourceFormatError as exc:
-                    policy.handle(exc)
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    policy.handle(SourceFormatError(f"unexpected structure ({exc!r})", path=file, record=record))
+                dialogue = build_or_report(
+                    partial(_dialogue, raw, index, split_name, variant, file, record), policy, path=file, record=record
+                )
+                if dialogue is not None:
+                    yield dialogue
         except SourceFormatError as exc:
             policy.handle(exc)
 
