@@ -31,7 +31,7 @@ DEMO_APT: list[str] = ["tuxpaint-stamps-default"]
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
-nox.options.error_on_missing_interpreters = False
+nox.options.error_on_missing_interpreters = True  # a missing Python 3.11 must fail, not skip
 
 
 def _config(dist: str) -> dict:
