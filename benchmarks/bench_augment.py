@@ -41,18 +41,29 @@ def main() -> None:
     base = {
         "inputs": [
             {"reader": "dailydialog", "path": str(samples / "dailydialog" / "validation")},
-            {"reader": "personachat",
-             "path": str(samples / "convai2_personachat" / "personachat" / "valid_self_original.txt")},
+            {
+                "reader": "personachat",
+                "path": str(samples / "convai2_personachat" / "personachat" / "valid_self_original.txt"),
+            },
         ],
         "pool": {"kind": "tuxpaint", "path": "/usr/share/tuxpaint/stamps"},
-        "encoder": "offline", "sentence_encoder": "sentence", "limit": args.limit, "chunk_size": 8,
+        "encoder": "offline",
+        "sentence_encoder": "sentence",
+        "limit": args.limit,
+        "chunk_size": 8,
         "vqa": {"backend": "lm-caption", "top_n": 10},
     }
     args.out.mkdir(parents=True, exist_ok=True)
 
     def cfg(name: str, batch: int, vqa_batch: int) -> AugmentConfig:
-        return AugmentConfig.from_dict({**base, "output_dir": str(args.out / name), "batch_size": batch,
-                                        "vqa": {**base["vqa"], "batch_size": vqa_batch}})
+        return AugmentConfig.from_dict(
+            {
+                **base,
+                "output_dir": str(args.out / name),
+                "batch_size": batch,
+                "vqa": {**base["vqa"], "batch_size": vqa_batch},
+            }
+        )
 
     # shared components, loaded once (pool embeddings cached under the first output dir)
     warm = AugmentPipeline(cfg("warm", 64, 10), progress=False)
@@ -86,8 +97,7 @@ def main() -> None:
     fx_u = FeatureExtractor(encoder, pool, sent, captioner, OneByOne(), thresholds, batch_size=1)
     feats: dict[str, object] = {}
     timed("stage 1 batched (64)", len(utts), lambda: feats.__setitem__("b", fx_b(utts)))
-    timed("stage 1 unbatched (1)", len(utts),
-          lambda: feats.__setitem__("u", [fx_u([u]) for u in utts]))
+    timed("stage 1 unbatched (1)", len(utts), lambda: feats.__setitem__("u", [fx_u([u]) for u in utts]))
     fb = feats["b"]
     fu = feats["u"]
     assert np.allclose(fb.image_score, [f.image_score[0] for f in fu], atol=1e-5)  # type: ignore[attr-defined]
@@ -98,40 +108,68 @@ def main() -> None:
     for bs in (10, 1):
         vqa.batch_size = bs
         label = f"stage 2 VQA batched ({bs})" if bs > 1 else "stage 2 VQA unbatched (1)"
-        timed(label, len(sub), lambda bs=bs: scores.__setitem__(
-            bs, [vqa.score(u, pool, hits.rows[i].tolist()) for i, u in enumerate(sub)]))
+        timed(
+            label,
+            len(sub),
+            lambda bs=bs: scores.__setitem__(
+                bs, [vqa.score(u, pool, hits.rows[i].tolist()) for i, u in enumerate(sub)]
+            ),
+        )
     assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(scores[10], scores[1], strict=True))
 
     results = {}
     for name, bs, vbs in (("e2e-batched", 64, 10), ("e2e-unbatched", 1, 1)):
         shutil.rmtree(args.out / name, ignore_errors=True)
         vqa.batch_size = vbs
-        p = AugmentPipeline(cfg(name, bs, vbs), encoder=encoder, sentence_encoder=sent, pool=pool, vqa=vqa,
-                            captioner=captioner, nouns=nouns if bs > 1 else OneByOne(), progress=False)
+        p = AugmentPipeline(
+            cfg(name, bs, vbs),
+            encoder=encoder,
+            sentence_encoder=sent,
+            pool=pool,
+            vqa=vqa,
+            captioner=captioner,
+            nouns=nouns if bs > 1 else OneByOne(),
+            progress=False,
+        )
         results[name] = None
-        timed(f"end to end {'batched' if bs > 1 else 'unbatched'}", len(utts),
-              lambda p=p, name=name: results.__setitem__(name, p.run(report=name == "e2e-batched")))
+        timed(
+            f"end to end {'batched' if bs > 1 else 'unbatched'}",
+            len(utts),
+            lambda p=p, name=name: results.__setitem__(name, p.run(report=name == "e2e-batched")),
+        )
     rb, ru = results["e2e-batched"], results["e2e-unbatched"]
     import pyarrow.parquet as pq
 
-    same = pq.read_table(rb.features_path).column("chosen_image_id").to_pylist() == \
-        pq.read_table(ru.features_path).column("chosen_image_id").to_pylist()
+    same = (
+        pq.read_table(rb.features_path).column("chosen_image_id").to_pylist()
+        == pq.read_table(ru.features_path).column("chosen_image_id").to_pylist()
+    )
     by = {r["stage"]: r for r in rows}
     ratios = {
         "stage 1": by["stage 1 batched (64)"]["utt_per_s"] / by["stage 1 unbatched (1)"]["utt_per_s"],
         "stage 2": by["stage 2 VQA batched (10)"]["utt_per_s"] / by["stage 2 VQA unbatched (1)"]["utt_per_s"],
         "end to end": by["end to end batched"]["utt_per_s"] / by["end to end unbatched"]["utt_per_s"],
     }
-    report = {"dialogues": len(dialogues), "candidates": len(utts), "pool_images": len(pool),
-              "model_and_pool_load_s": round(load_s, 1), "timings": rows,
-              "batched_over_unbatched": {k: round(v, 2) for k, v in ratios.items()},
-              "same_choices_batched_vs_unbatched": same, "replaced": rb.n_replaced, "replaceable": rb.n_replaceable,
-              "plausibility": rb.plausibility, "thresholds": thresholds.to_dict(), "report": str(rb.report_path)}
+    report = {
+        "dialogues": len(dialogues),
+        "candidates": len(utts),
+        "pool_images": len(pool),
+        "model_and_pool_load_s": round(load_s, 1),
+        "timings": rows,
+        "batched_over_unbatched": {k: round(v, 2) for k, v in ratios.items()},
+        "same_choices_batched_vs_unbatched": same,
+        "replaced": rb.n_replaced,
+        "replaceable": rb.n_replaceable,
+        "plausibility": rb.plausibility,
+        "thresholds": thresholds.to_dict(),
+        "report": str(rb.report_path),
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{len(dialogues)} dialogues, {len(utts)} candidate utterances, pool {len(pool)} images "
-          f"(load {load_s:.1f} s)")
+    print(
+        f"{len(dialogues)} dialogues, {len(utts)} candidate utterances, pool {len(pool)} images (load {load_s:.1f} s)"
+    )
     print(f"{'stage':32s} {'utts':>6s} {'seconds':>9s} {'utt/s':>9s}")
     for r in rows:
         print(f"{r['stage']:32s} {r['utterances']:>6} {r['seconds']:>9.3f} {r['utt_per_s']:>9.2f}")
@@ -139,8 +177,10 @@ def main() -> None:
         print(f"batched / unbatched, {k}: {v:.2f}x")
     print(f"identical choices batched vs unbatched: {same}")
     p = rb.plausibility or {}
-    print(f"replaced {rb.n_replaced}/{rb.n_replaceable} replaceable of {len(utts)}; noun in chosen caption "
-          f"{p.get('chosen_share', 0):.1%} vs random image {p.get('random_share', 0):.1%} (n={p.get('n', 0)})")
+    print(
+        f"replaced {rb.n_replaced}/{rb.n_replaceable} replaceable of {len(utts)}; noun in chosen caption "
+        f"{p.get('chosen_share', 0):.1%} vs random image {p.get('random_share', 0):.1%} (n={p.get('n', 0)})"
+    )
     print(f"report: {rb.report_path}")
 
 

@@ -44,10 +44,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1),
-                    help="DataLoader worker processes of the process pipeline")
-    ap.add_argument("--decode-threads", type=int, nargs="+", default=[1, 2],
-                    help="thread counts tried for the threaded pipeline")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, (os.cpu_count() or 2) - 1),
+        help="DataLoader worker processes of the process pipeline",
+    )
+    ap.add_argument(
+        "--decode-threads", type=int, nargs="+", default=[1, 2], help="thread counts tried for the threaded pipeline"
+    )
     ap.add_argument("--torch-threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--encoders", nargs="+", default=["offline", "openclip:mmdial-tiny"])
@@ -63,25 +68,31 @@ def main() -> int:
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     paths, source = image_paths(args.n)
-    print(f"# bench_embed: {args.n} images from {source}, batch {args.batch_size}, torch threads "
-          f"{torch.get_num_threads()}, cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, "
-          f"best of {args.repeat}")
+    print(
+        f"# bench_embed: {args.n} images from {source}, batch {args.batch_size}, torch threads "
+        f"{torch.get_num_threads()}, cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, "
+        f"best of {args.repeat}"
+    )
     results = []
     for name in args.encoders:
         enc = get_encoder(name)
         embed_paths(paths[: args.batch_size], enc, batch_size=args.batch_size, num_workers=0)  # warm-up
         pre = [enc.preprocess(load_rgb(p)) for p in paths]
-        batches = [torch.stack(pre[i:i + args.batch_size]) for i in range(0, len(pre), args.batch_size)]
+        batches = [torch.stack(pre[i : i + args.batch_size]) for i in range(0, len(pre), args.batch_size)]
 
         def pure() -> np.ndarray:
             return np.concatenate([enc.encode_preprocessed(b) for b in batches])  # noqa: B023
 
-        modes = {"pure forward": pure,
-                 f"pipeline, {args.workers} worker process(es)":
-                     lambda: embed_paths(paths, enc, batch_size=args.batch_size, num_workers=args.workers)}  # noqa: B023
+        modes = {
+            "pure forward": pure,
+            f"pipeline, {args.workers} worker process(es)": lambda enc=enc: embed_paths(
+                paths, enc, batch_size=args.batch_size, num_workers=args.workers
+            ),
+        }
         for d in args.decode_threads:
-            modes[f"pipeline, {d} decode thread(s)"] = (
-                lambda d=d: embed_paths(paths, enc, batch_size=args.batch_size, threads=d))  # noqa: B023
+            modes[f"pipeline, {d} decode thread(s)"] = lambda d=d, enc=enc: embed_paths(
+                paths, enc, batch_size=args.batch_size, threads=d
+            )
         best = dict.fromkeys(modes, float("inf"))
         reference = pure()
         for _ in range(args.repeat):
@@ -97,13 +108,24 @@ def main() -> int:
         for label, s in best.items():
             ratio = pure_s / s
             row["pipelines"][label] = {"img_s": args.n / s, "ratio": ratio}
-            print(f"  {label:34s} {args.n / s:8.1f} img/s   pipeline/forward {ratio:.2f} "
-                  f"{'(goal >= 0.90 met)' if ratio >= 0.9 else '(goal >= 0.90 NOT met)'}")
+            print(
+                f"  {label:34s} {args.n / s:8.1f} img/s   pipeline/forward {ratio:.2f} "
+                f"{'(goal >= 0.90 met)' if ratio >= 0.9 else '(goal >= 0.90 NOT met)'}"
+            )
         results.append(row)
     if args.json:
-        Path(args.json).write_text(json.dumps({"n": args.n, "source": source, "batch_size": args.batch_size,
-                                               "torch_threads": torch.get_num_threads(), "results": results},
-                                              indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "n": args.n,
+                    "source": source,
+                    "batch_size": args.batch_size,
+                    "torch_threads": torch.get_num_threads(),
+                    "results": results,
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -42,21 +42,36 @@ def make_samples(n: int) -> tuple[list[FusionSample], ImageFeatureStore]:
         s = base[i % len(base)]
         turn = [VisualKnowledge(f"img{(i + j) % 64}", "turn") for j in range(5)]
         ent = [VisualKnowledge(f"img{(i + 7 + j) % 64}", "entity", entity="x") for j in range(6)]
-        out.append(FusionSample(f"{s.sample_id}/{i}", s.dialogue_id, s.context, s.context_turns, s.response,
-                                s.response_index, turn, ent))
+        out.append(
+            FusionSample(
+                f"{s.sample_id}/{i}", s.dialogue_id, s.context, s.context_turns, s.response, s.response_index, turn, ent
+            )
+        )
     return out, store
 
 
-def bench(name: str, ablation: str, samples: list[FusionSample], store: ImageFeatureStore, *, device: str,
-          amp: str, batch_size: int, train_steps: int, new_tokens: int, repeats: int) -> dict[str, float]:
+def bench(
+    name: str,
+    ablation: str,
+    samples: list[FusionSample],
+    store: ImageFeatureStore,
+    *,
+    device: str,
+    amp: str,
+    batch_size: int,
+    train_steps: int,
+    new_tokens: int,
+    repeats: int,
+) -> dict[str, float]:
     bb = load_backbone(name, seed=0)
     model = FusionModel(bb.model, IMAGE_DIM).to(device)
-    collate = FusionCollator(bb.tokenizer, store if ablation != "text_only" else None, bb.is_encoder_decoder,
-                             ablation=ablation)
+    collate = FusionCollator(
+        bb.tokenizer, store if ablation != "text_only" else None, bb.is_encoder_decoder, ablation=ablation
+    )
     autocast: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if device.startswith("cuda") and amp != "off":
         autocast = torch.autocast("cuda", dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
-    batches = [collate(samples[i: i + batch_size]) for i in range(0, len(samples), batch_size)]
+    batches = [collate(samples[i : i + batch_size]) for i in range(0, len(samples), batch_size)]
     batches = [{k: v.to(device) for k, v in b.items()} for b in batches]
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
     model.train()
@@ -82,8 +97,13 @@ def bench(name: str, ablation: str, samples: list[FusionSample], store: ImageFea
 
     model.eval()
     gen = {k: v for k, v in batches[0].items() if k != "labels"}
-    kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
-                  pad_token_id=bb.tokenizer.pad_token_id, eos_token_id=bb.tokenizer.eos_token_id)
+    kwargs = dict(
+        max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens,
+        do_sample=False,
+        pad_token_id=bb.tokenizer.pad_token_id,
+        eos_token_id=bb.tokenizer.eos_token_id,
+    )
     best = float("inf")
     with autocast:
         model.generate(**gen, **kwargs)
@@ -113,24 +133,43 @@ def main() -> None:
         batch_size, steps, new_tokens = (8, 20, 16) if small else (4, 3, 8)
         samples, store = make_samples(batch_size * 4)
         try:
-            rows = {a: bench(name, a, samples, store, device=args.device, amp=args.amp, batch_size=batch_size,
-                             train_steps=steps, new_tokens=new_tokens, repeats=args.repeats)
-                    for a in ("text_only", "full")}
+            rows = {
+                a: bench(
+                    name,
+                    a,
+                    samples,
+                    store,
+                    device=args.device,
+                    amp=args.amp,
+                    batch_size=batch_size,
+                    train_steps=steps,
+                    new_tokens=new_tokens,
+                    repeats=args.repeats,
+                )
+                for a in ("text_only", "full")
+            }
         except ModuleNotFoundError as exc:
             print(f"{name}: skipped ({exc})")
             continue
         for a, r in rows.items():
             results.append({"backbone": name, "ablation": a, "device": args.device, "amp": args.amp, **r})
-    print(f"{'backbone':<24} {'slots':>5} {'train samples/s':>16} {'gen tokens/s':>13}   (device {args.device}, "
-          f"amp {args.amp}, torch threads {torch.get_num_threads()})")
+    print(
+        f"{'backbone':<24} {'slots':>5} {'train samples/s':>16} {'gen tokens/s':>13}   (device {args.device}, "
+        f"amp {args.amp}, torch threads {torch.get_num_threads()})"
+    )
     for r in results:
-        print(f"{r['backbone'] + ' ' + r['ablation']:<24} {r['image_slots_per_sample']:>5} "
-              f"{r['train_samples_per_s']:>16.2f} {r['gen_tokens_per_s']:>13.1f}")
+        print(
+            f"{r['backbone'] + ' ' + r['ablation']:<24} {r['image_slots_per_sample']:>5} "
+            f"{r['train_samples_per_s']:>16.2f} {r['gen_tokens_per_s']:>13.1f}"
+        )
     for name in dict.fromkeys(r["backbone"] for r in results):
-        text, full = (next(r for r in results if r["backbone"] == name and r["ablation"] == a)
-                      for a in ("text_only", "full"))
-        print(f"{name}: visual slots cost x{text['train_samples_per_s'] / full['train_samples_per_s']:.2f} "
-              f"training time, x{text['gen_tokens_per_s'] / full['gen_tokens_per_s']:.2f} generation time")
+        text, full = (
+            next(r for r in results if r["backbone"] == name and r["ablation"] == a) for a in ("text_only", "full")
+        )
+        print(
+            f"{name}: visual slots cost x{text['train_samples_per_s'] / full['train_samples_per_s']:.2f} "
+            f"training time, x{text['gen_tokens_per_s'] / full['gen_tokens_per_s']:.2f} generation time"
+        )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(results, fh, indent=2)

@@ -29,8 +29,9 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def make_data(n: int, dim: int, seed: int, kind: str, centers: np.ndarray | None = None,
-              chunk: int = 100_000) -> np.ndarray:
+def make_data(
+    n: int, dim: int, seed: int, kind: str, centers: np.ndarray | None = None, chunk: int = 100_000
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     out = np.empty((n, dim), np.float32)
     for i in range(0, n, chunk):
@@ -40,7 +41,7 @@ def make_data(n: int, dim: int, seed: int, kind: str, centers: np.ndarray | None
             # noise of norm ~0.6 around centers of norm ~1
             x = centers[rng.integers(0, len(centers), m)] + 0.6 * x / np.sqrt(dim)
         x /= np.linalg.norm(x, axis=1, keepdims=True)
-        out[i:i + m] = x
+        out[i : i + m] = x
     return out
 
 
@@ -66,8 +67,10 @@ def main() -> int:
 
     faiss.omp_set_num_threads(args.threads)
     threads = faiss.omp_get_max_threads()
-    print(f"# bench_index: n={args.n:,} dim={args.dim} queries={args.queries} k={args.k} data={args.data} "
-          f"faiss {faiss.__version__} threads={threads} cpus={os.cpu_count()} ({platform.machine()})")
+    print(
+        f"# bench_index: n={args.n:,} dim={args.dim} queries={args.queries} k={args.k} data={args.data} "
+        f"faiss {faiss.__version__} threads={threads} cpus={os.cpu_count()} ({platform.machine()})"
+    )
     rng = np.random.default_rng(args.seed)
     centers = rng.standard_normal((1000, args.dim), dtype=np.float32) / np.sqrt(args.dim)  # norm ~1
     t = time.perf_counter()
@@ -89,9 +92,11 @@ def main() -> int:
     t = time.perf_counter()
     hnsw = VectorIndex.build(base, ids, params=params, progress=args.progress)
     build_s = time.perf_counter() - t
-    graph_mib = (rss_mib() - rss0)
-    print(f"HNSW build (M={args.m}, efConstruction={args.ef_construction}): {build_s:.1f}s, "
-          f"+{graph_mib:.0f} MiB RSS (vectors {base.nbytes / 2**20:.0f} MiB + graph)")
+    graph_mib = rss_mib() - rss0
+    print(
+        f"HNSW build (M={args.m}, efConstruction={args.ef_construction}): {build_s:.1f}s, "
+        f"+{graph_mib:.0f} MiB RSS (vectors {base.nbytes / 2**20:.0f} MiB + graph)"
+    )
     rows = []
     for ef in args.ef_search:
         hnsw.search(queries[:10], args.k, ef_search=ef)  # warm-up
@@ -101,14 +106,34 @@ def main() -> int:
         recall = float(np.mean([len(set(a) & set(b)) / args.k for a, b in zip(got, truth, strict=True)]))
         speedup = exact_s / s
         ok = recall >= 0.95 and speedup >= 20
-        rows.append({"ef_search": ef, "seconds": s, "qps": args.queries / s, "recall_at_10": recall,
-                     "speedup": speedup, "meets_goal": ok})
-        print(f"HNSW efSearch={ef:4d}: {s:.3f}s = {args.queries / s:8.1f} q/s  Recall@{args.k} {recall:.4f}  "
-              f"speedup {speedup:6.1f}x  {'GOAL MET' if ok else ''}")
-    result = {"n": args.n, "dim": args.dim, "queries": args.queries, "data": args.data, "threads": threads,
-              "exact_seconds": exact_s, "exact_qps": exact_qps, "hnsw_m": args.m,
-              "ef_construction": args.ef_construction, "build_seconds": build_s, "hnsw_rss_mib": graph_mib,
-              "rows": rows}
+        rows.append(
+            {
+                "ef_search": ef,
+                "seconds": s,
+                "qps": args.queries / s,
+                "recall_at_10": recall,
+                "speedup": speedup,
+                "meets_goal": ok,
+            }
+        )
+        print(
+            f"HNSW efSearch={ef:4d}: {s:.3f}s = {args.queries / s:8.1f} q/s  Recall@{args.k} {recall:.4f}  "
+            f"speedup {speedup:6.1f}x  {'GOAL MET' if ok else ''}"
+        )
+    result = {
+        "n": args.n,
+        "dim": args.dim,
+        "queries": args.queries,
+        "data": args.data,
+        "threads": threads,
+        "exact_seconds": exact_s,
+        "exact_qps": exact_qps,
+        "hnsw_m": args.m,
+        "ef_construction": args.ef_construction,
+        "build_seconds": build_s,
+        "hnsw_rss_mib": graph_mib,
+        "rows": rows,
+    }
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1)

@@ -53,9 +53,41 @@ def make_images(folder: Path, n: int, seed: int = 0) -> list[tuple[str, str]]:
 def make_utterances(n: int, seed: int = 0) -> list[tuple[str, str]]:
     """``n`` short utterances from a small vocabulary of everyday words."""
     rng = np.random.default_rng(seed)
-    vocab = ["i", "saw", "a", "dog", "cat", "car", "tree", "ball", "apple", "sky", "park", "at", "the", "in", "on",
-             "my", "with", "red", "blue", "green", "small", "big", "yesterday", "we", "ate", "pizza", "played",
-             "football", "beach", "sunset", "mountain", "coffee", "book"]
+    vocab = [
+        "i",
+        "saw",
+        "a",
+        "dog",
+        "cat",
+        "car",
+        "tree",
+        "ball",
+        "apple",
+        "sky",
+        "park",
+        "at",
+        "the",
+        "in",
+        "on",
+        "my",
+        "with",
+        "red",
+        "blue",
+        "green",
+        "small",
+        "big",
+        "yesterday",
+        "we",
+        "ate",
+        "pizza",
+        "played",
+        "football",
+        "beach",
+        "sunset",
+        "mountain",
+        "coffee",
+        "book",
+    ]
     return [(f"u{i:06d}", " ".join(rng.choice(vocab, size=int(rng.integers(4, 14))))) for i in range(n)]
 
 
@@ -65,15 +97,26 @@ def run_engines(args: argparse.Namespace) -> dict[str, object]:
     work = Path(args.work)
     images = make_images(work / "images", args.images)
     utterances = make_utterances(args.utterances)
-    out: dict[str, object] = {"images": len(images), "utterances": len(utterances), "encoder": "offline",
-                              "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
+    out: dict[str, object] = {
+        "images": len(images),
+        "utterances": len(utterances),
+        "encoder": "offline",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    }
     # local: one process, torch intra-op threads = all cores
     t = time.perf_counter()
     local_emb = embed_images(images, "offline", out_dir=work / "local" / "emb", batch_size=64, shard_size=1024)
     t_embed_local = time.perf_counter() - t
     t = time.perf_counter()
-    local_scores = score_texts(utterances, "offline", work / "local" / "emb", out_dir=work / "local" / "scores",
-                               k=5, batch_size=256, shard_size=4096).table()
+    local_scores = score_texts(
+        utterances,
+        "offline",
+        work / "local" / "emb",
+        out_dir=work / "local" / "scores",
+        k=5,
+        batch_size=256,
+        shard_size=4096,
+    ).table()
     t_score_local = time.perf_counter() - t
     # ray: a local cluster (measured), 2 actors with 1 CPU each
     import ray
@@ -85,12 +128,21 @@ def run_engines(args: argparse.Namespace) -> dict[str, object]:
     t_ray_init = time.perf_counter() - t
     engine = RayEngine(workers=2)
     t = time.perf_counter()
-    ray_emb = embed_images(images, "offline", out_dir=work / "ray" / "emb", engine=engine, batch_size=64,
-                           shard_size=1024)
+    ray_emb = embed_images(
+        images, "offline", out_dir=work / "ray" / "emb", engine=engine, batch_size=64, shard_size=1024
+    )
     t_embed_ray = time.perf_counter() - t
     t = time.perf_counter()
-    ray_scores = score_texts(utterances, "offline", work / "ray" / "emb", out_dir=work / "ray" / "scores", k=5,
-                             batch_size=256, shard_size=4096, engine=engine).table()
+    ray_scores = score_texts(
+        utterances,
+        "offline",
+        work / "ray" / "emb",
+        out_dir=work / "ray" / "scores",
+        k=5,
+        batch_size=256,
+        shard_size=4096,
+        engine=engine,
+    ).table()
     t_score_ray = time.perf_counter() - t
     # a tiny job: what Ray costs per run beyond the work (actor start-up with model load, scheduling)
     t = time.perf_counter()
@@ -108,21 +160,44 @@ def run_engines(args: argparse.Namespace) -> dict[str, object]:
     real = [i for i in swaps if not np.allclose(sa[i], sb[i], rtol=0, atol=1e-6)]
     same_ids = local_emb.ids == ray_emb.ids and not real
     max_vec = float(np.abs(local_emb.vectors - ray_emb.vectors).max())
-    max_score = float(np.abs(np.asarray(local_scores.column("image_score")) -
-                             np.asarray(ray_scores.column("image_score"))).max())
+    max_score = float(
+        np.abs(np.asarray(local_scores.column("image_score")) - np.asarray(ray_scores.column("image_score"))).max()
+    )
     n_img, n_utt = len(images), len(utterances)
-    out.update({
-        "local": {"embed_s": t_embed_local, "embed_per_s": n_img / t_embed_local,
-                  "score_s": t_score_local, "score_per_s": n_utt / t_score_local, "tiny_job_s": t_local_tiny},
-        "ray_2_workers": {"cluster_start_s": t_ray_init, "embed_s": t_embed_ray, "embed_per_s": n_img / t_embed_ray,
-                          "score_s": t_score_ray, "score_per_s": n_utt / t_score_ray, "tiny_job_s": t_ray_tiny},
-        "ray_fixed_overhead_s": t_ray_tiny - t_local_tiny,
-        "speedup_embed": t_embed_local / t_embed_ray, "speedup_score": t_score_local / t_score_ray,
-        "per_item_cost_s": {"embed_local_1proc": t_embed_local / n_img, "score_local_1proc": t_score_local / n_utt,
-                            "embed_ray_worker": 2 * t_embed_ray / n_img, "score_ray_worker": 2 * t_score_ray / n_utt},
-        "identical": {"ids": same_ids, "near_tie_swaps": len(swaps), "max_abs_vector_diff": max_vec,
-                      "max_abs_score_diff": max_score},
-    })
+    out.update(
+        {
+            "local": {
+                "embed_s": t_embed_local,
+                "embed_per_s": n_img / t_embed_local,
+                "score_s": t_score_local,
+                "score_per_s": n_utt / t_score_local,
+                "tiny_job_s": t_local_tiny,
+            },
+            "ray_2_workers": {
+                "cluster_start_s": t_ray_init,
+                "embed_s": t_embed_ray,
+                "embed_per_s": n_img / t_embed_ray,
+                "score_s": t_score_ray,
+                "score_per_s": n_utt / t_score_ray,
+                "tiny_job_s": t_ray_tiny,
+            },
+            "ray_fixed_overhead_s": t_ray_tiny - t_local_tiny,
+            "speedup_embed": t_embed_local / t_embed_ray,
+            "speedup_score": t_score_local / t_score_ray,
+            "per_item_cost_s": {
+                "embed_local_1proc": t_embed_local / n_img,
+                "score_local_1proc": t_score_local / n_utt,
+                "embed_ray_worker": 2 * t_embed_ray / n_img,
+                "score_ray_worker": 2 * t_score_ray / n_utt,
+            },
+            "identical": {
+                "ids": same_ids,
+                "near_tie_swaps": len(swaps),
+                "max_abs_vector_diff": max_vec,
+                "max_abs_score_diff": max_score,
+            },
+        }
+    )
     return out
 
 
@@ -131,14 +206,29 @@ def run_corpus(args: argparse.Namespace) -> dict[str, object]:
     corpus = work / "corpus.parquet"
     gen: dict[str, object] = {"reused": True, "bytes": corpus.stat().st_size if corpus.exists() else 0}
     if not corpus.exists() or corpus.stat().st_size < args.gb * 1e9:
-        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_scale_corpus.py"), str(corpus),
-                               "--gb", str(args.gb)], check=True, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "bench_scale_corpus.py"), str(corpus), "--gb", str(args.gb)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         gen = {"reused": False, "log": proc.stdout.strip()}
     env = {**os.environ, "POLARS_MAX_THREADS": "2"}
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_scale_limited.py"), str(corpus),
-                           str(work / "out"), "--limit-gib", str(args.limit_gib)],
-                          check=True, capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_scale_limited.py"),
+            str(corpus),
+            str(work / "out"),
+            "--limit-gib",
+            str(args.limit_gib),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result.update({"generate": gen, "corpus_bytes": corpus.stat().st_size, "wall_s": time.perf_counter() - t})
     return result

@@ -46,29 +46,42 @@ def row_group(rng: np.random.Generator, start: int) -> tuple[pa.Table, int]:
     # duplicates: the last n_dup dialogues copy the first n_dup (text offsets point at the same bytes)
     first_turn_of_dup = (n - n_dup) * TURNS
     offsets_dup = offsets[: n_dup * TURNS + 1]
-    text_offsets = np.concatenate([offsets[: first_turn_of_dup + 1],
-                                   offsets[first_turn_of_dup] + offsets_dup[1:]])
+    text_offsets = np.concatenate([offsets[: first_turn_of_dup + 1], offsets[first_turn_of_dup] + offsets_dup[1:]])
     text_data = np.concatenate([data[: offsets[first_turn_of_dup]], data[: offsets_dup[-1]]])
-    text = pa.StringArray.from_buffers(n_turns, pa.py_buffer(text_offsets.astype(np.int32)),
-                                       pa.py_buffer(text_data))
+    text = pa.StringArray.from_buffers(n_turns, pa.py_buffer(text_offsets.astype(np.int32)), pa.py_buffer(text_data))
     annotations = pa.StructArray.from_arrays(
-        [_empty_lists(n_turns, ann_type.field("dialogue_acts").type.value_type), pa.nulls(n_turns, pa.string()),
-         pa.nulls(n_turns, pa.string()), _empty_lists(n_turns, ann_type.field("state").type.value_type),
-         _empty_lists(n_turns, pa.string()), pa.array(["{}"] * n_turns)],
-        fields=list(ann_type))
+        [
+            _empty_lists(n_turns, ann_type.field("dialogue_acts").type.value_type),
+            pa.nulls(n_turns, pa.string()),
+            pa.nulls(n_turns, pa.string()),
+            _empty_lists(n_turns, ann_type.field("state").type.value_type),
+            _empty_lists(n_turns, pa.string()),
+            pa.array(["{}"] * n_turns),
+        ],
+        fields=list(ann_type),
+    )
     turn_index = np.tile(np.arange(TURNS, dtype=np.int32), n)
     speaker = pa.array(np.where(turn_index % 2 == 0, "A", "B"))
     turns = pa.StructArray.from_arrays(
-        [pa.array(turn_index), speaker, pa.array(np.where(turn_index % 2 == 0, "speaker_a", "speaker_b")), text,
-         _empty_lists(n_turns, fields["images"].value_type), annotations], fields=list(turn_type))
+        [
+            pa.array(turn_index),
+            speaker,
+            pa.array(np.where(turn_index % 2 == 0, "speaker_a", "speaker_b")),
+            text,
+            _empty_lists(n_turns, fields["images"].value_type),
+            annotations,
+        ],
+        fields=list(turn_type),
+    )
     turns_col = pa.ListArray.from_arrays(pa.array(np.arange(0, n_turns + 1, TURNS, dtype=np.int32)), turns)
     idx = np.arange(start, start + n)
-    idx[n - n_dup:] = idx[:n_dup]
+    idx[n - n_dup :] = idx[:n_dup]
     split = np.where(idx % 10 == 0, "test", "train")
     ids = [f"gen/{s}/{i}" for s, i in zip(split.tolist(), idx.tolist(), strict=True)]
     table = pa.Table.from_arrays(
-        [pa.array(ids), pa.array(["gen"] * n), pa.array(split), turns_col, pa.array(["{}"] * n),
-         pa.array(["1"] * n)], schema=schema)
+        [pa.array(ids), pa.array(["gen"] * n), pa.array(split), turns_col, pa.array(["{}"] * n), pa.array(["1"] * n)],
+        schema=schema,
+    )
     return table, n_dup
 
 
@@ -84,8 +97,7 @@ def generate(path: Path, gb: float, seed: int = 0) -> dict[str, float]:
             writer.write_table(table, row_group_size=ROWS_PER_GROUP)
             rows += table.num_rows
             dups += n_dup
-    return {"bytes": path.stat().st_size, "dialogues": rows, "duplicates": dups,
-            "seconds": time.perf_counter() - t0}
+    return {"bytes": path.stat().st_size, "dialogues": rows, "duplicates": dups, "seconds": time.perf_counter() - t0}
 
 
 def main() -> None:

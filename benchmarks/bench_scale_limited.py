@@ -49,16 +49,32 @@ def main() -> None:
     t0 = time.perf_counter()
     stats = corpus_stats(args.corpus)["total"]
     t1 = time.perf_counter()
-    result = scale_build(args.corpus, args.out, dedup="exact", splits={"train": 0.8, "valid": 0.1, "test": 0.1},
-                         seed=0, shard_size=100_000)
+    result = scale_build(
+        args.corpus,
+        args.out,
+        dedup="exact",
+        splits={"train": 0.8, "valid": 0.1, "test": 0.1},
+        seed=0,
+        shard_size=100_000,
+    )
     t2 = time.perf_counter()
-    print(json.dumps({
-        "limit_gib": args.limit_gib, "limit_kind": "RLIMIT_AS" if args.rlimit_as else "RSS watchdog",
-        "stats_seconds": t1 - t0, "build_seconds": t2 - t1, "stats": stats,
-        "read": result.read, "filtered": result.filtered, "duplicates": result.duplicates,
-        "per_split": result.per_split, "shards": len(result.shards),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "limit_gib": args.limit_gib,
+                "limit_kind": "RLIMIT_AS" if args.rlimit_as else "RSS watchdog",
+                "stats_seconds": t1 - t0,
+                "build_seconds": t2 - t1,
+                "stats": stats,
+                "read": result.read,
+                "filtered": result.filtered,
+                "duplicates": result.duplicates,
+                "per_split": result.per_split,
+                "shards": len(result.shards),
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ cache.mkdir(parents=True, exist_ok=True)
 
 # %%
 use_tuxpaint = pool_source == "tuxpaint" or (pool_source == "auto" and Path(tuxpaint_dir).is_dir())
-pool_name = "tuxpaint-stamps-default (Debian)" if use_tuxpaint else "fallback: scikit-image photos + easy-VQA shapes (PyPI)"
+pool_name = (
+    "tuxpaint-stamps-default (Debian)" if use_tuxpaint else "fallback: scikit-image photos + easy-VQA shapes (PyPI)"
+)
 pool_dir = cache / ("pool" if use_tuxpaint else "pool-fallback")
 pool = mr.ImagePool.create(pool_dir, exist_ok=True)
 if not len(pool):
@@ -66,14 +68,17 @@ if not len(pool):
         import easy_vqa
         import skimage.data
 
-        rows = [json.loads(line) for line in Path("../datasets/fallback_pool/skimage_captions.jsonl").read_text().splitlines()]
+        rows = [
+            json.loads(line)
+            for line in Path("../datasets/fallback_pool/skimage_captions.jsonl").read_text().splitlines()
+        ]
         skimage_root = Path(skimage.data.__file__).parent
         questions, answers, image_ids = easy_vqa.get_train_questions()
         paths = easy_vqa.get_train_image_paths()
         shapes: dict[int, dict[str, str]] = {}
-        for q, a, i in zip(questions, answers, image_ids):
+        for q, a, i in zip(questions, answers, image_ids, strict=False):
             if q.startswith("what is the ") and q.endswith(" shape?"):
-                shapes.setdefault(i, {})["colour"] = q[len("what is the "):-len(" shape?")]
+                shapes.setdefault(i, {})["colour"] = q[len("what is the ") : -len(" shape?")]
                 shapes[i]["shape"] = a
         chosen = sorted(i for i, s in shapes.items() if {"colour", "shape"} <= set(s))[:easy_vqa_images]
         captions_file = cache / "fallback_captions.jsonl"
@@ -81,7 +86,9 @@ if not len(pool):
             for r in rows:
                 fh.write(json.dumps({"file": str(skimage_root / r["file"]), "caption": r["caption"]}) + "\n")
             for i in chosen:
-                fh.write(json.dumps({"file": paths[i], "caption": f"a {shapes[i]['colour']} {shapes[i]['shape']}"}) + "\n")
+                fh.write(
+                    json.dumps({"file": paths[i], "caption": f"a {shapes[i]['colour']} {shapes[i]['shape']}"}) + "\n"
+                )
         report = pool.add_captions_file(captions_file, image_root="/")
     pool.save()
     print(report.summary())
@@ -94,7 +101,7 @@ display(Markdown(f"**Pool:** {pool_name} — {len(pool)} images; problems: {prob
 # %%
 sample = random.Random(0).sample(list(pool), k=min(12, len(pool)))
 fig, axes = plt.subplots(2, 6, figsize=(12, 4.4))
-for ax, item in zip(axes.flat, sample):
+for ax, item in zip(axes.flat, sample, strict=False):
     with Image.open(pool.path_of(item)) as im:
         ax.imshow(im.convert("RGBA"))
     ax.set_title((item.caption or "")[:28], fontsize=7)
@@ -112,8 +119,10 @@ plt.show()
 # %%
 encoder = mr.get_encoder(encoder_name)
 embeddings = mr.embed_pool(pool, encoder, mr.EmbeddingCache(cache / "embeddings"), batch_size=32)
-print(f"{encoder.encoder_id}: {len(embeddings.ids)} vectors of dim {embeddings.vectors.shape[1]} "
-      f"({embeddings.embedded_now} embedded now, {embeddings.from_cache} from cache, {len(embeddings.failed)} failed)")
+print(
+    f"{encoder.encoder_id}: {len(embeddings.ids)} vectors of dim {embeddings.vectors.shape[1]} "
+    f"({embeddings.embedded_now} embedded now, {embeddings.from_cache} from cache, {len(embeddings.failed)} failed)"
+)
 index = mr.VectorIndex.build(embeddings.vectors, ids=embeddings.ids, captions=pool.captions(embeddings.ids))
 index.save(cache / ("index" if use_tuxpaint else "index-fallback"))
 
@@ -142,13 +151,20 @@ plt.show()
 # %%
 scores = mr.evaluate_pool(pool, encoder, mr.EmbeddingCache(cache / "embeddings"))
 n = scores.images
-random_ref = {"R@1": 1 / n, "R@5": min(5, n) / n, "R@10": min(10, n) / n,
-              "MRR": float(np.mean([1 / r for r in range(1, n + 1)]))}
-table = ["| ranking | queries | R@1 | R@5 | R@10 | MRR |", "|---|---:|---:|---:|---:|---:|",
-         f"| {encoder.encoder_id} | {scores.queries} | {scores.recall_at_1:.4f} | {scores.recall_at_5:.4f} | "
-         f"{scores.recall_at_10:.4f} | {scores.mrr:.4f} |",
-         f"| random | {scores.queries} | {random_ref['R@1']:.4f} | {random_ref['R@5']:.4f} | {random_ref['R@10']:.4f} | "
-         f"{random_ref['MRR']:.4f} |"]
+random_ref = {
+    "R@1": 1 / n,
+    "R@5": min(5, n) / n,
+    "R@10": min(10, n) / n,
+    "MRR": float(np.mean([1 / r for r in range(1, n + 1)])),
+}
+table = [
+    "| ranking | queries | R@1 | R@5 | R@10 | MRR |",
+    "|---|---:|---:|---:|---:|---:|",
+    f"| {encoder.encoder_id} | {scores.queries} | {scores.recall_at_1:.4f} | {scores.recall_at_5:.4f} | "
+    f"{scores.recall_at_10:.4f} | {scores.mrr:.4f} |",
+    f"| random | {scores.queries} | {random_ref['R@1']:.4f} | {random_ref['R@5']:.4f} | {random_ref['R@10']:.4f} | "
+    f"{random_ref['MRR']:.4f} |",
+]
 display(Markdown("\n".join(table)))
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.hist(scores.ranks, bins=50, color="#4c72b0")
@@ -166,9 +182,17 @@ plt.show()
 utterance = "We took the kids to the zoo and they loved the elephants and the ice cream."
 nouns = mr.extract_nouns(utterance)
 entity_hits = retriever.search_text(mr.entity_prompts(nouns), k=1) if nouns else None
-display(Markdown(f"Nouns of *{utterance}*: {nouns}<br>" + "<br>".join(
-    f"`a photo of a {noun}` -> {entity_hits.captions[i][0]!r} ({entity_hits.scores[i][0]:.3f})"
-    for i, noun in enumerate(nouns)) if entity_hits else "no nouns"))
+display(
+    Markdown(
+        f"Nouns of *{utterance}*: {nouns}<br>"
+        + "<br>".join(
+            f"`a photo of a {noun}` -> {entity_hits.captions[i][0]!r} ({entity_hits.scores[i][0]:.3f})"
+            for i, noun in enumerate(nouns)
+        )
+        if entity_hits
+        else "no nouns"
+    )
+)
 
 # %% [markdown]
 # ## Recorded values

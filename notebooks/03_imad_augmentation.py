@@ -81,17 +81,22 @@ if pool == "auto":
             import skimage.data
 
             root = Path(skimage.data.__file__).parent
-            rows = [json.loads(x) for x in Path("../datasets/fallback_pool/skimage_captions.jsonl").read_text().splitlines()]
+            rows = [
+                json.loads(x) for x in Path("../datasets/fallback_pool/skimage_captions.jsonl").read_text().splitlines()
+            ]
             captions_file = cache / "fallback_captions_skimage.jsonl"
-            captions_file.write_text("".join(json.dumps({"file": str(root / r["file"]), "caption": r["caption"]}) + "\n"
-                                             for r in rows))
+            captions_file.write_text(
+                "".join(json.dumps({"file": str(root / r["file"]), "caption": r["caption"]}) + "\n" for r in rows)
+            )
             print(rpool.add_captions_file(captions_file, image_root="/").summary())
         rpool.save()
 else:
     pool_dir = Path(pool)
 rpool = mr.ImagePool.open(pool_dir)
-pool_name = {"pool": "tuxpaint-stamps-default (Debian)", "pool-fallback": "fallback (pip-only: scikit-image photos"
-             " + easy-VQA shapes)"}.get(pool_dir.name, str(pool_dir))
+pool_name = {
+    "pool": "tuxpaint-stamps-default (Debian)",
+    "pool-fallback": "fallback (pip-only: scikit-image photos + easy-VQA shapes)",
+}.get(pool_dir.name, str(pool_dir))
 display(Markdown(f"**Pool:** {pool_name} — `{pool_dir}`, {len(rpool)} images"))
 
 # %% [markdown]
@@ -100,13 +105,20 @@ display(Markdown(f"**Pool:** {pool_name} — `{pool_dir}`, {len(rpool)} images")
 # every chunk finished and loads no model at all.
 
 # %%
-config = AugmentConfig.from_dict({
-    "inputs": [{"unified": str(Path(dataset).resolve())}],
-    "pool": {"kind": "pool", "path": str(pool_dir.resolve())},
-    "embedding_cache": str((cache / "embeddings").resolve()),
-    "encoder": encoder, "sentence_encoder": "sentence", "captioner": {"backend": "pool-caption"},
-    "vqa": {"backend": vqa_backend, "top_n": 10}, "limit": limit, "seed": seed, "chunk_size": 25,
-})
+config = AugmentConfig.from_dict(
+    {
+        "inputs": [{"unified": str(Path(dataset).resolve())}],
+        "pool": {"kind": "pool", "path": str(pool_dir.resolve())},
+        "embedding_cache": str((cache / "embeddings").resolve()),
+        "encoder": encoder,
+        "sentence_encoder": "sentence",
+        "captioner": {"backend": "pool-caption"},
+        "vqa": {"backend": vqa_backend, "top_n": 10},
+        "limit": limit,
+        "seed": seed,
+        "chunk_size": 25,
+    }
+)
 pipeline = AugmentPipeline(config)
 config.output_dir = str((cache / "augment-runs" / pipeline.fingerprint()).resolve())
 pipeline = AugmentPipeline(config)
@@ -115,11 +127,14 @@ result = pipeline.run()
 run_seconds = time.perf_counter() - t0
 rows = pq.read_table(result.features_path).to_pydict()
 thresholds = thresholds_for(rows["encoder"][0] if rows["encoder"] else encoder, None, config.thresholds)
-display(Markdown(
-    f"{result.n_dialogues} dialogues → **{result.n_candidates}** candidate utterances → **{result.n_replaceable}** "
-    f"replaceable (stage 1) → **{result.n_replaced}** replaced (stage 2) in {run_seconds:.1f} s; chunks computed "
-    f"{result.chunks_computed}, reused {result.chunks_reused}. Thresholds: `{thresholds.to_dict()}`. "
-    f"Report: `{result.report_path}`"))
+display(
+    Markdown(
+        f"{result.n_dialogues} dialogues → **{result.n_candidates}** candidate utterances → **{result.n_replaceable}** "
+        f"replaceable (stage 1) → **{result.n_replaced}** replaced (stage 2) in {run_seconds:.1f} s; chunks computed "
+        f"{result.chunks_computed}, reused {result.chunks_reused}. Thresholds: `{thresholds.to_dict()}`. "
+        f"Report: `{result.report_path}`"
+    )
+)
 
 # %% [markdown]
 # ## Stage 1: feature histograms
@@ -172,9 +187,13 @@ plt.show()
 
 # %%
 passes = {name: int((feats[name] > thresholds.to_dict()[name]).sum()) for name in feats}
-counts = {"candidates": result.n_candidates, "with a noun": sum(1 for n in rows["nouns"] if n),
-          **{f"{k} > t": v for k, v in passes.items()}, "replaceable": result.n_replaceable,
-          "replaced": result.n_replaced}
+counts = {
+    "candidates": result.n_candidates,
+    "with a noun": sum(1 for n in rows["nouns"] if n),
+    **{f"{k} > t": v for k, v in passes.items()},
+    "replaceable": result.n_replaceable,
+    "replaced": result.n_replaced,
+}
 fig, ax = plt.subplots(figsize=(7, 2.8))
 ax.barh(list(counts)[::-1], list(counts.values())[::-1], color="#55a868")
 for i, v in enumerate(list(counts.values())[::-1]):
@@ -189,6 +208,7 @@ plt.show()
 # Context (grey), the replaced utterance (bold), the chosen image with its VQA score (mean token log-probability
 # of the utterance), and the runner-ups of the top-10 with theirs.
 
+
 # %%
 def show_image(ax, image_id, title):
     item = rpool.get(image_id)
@@ -201,14 +221,21 @@ def show_image(ax, image_id, title):
 replaced = [i for i, r in enumerate(rows["replaced"]) if r]
 for i in replaced[:6]:
     ctx = "<br>".join(f"<span style='color:#777'>{t}</span>" for t in rows["context"][i][-3:])
-    display(HTML(f"<p><code>{rows['dialogue_id'][i]}</code> turn {rows['turn_index'][i]}<br>{ctx}<br>"
-                 f"<b>{rows['utterance'][i]}</b> (nouns: {rows['nouns'][i]})</p>"))
+    display(
+        HTML(
+            f"<p><code>{rows['dialogue_id'][i]}</code> turn {rows['turn_index'][i]}<br>{ctx}<br>"
+            f"<b>{rows['utterance'][i]}</b> (nouns: {rows['nouns'][i]})</p>"
+        )
+    )
     order = np.argsort([-(s if s is not None else -np.inf) for s in rows["topn_vqa_scores"][i]])[:6]
     fig, axes = plt.subplots(1, len(order), figsize=(1.8 * len(order), 2.0))
     for ax, j in zip(np.atleast_1d(axes), order, strict=True):
         chosen = rows["topn_image_ids"][i][j] == rows["chosen_image_id"][i]
-        show_image(ax, rows["topn_image_ids"][i][j],
-                   f"{'CHOSEN ' if chosen else ''}{rows['topn_vqa_scores'][i][j]:.2f}\n{rows['topn_captions'][i][j][:26]}")
+        show_image(
+            ax,
+            rows["topn_image_ids"][i][j],
+            f"{'CHOSEN ' if chosen else ''}{rows['topn_vqa_scores'][i][j]:.2f}\n{rows['topn_captions'][i][j][:26]}",
+        )
     fig.tight_layout()
     plt.show()
 if not replaced:
@@ -222,19 +249,29 @@ if not replaced:
 
 # %%
 pool_captions = [it.caption for it in rpool]
-plaus = plausibility(rows, pool_captions, seed=seed) if replaced else {"n": 0, "chosen_share": 0.0,
-                                                                       "top1_share": 0.0, "random_share": 0.0}
+plaus = (
+    plausibility(rows, pool_captions, seed=seed)
+    if replaced
+    else {"n": 0, "chosen_share": 0.0, "top1_share": 0.0, "random_share": 0.0}
+)
 fig, ax = plt.subplots(figsize=(5, 2.4))
-bars = {"chosen (stage 2)": plaus["chosen_share"], "top-1 retrieved": plaus["top1_share"],
-        "random image": plaus["random_share"]}
+bars = {
+    "chosen (stage 2)": plaus["chosen_share"],
+    "top-1 retrieved": plaus["top1_share"],
+    "random image": plaus["random_share"],
+}
 ax.barh(list(bars)[::-1], list(bars.values())[::-1], color=["#c44e52", "#8172b2", "#4c72b0"])
 ax.set_xlim(0, 1)
 ax.set_xlabel(f"share with a noun of the utterance in the caption (n={plaus['n']})")
 fig.tight_layout()
 fig.savefig(out / "plausibility.png", dpi=90)
 plt.show()
-display(Markdown(f"Chosen: **{plaus['chosen_share']:.1%}**, top-1: {plaus['top1_share']:.1%}, random image: "
-                 f"**{plaus['random_share']:.1%}** over {plaus['n']} replacements."))
+display(
+    Markdown(
+        f"Chosen: **{plaus['chosen_share']:.1%}**, top-1: {plaus['top1_share']:.1%}, random image: "
+        f"**{plaus['random_share']:.1%}** over {plaus['n']} replacements."
+    )
+)
 
 # %% [markdown]
 # The package also writes a self-contained HTML report per run (histograms, curves, example grid); it is

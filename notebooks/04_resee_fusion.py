@@ -103,16 +103,21 @@ if not (index_dir / "index.json").is_file():
 
             print(pool.add_folder(Path(skimage.__file__).parent / "data", source="skimage").summary())
     embedded = mr.embed_pool(pool, encoder, mr.EmbeddingCache(cache / "embeddings"), num_workers=0)
-    index = mr.VectorIndex.build(embedded.vectors, ids=embedded.ids, captions=pool.captions(embedded.ids),
-                                 encoder_id=encoder.encoder_id)
+    index = mr.VectorIndex.build(
+        embedded.vectors, ids=embedded.ids, captions=pool.captions(embedded.ids), encoder_id=encoder.encoder_id
+    )
     index.save(index_dir)
     built_index_here = True
 index = mr.VectorIndex.load(index_dir)
 pool = mr.ImagePool.open(pool_dir)
 pool_sources = sorted({item.source for item in pool})
 timings["pool_and_index"] = time.perf_counter() - t0
-display(Markdown(f"Pool: **{', '.join(pool_sources)}**, {len(pool)} images; index: {len(index)} vectors of "
-                 f"`{index.encoder_id}` ({'built here' if built_index_here else 'from notebook 02'})."))
+display(
+    Markdown(
+        f"Pool: **{', '.join(pool_sources)}**, {len(pool)} images; index: {len(index)} vectors of "
+        f"`{index.encoder_id}` ({'built here' if built_index_here else 'from notebook 02'})."
+    )
+)
 
 # %% [markdown]
 # ## Samples with visual knowledge
@@ -124,10 +129,14 @@ display(Markdown(f"Pool: **{', '.join(pool_sources)}**, {len(pool)} images; inde
 # %%
 t0 = time.perf_counter()
 dialogues = list(read_dialogues(dataset))
-knowledge = KnowledgeConfig(max_context_turns=3, max_turn_images=5, max_entity_images=6, last_only_splits=(),
-                            use_attached_images=False)
-samples = list(build_samples(dialogues, retriever=IndexRetriever(encoder, index),
-                             entity_extractor=spacy_entity_extractor(), config=knowledge))
+knowledge = KnowledgeConfig(
+    max_context_turns=3, max_turn_images=5, max_entity_images=6, last_only_splits=(), use_attached_images=False
+)
+samples = list(
+    build_samples(
+        dialogues, retriever=IndexRetriever(encoder, index), entity_extractor=spacy_entity_extractor(), config=knowledge
+    )
+)
 dialogue_ids = sorted({s.dialogue_id for s in samples})
 random.Random(seed).shuffle(dialogue_ids)
 held_out = set(dialogue_ids[: max(1, round(test_fraction * len(dialogue_ids)))])
@@ -139,12 +148,14 @@ features = features_from_index(index, used_image_ids(samples))
 timings["samples"] = time.perf_counter() - t0
 n_turn = sum(len(s.turn_images) for s in samples) / len(samples)
 n_ent = sum(len(s.entity_images) for s in samples) / len(samples)
-display(Markdown(
-    f"{len(dialogues)} dialogues -> {len(samples)} samples; **{len(train_samples)} for training** (from "
-    f"{len(dialogue_ids) - len(held_out)} dialogues), **{len(test_samples)} held out** (from {len(held_out)} "
-    f"dialogues). Per sample: {n_turn:.1f} turn-level and {n_ent:.1f} entity-level images on average; "
-    f"{len(features)} distinct images ({features.dim}-d)."
-))
+display(
+    Markdown(
+        f"{len(dialogues)} dialogues -> {len(samples)} samples; **{len(train_samples)} for training** (from "
+        f"{len(dialogue_ids) - len(held_out)} dialogues), **{len(test_samples)} held out** (from {len(held_out)} "
+        f"dialogues). Per sample: {n_turn:.1f} turn-level and {n_ent:.1f} entity-level images on average; "
+        f"{len(features)} distinct images ({features.dim}-d)."
+    )
+)
 
 
 # %%
@@ -161,20 +172,25 @@ def thumb(image_id: str, size: int = 72) -> str:
 
 def knowledge_html(sample) -> str:  # type: ignore[no-untyped-def]
     """The images of one sample, turn level then entity level, each with its caption / entity."""
-    cells = [f'<figure style="display:inline-block;margin:2px;text-align:center">{thumb(k.image_id)}'
-             f'<figcaption style="font-size:10px">{html.escape(label)}</figcaption></figure>'
-             for k, label in [(k, f"turn {k.turn_index}: {k.caption or ''}") for k in sample.turn_images]
-             + [(k, f"entity '{k.entity}'") for k in sample.entity_images]]
+    cells = [
+        f'<figure style="display:inline-block;margin:2px;text-align:center">{thumb(k.image_id)}'
+        f'<figcaption style="font-size:10px">{html.escape(label)}</figcaption></figure>'
+        for k, label in [(k, f"turn {k.turn_index}: {k.caption or ''}") for k in sample.turn_images]
+        + [(k, f"entity '{k.entity}'") for k in sample.entity_images]
+    ]
     return "".join(cells) or "<i>no images</i>"
 
 
 example = max(train_samples, key=lambda s: len(s.turn_images) + len(s.entity_images))
-display(HTML(
-    "<div style='font-family:sans-serif'><b>Context</b><ol>"
-    + "".join(f"<li>{html.escape(t)}</li>" for t in example.context)
-    + f"</ol><b>Response</b>: {html.escape(example.response)}<br><b>Visual knowledge</b><br>"
-    + knowledge_html(example) + "</div>"
-))
+display(
+    HTML(
+        "<div style='font-family:sans-serif'><b>Context</b><ol>"
+        + "".join(f"<li>{html.escape(t)}</li>" for t in example.context)
+        + f"</ol><b>Response</b>: {html.escape(example.response)}<br><b>Visual knowledge</b><br>"
+        + knowledge_html(example)
+        + "</div>"
+    )
+)
 
 # %% [markdown]
 # ## Fine-tune with and without visual knowledge
@@ -183,21 +199,43 @@ display(HTML(
 # notebook with the same configuration and samples skips training. The converted SmolLM2 checkpoint is cached
 # once under `~/.cache/mmdial/fusion/`.
 
+
 # %%
 def run_config(ablation: str) -> FusionConfig:
     raw = {
-        "backbone": backbone, "seed": seed,
-        "data": {"ablation": ablation, "max_context_tokens": max_context_tokens, "max_response_tokens": 32,
-                 "max_turn_images": 5, "max_entity_images": 6},
-        "train": {"max_steps": max_steps, "batch_size": batch_size, "lr": lr, "warmup_ratio": 0.1,
-                  "early_stopping_patience": None, "log_every": 5, "output_dir": "unset",
-                  "eval_every": max_steps},  # one checkpoint at the end (a 135M model's state is ~2 GB)
+        "backbone": backbone,
+        "seed": seed,
+        "data": {
+            "ablation": ablation,
+            "max_context_tokens": max_context_tokens,
+            "max_response_tokens": 32,
+            "max_turn_images": 5,
+            "max_entity_images": 6,
+        },
+        "train": {
+            "max_steps": max_steps,
+            "batch_size": batch_size,
+            "lr": lr,
+            "warmup_ratio": 0.1,
+            "early_stopping_patience": None,
+            "log_every": 5,
+            "output_dir": "unset",
+            "eval_every": max_steps,
+        },  # one checkpoint at the end (a 135M model's state is ~2 GB)
         "generation": {"strategy": "greedy", "max_new_tokens": max_new_tokens, "batch_size": 8},
     }
-    key = json.dumps({"config": raw, "train": [s.sample_id for s in train_samples],
-                      "features": [features.ids, features.dim], "index": index.encoder_id}, sort_keys=True)
-    raw["train"]["output_dir"] = str((cache / "fusion-runs" / hashlib.sha256(key.encode()).hexdigest()[:16]
-                                      / ablation).resolve())
+    key = json.dumps(
+        {
+            "config": raw,
+            "train": [s.sample_id for s in train_samples],
+            "features": [features.ids, features.dim],
+            "index": index.encoder_id,
+        },
+        sort_keys=True,
+    )
+    raw["train"]["output_dir"] = str(
+        (cache / "fusion-runs" / hashlib.sha256(key.encode()).hexdigest()[:16] / ablation).resolve()
+    )
     return FusionConfig.from_dict(raw)
 
 
@@ -251,9 +289,13 @@ plt.show()
 # %%
 t0 = time.perf_counter()
 gen_config = GenerationConfig(strategy="greedy", max_new_tokens=max_new_tokens, batch_size=8)
-plan = [("text-only model", "text_only", "text_only"), ("visual model: full", "full", "full"),
-        ("visual model: no_turn", "full", "no_turn"), ("visual model: no_entity", "full", "no_entity"),
-        ("visual model: images removed", "full", "text_only")]
+plan = [
+    ("text-only model", "text_only", "text_only"),
+    ("visual model: full", "full", "full"),
+    ("visual model: no_turn", "full", "no_turn"),
+    ("visual model: no_entity", "full", "no_entity"),
+    ("visual model: images removed", "full", "text_only"),
+]
 refs = [s.response for s in test_samples]
 test_key = hashlib.sha256(json.dumps([[s.sample_id for s in test_samples], max_new_tokens]).encode()).hexdigest()[:12]
 responses: dict[str, list[str]] = {}
@@ -270,8 +312,10 @@ for name, system, ablation in plan:
             loaded[system] = load_checkpoint(run_dir / "last")
         model, tokenizer, config = loaded[system]
         collator = make_collator(config, tokenizer, features, model.is_encoder_decoder, ablation=ablation)
-        record = {"responses": generate_responses(model, tokenizer, test_samples, collator, gen_config, seed=seed),
-                  "loss": validation_loss(model, test_samples, collator, batch_size=8)}
+        record = {
+            "responses": generate_responses(model, tokenizer, test_samples, collator, gen_config, seed=seed),
+            "loss": validation_loss(model, test_samples, collator, batch_size=8),
+        }
         cached.write_text(json.dumps(record))
     responses[name] = record["responses"]
     held_out_loss[name] = record["loss"]
@@ -285,17 +329,26 @@ for name, _, _ in plan:
     slug = name.replace("visual model: ", "visual-").replace(" ", "-")
     with (out / "predictions" / f"{slug}.jsonl").open("w") as fh:
         for sample, prediction in zip(test_samples, responses[name], strict=True):
-            fh.write(json.dumps({"dialogue_id": sample.dialogue_id, "turn_index": sample.response_index,
-                                 "prediction": prediction}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"dialogue_id": sample.dialogue_id, "turn_index": sample.response_index, "prediction": prediction}
+                )
+                + "\n"
+            )
 
-metrics_table = [{**table_row(name, reports[name]["scores"]), "held_out_loss": held_out_loss[name]}
-                 for name, _, _ in plan]
+metrics_table = [
+    {**table_row(name, reports[name]["scores"]), "held_out_loss": held_out_loss[name]} for name, _, _ in plan
+]
 columns = ["system", *(DISPLAY_NAMES[n] for n in SCORE_NAMES), "held_out_loss"]
 rows = ["| " + " | ".join(columns) + " |", "|---|" + "---:|" * (len(columns) - 1)]
 rows += ["| " + " | ".join([r["system"], *(f"{r[c]:.3f}" for c in columns[1:])]) + " |" for r in metrics_table]
 display(Markdown("\n".join(rows)))
-display(Markdown("Metric variants (mmdial-metrics signatures):\n\n"
-                 + "\n".join(f"- {DISPLAY_NAMES[n]}: `{signatures[n]}`" for n in SCORE_NAMES)))
+display(
+    Markdown(
+        "Metric variants (mmdial-metrics signatures):\n\n"
+        + "\n".join(f"- {DISPLAY_NAMES[n]}: `{signatures[n]}`" for n in SCORE_NAMES)
+    )
+)
 
 # %% [markdown]
 # ## Example responses
@@ -304,9 +357,11 @@ display(Markdown("Metric variants (mmdial-metrics signatures):\n\n"
 # %%
 blocks = []
 for i, s in enumerate(test_samples[:4]):
-    said = "".join(f"<tr><td style='padding-right:8px'><i>{html.escape(name)}</i></td>"
-                   f"<td>{html.escape(responses[name][i]) or '<i>(empty)</i>'}</td></tr>"
-                   for name in ("text-only model", "visual model: full", "visual model: images removed"))
+    said = "".join(
+        f"<tr><td style='padding-right:8px'><i>{html.escape(name)}</i></td>"
+        f"<td>{html.escape(responses[name][i]) or '<i>(empty)</i>'}</td></tr>"
+        for name in ("text-only model", "visual model: full", "visual model: images removed")
+    )
     blocks.append(
         f"<div style='font-family:sans-serif;border-top:1px solid #ccc;padding:6px 0'>"
         f"<b>{html.escape(s.sample_id)}</b><ol>"
@@ -352,9 +407,16 @@ values = {
     "metrics": {name: {**reports[name]["scores"], "held_out_loss": held_out_loss[name]} for name, _, _ in plan},
     "signatures": signatures,
     "metrics_table": metrics_table,
-    "examples": [{"sample_id": s.sample_id, "context": s.context, "reference": s.response,
-                  "images": [k.image_id for k in (*s.turn_images, *s.entity_images)],
-                  **{name: responses[name][i] for name, _, _ in plan}} for i, s in enumerate(test_samples[:4])],
+    "examples": [
+        {
+            "sample_id": s.sample_id,
+            "context": s.context,
+            "reference": s.response,
+            "images": [k.image_id for k in (*s.turn_images, *s.entity_images)],
+            **{name: responses[name][i] for name, _, _ in plan},
+        }
+        for i, s in enumerate(test_samples[:4])
+    ],
     "figures": ["training_loss.png"],
     "timings_s": {k: round(v, 2) for k, v in timings.items()},
 }

@@ -60,8 +60,10 @@ display(Markdown(f"{len(dialogues)} dialogues, {len(targets)} response turns to 
 # %%
 rng = random.Random(seed)
 systems: dict[str, list[dict]] = {}
-systems["echo"] = [{"dialogue_id": d.dialogue_id, "turn_index": t.turn_index,
-                    "prediction": d.turns[t.turn_index - 1].text} for d, t in targets]
+systems["echo"] = [
+    {"dialogue_id": d.dialogue_id, "turn_index": t.turn_index, "prediction": d.turns[t.turn_index - 1].text}
+    for d, t in targets
+]
 pool = [(d.dialogue_id, t.text) for d, t in targets]
 systems["random"] = []
 for d, t in targets:
@@ -73,8 +75,10 @@ sims = contexts @ contexts.T
 owner = np.array([d.dialogue_id for d, _ in targets])
 sims[owner[:, None] == owner[None, :]] = -np.inf
 nearest = sims.argmax(axis=1)
-systems["nearest-context"] = [{"dialogue_id": d.dialogue_id, "turn_index": t.turn_index,
-                               "prediction": targets[j][1].text} for (d, t), j in zip(targets, nearest)]
+systems["nearest-context"] = [
+    {"dialogue_id": d.dialogue_id, "turn_index": t.turn_index, "prediction": targets[j][1].text}
+    for (d, t), j in zip(targets, nearest, strict=False)
+]
 for path in sorted(Path(fusion_dir, "predictions").glob("*.jsonl")):
     systems[f"resee:{path.stem}"] = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 display(Markdown("Systems: " + ", ".join(f"`{s}` ({len(p)} predictions)" for s, p in systems.items())))
@@ -106,8 +110,14 @@ display(Markdown("\n".join(rows)))
 
 # %%
 first = next(iter(reports.values()))
-display(Markdown("\n".join(["| metric | variant | signature |", "|---|---|---|"] + [
-    f"| {m} | {info['description']} | `{info['signature']}` |" for m, info in first["metrics"].items()])))
+display(
+    Markdown(
+        "\n".join(
+            ["| metric | variant | signature |", "|---|---|---|"]
+            + [f"| {m} | {info['description']} | `{info['signature']}` |" for m, info in first["metrics"].items()]
+        )
+    )
+)
 
 # %% [markdown]
 # ## Per source
@@ -116,7 +126,7 @@ display(Markdown("\n".join(["| metric | variant | signature |", "|---|---|---|"]
 # %%
 sources = sorted(first["per_source"])
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-for ax, m in zip(axes, ["rougeL", "f1"]):
+for ax, m in zip(axes, ["rougeL", "f1"], strict=False):
     width = 0.8 / len(reports)
     for i, (name, rep) in enumerate(reports.items()):
         vals = [rep["per_source"].get(s, {}).get(m, {}).get("score", np.nan) for s in sources]
@@ -134,9 +144,17 @@ plt.show()
 # no smoothing, 0-1) disagree on the same predictions; both are correct implementations of different variants.
 
 # %%
-variants = [(name, rep["overall"]["bleu"]["score"], 100 * rep["overall"]["nltk_bleu"]["score"]) for name, rep in reports.items()]
-display(Markdown("\n".join(["| system | sacrebleu BLEU | nltk BLEU x100 |", "|---|---:|---:|"] + [
-    f"| {n} | {a:.2f} | {b:.2f} |" for n, a, b in variants])))
+variants = [
+    (name, rep["overall"]["bleu"]["score"], 100 * rep["overall"]["nltk_bleu"]["score"]) for name, rep in reports.items()
+]
+display(
+    Markdown(
+        "\n".join(
+            ["| system | sacrebleu BLEU | nltk BLEU x100 |", "|---|---:|---:|"]
+            + [f"| {n} | {a:.2f} | {b:.2f} |" for n, a, b in variants]
+        )
+    )
+)
 (out / "evaluation.json").write_text(json.dumps(reports, indent=2, default=str))
 
 # %% [markdown]

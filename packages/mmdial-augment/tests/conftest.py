@@ -11,9 +11,46 @@ import pytest
 
 from mmdial_data import Dialogue, Turn
 
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", "<s>", "</s>", "a", "the", "dog", "cat", "red",
-         "apple", "car", "blue", "sky", "tree", "green", "ball", "what", "phrase", "can", "describe", "this",
-         "picture", "?", "picture:", "question:", "answer:", "my", "is", "i", "like", "an", "image", ".", ","]
+WORDS = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "[DEC]",
+    "<s>",
+    "</s>",
+    "a",
+    "the",
+    "dog",
+    "cat",
+    "red",
+    "apple",
+    "car",
+    "blue",
+    "sky",
+    "tree",
+    "green",
+    "ball",
+    "what",
+    "phrase",
+    "can",
+    "describe",
+    "this",
+    "picture",
+    "?",
+    "picture:",
+    "question:",
+    "answer:",
+    "my",
+    "is",
+    "i",
+    "like",
+    "an",
+    "image",
+    ".",
+    ",",
+]
 
 #: Pool images: (file, colour, caption).
 POOL = [
@@ -51,8 +88,14 @@ def encoder():
 def make_pool(image_dir: Path, encoder):
     from mmdial_augment.pool import ImagePool, with_embeddings
 
-    pool = ImagePool([f"t:{n}" for n, _, _ in POOL], [n for n, _, _ in POOL], [str(image_dir / n) for n, _, _ in POOL],
-                     [c for _, _, c in POOL], "tiny", str(image_dir))
+    pool = ImagePool(
+        [f"t:{n}" for n, _, _ in POOL],
+        [n for n, _, _ in POOL],
+        [str(image_dir / n) for n, _, _ in POOL],
+        [c for _, _, c in POOL],
+        "tiny",
+        str(image_dir),
+    )
     return with_embeddings(pool, encoder)
 
 
@@ -80,10 +123,19 @@ def tiny_lm(word_tokenizer_file: Path, tmp_path_factory: pytest.TempPathFactory)
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     torch.manual_seed(0)
-    tok = PreTrainedTokenizerFast(tokenizer_file=str(word_tokenizer_file), pad_token="[PAD]", unk_token="[UNK]",
-                                  bos_token="<s>", eos_token="</s>")
-    cfg = LlamaConfig(vocab_size=len(WORDS), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128, pad_token_id=0)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_file=str(word_tokenizer_file), pad_token="[PAD]", unk_token="[UNK]", bos_token="<s>", eos_token="</s>"
+    )
+    cfg = LlamaConfig(
+        vocab_size=len(WORDS),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        pad_token_id=0,
+    )
     model = LlamaForCausalLM(cfg).eval()
     folder = tmp_path_factory.mktemp("tiny-lm")
     model.save_pretrained(folder)
@@ -104,20 +156,37 @@ def tiny_blip(tmp_path_factory: pytest.TempPathFactory):
     tok = BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
     proc = BlipProcessor(image_processor=BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tok)
     cfg = BlipConfig(
-        text_config={"vocab_size": len(WORDS), "hidden_size": 16, "encoder_hidden_size": 16, "intermediate_size": 32,
-                     "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 64,
-                     "pad_token_id": 0, "bos_token_id": WORDS.index("[DEC]"), "sep_token_id": 3,
-                     "initializer_range": 0.5},
-        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-                       "image_size": 32, "patch_size": 16, "initializer_range": 0.5},
+        text_config={
+            "vocab_size": len(WORDS),
+            "hidden_size": 16,
+            "encoder_hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 64,
+            "pad_token_id": 0,
+            "bos_token_id": WORDS.index("[DEC]"),
+            "sep_token_id": 3,
+            "initializer_range": 0.5,
+        },
+        vision_config={
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 16,
+            "initializer_range": 0.5,
+        },
         initializer_range=0.5,
     )
     return BlipForQuestionAnswering(cfg).eval(), proc
 
 
 def _dialogue(did: str, *texts: str) -> Dialogue:
-    return Dialogue(did, "test", "train", [Turn(i, "AB"[i % 2], ("speaker_a", "speaker_b")[i % 2], t)
-                                           for i, t in enumerate(texts)])
+    return Dialogue(
+        did, "test", "train", [Turn(i, "AB"[i % 2], ("speaker_a", "speaker_b")[i % 2], t) for i, t in enumerate(texts)]
+    )
 
 
 @pytest.fixture

@@ -55,10 +55,12 @@ def test_blip_confidence_matches_naive_token_loop(tiny_blip, pool):
     dec = [model.config.text_config.bos_token_id, *labels[:-1]]
     with torch.no_grad():
         img = model.vision_model(pixel_values=inputs["pixel_values"]).last_hidden_state
-        q = model.text_encoder(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                               encoder_hidden_states=img).last_hidden_state
-        logits = model.text_decoder(input_ids=torch.tensor([dec]), encoder_hidden_states=q,
-                                    encoder_attention_mask=inputs["attention_mask"]).logits[0]
+        q = model.text_encoder(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], encoder_hidden_states=img
+        ).last_hidden_state
+        logits = model.text_decoder(
+            input_ids=torch.tensor([dec]), encoder_hidden_states=q, encoder_attention_mask=inputs["attention_mask"]
+        ).logits[0]
     ref = np.mean([torch.log_softmax(logits[t], -1)[tok].item() for t, tok in enumerate(labels)])
     assert got == pytest.approx(ref, abs=1e-5)
 
@@ -81,12 +83,21 @@ def test_vision_encoder_decoder_captioner_tiny(pool, word_tokenizer_file):
     )
 
     torch.manual_seed(0)
-    tok = PreTrainedTokenizerFast(tokenizer_file=str(word_tokenizer_file), pad_token="[PAD]", bos_token="<s>",
-                                  eos_token="</s>", unk_token="[UNK]")
-    enc = ViTConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, image_size=32,
-                    patch_size=16)
-    dec = GPT2Config(vocab_size=tok.vocab_size, n_embd=16, n_layer=1, n_head=2, n_positions=64,
-                     bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_file=str(word_tokenizer_file), pad_token="[PAD]", bos_token="<s>", eos_token="</s>", unk_token="[UNK]"
+    )
+    enc = ViTConfig(
+        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, image_size=32, patch_size=16
+    )
+    dec = GPT2Config(
+        vocab_size=tok.vocab_size,
+        n_embd=16,
+        n_layer=1,
+        n_head=2,
+        n_positions=64,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     cfg = VisionEncoderDecoderConfig.from_encoder_decoder_configs(enc, dec)
     cfg.decoder_start_token_id = tok.bos_token_id
     cfg.pad_token_id = tok.pad_token_id

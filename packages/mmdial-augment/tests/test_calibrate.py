@@ -60,8 +60,9 @@ def test_search_needs_positives():
 
 def test_captions_are_scored_without_their_own_image(encoder, pool):
     def extractor(p):
-        return FeatureExtractor(encoder, p, encoder, get_captioner("pool-caption"), NounExtractor(),
-                                Thresholds(-1, -1, -1))
+        return FeatureExtractor(
+            encoder, p, encoder, get_captioner("pool-caption"), NounExtractor(), Thresholds(-1, -1, -1)
+        )
 
     rows, got = caption_features(pool, extractor, folds=len(pool), seed=0)  # leave one out
     assert rows == list(range(len(pool)))
@@ -81,16 +82,32 @@ def test_calibrate_end_to_end_on_tiny_models(tmp_path, dialogue, image_dir, enco
     from mmdial_augment.pipeline import AugmentPipeline
     from mmdial_data import write_dialogues
 
-    texts = [("Hi.", "My dog chased a red ball.", "The cat slept."), ("Hello.", "I like a blue car."),
-             ("Hey.", "A green tree and an apple.", "Yes."), ("Morning.", "The sky is blue.")]
+    texts = [
+        ("Hi.", "My dog chased a red ball.", "The cat slept."),
+        ("Hello.", "I like a blue car."),
+        ("Hey.", "A green tree and an apple.", "Yes."),
+        ("Morning.", "The sky is blue."),
+    ]
     path = tmp_path / "in.jsonl"
     write_dialogues([dialogue(f"t/train/{i}", *t) for i, t in enumerate(texts)], path)
-    cfg = AugmentConfig.from_dict({
-        "inputs": [{"unified": str(path)}], "pool": {"path": str(image_dir / "captions.jsonl"), "kind": "captions"},
-        "output_dir": str(tmp_path / "run"), "encoder": "openclip:mmdial-tiny",
-        "sentence_encoder": "openclip:mmdial-tiny"})
-    res = calibrate(cfg, test_fraction=0.5, folds=3, grid=5, encoder=encoder, sentence_encoder=encoder,
-                    table_out=tmp_path / "table.parquet")
+    cfg = AugmentConfig.from_dict(
+        {
+            "inputs": [{"unified": str(path)}],
+            "pool": {"path": str(image_dir / "captions.jsonl"), "kind": "captions"},
+            "output_dir": str(tmp_path / "run"),
+            "encoder": "openclip:mmdial-tiny",
+            "sentence_encoder": "openclip:mmdial-tiny",
+        }
+    )
+    res = calibrate(
+        cfg,
+        test_fraction=0.5,
+        folds=3,
+        grid=5,
+        encoder=encoder,
+        sentence_encoder=encoder,
+        table_out=tmp_path / "table.parquet",
+    )
     assert res.encoder == encoder.encoder_id
     assert set(res.thresholds) == {"max_entity_score", "image_score", "sent_sim"}
     assert res.train["positives"] + res.test["positives"] == 6

@@ -14,11 +14,16 @@ def test_first_turn_and_single_turn_dialogues_have_no_candidates(dialogue):
 
 
 def test_context_skips_empty_turns_and_image_turns():
-    d = Dialogue("d/3", "t", "train", [
-        Turn(0, "A", "speaker_a", "", images=[ImageRef("i", "x.png", "s")]),
-        Turn(1, "B", "speaker_b", "  Look at this cat!  "),
-        Turn(2, "A", "speaker_a", "So cute."),
-    ])
+    d = Dialogue(
+        "d/3",
+        "t",
+        "train",
+        [
+            Turn(0, "A", "speaker_a", "", images=[ImageRef("i", "x.png", "s")]),
+            Turn(1, "B", "speaker_b", "  Look at this cat!  "),
+            Turn(2, "A", "speaker_a", "So cute."),
+        ],
+    )
     got = list(candidates(d))
     assert [(c.turn_index, c.utterance, c.context) for c in got] == [(2, "So cute.", ("Look at this cat!",))]
 

@@ -17,8 +17,15 @@ from mmdial_augment.features import CLASSIFIER_FEATURES
 
 def data(n=120, seed=0):
     rng = np.random.default_rng(seed)
-    X = np.column_stack([rng.uniform(0.1, 0.5, n), rng.uniform(0, 60, n), rng.uniform(-0.1, 0.8, n),
-                         rng.uniform(0, 0.6, n), rng.integers(0, 2, n)])
+    X = np.column_stack(
+        [
+            rng.uniform(0.1, 0.5, n),
+            rng.uniform(0, 60, n),
+            rng.uniform(-0.1, 0.8, n),
+            rng.uniform(0, 0.6, n),
+            rng.integers(0, 2, n),
+        ]
+    )
     y = ((X[:, 0] + X[:, 2] / 2 + rng.normal(0, 0.08, n)) > 0.45).astype(int)
     return X, y
 
@@ -27,8 +34,11 @@ def data(n=120, seed=0):
 def test_json_model_reproduces_sklearn(kind, tmp_path):
     X, y = data()
     model = fit_classifier(X, y, kind=kind, seed=0, **({"n_estimators": 15} if kind == "random_forest" else {}))
-    ref = (RandomForestClassifier(n_estimators=15, random_state=0) if kind == "random_forest"
-           else LogisticRegression(random_state=0, max_iter=1000)).fit(X, y)
+    ref = (
+        RandomForestClassifier(n_estimators=15, random_state=0)
+        if kind == "random_forest"
+        else LogisticRegression(random_state=0, max_iter=1000)
+    ).fit(X, y)
     Xt, _ = data(50, seed=1)
     want = ref.predict_proba(Xt)[:, 1]
     assert model.predict_proba(Xt) == pytest.approx(want, abs=1e-12)
@@ -74,17 +84,47 @@ def test_fit_classifier_cli_from_labels_joined_with_features(tmp_path):
     from mmdial_data.cli import main
 
     X, y = data(40)
-    feats = {"dialogue_id": [f"d/{i}" for i in range(40)], "turn_index": [1] * 40,
-             **{c: X[:, j].tolist() for j, c in enumerate(CLASSIFIER_FEATURES)}}
+    feats = {
+        "dialogue_id": [f"d/{i}" for i in range(40)],
+        "turn_index": [1] * 40,
+        **{c: X[:, j].tolist() for j, c in enumerate(CLASSIFIER_FEATURES)},
+    }
     pq.write_table(pa.table(feats), tmp_path / "features.parquet")
-    (tmp_path / "labels.jsonl").write_text("".join(
-        json.dumps({"dialogue_id": f"d/{i}", "turn_index": 1, "label": int(v)}) + "\n" for i, v in enumerate(y)))
+    (tmp_path / "labels.jsonl").write_text(
+        "".join(json.dumps({"dialogue_id": f"d/{i}", "turn_index": 1, "label": int(v)}) + "\n" for i, v in enumerate(y))
+    )
     out = tmp_path / "clf.json"
-    assert main(["augment", "fit-classifier", str(tmp_path / "labels.jsonl"), "--features",
-                 str(tmp_path / "features.parquet"), "--kind", "logistic_regression", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "augment",
+                "fit-classifier",
+                str(tmp_path / "labels.jsonl"),
+                "--features",
+                str(tmp_path / "features.parquet"),
+                "--kind",
+                "logistic_regression",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     Xr, yr = read_labels(tmp_path / "labels.jsonl", tmp_path / "features.parquet")
     assert np.array_equal(Xr, X) and np.array_equal(yr, y)
     assert load_classifier(out).kind == "logistic_regression"
     (tmp_path / "bad.jsonl").write_text(json.dumps({"dialogue_id": "nope", "turn_index": 1, "label": 1}) + "\n")
-    assert main(["augment", "fit-classifier", str(tmp_path / "bad.jsonl"), "--features",
-                 str(tmp_path / "features.parquet"), "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "augment",
+                "fit-classifier",
+                str(tmp_path / "bad.jsonl"),
+                "--features",
+                str(tmp_path / "features.parquet"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )

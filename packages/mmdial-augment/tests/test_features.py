@@ -35,8 +35,13 @@ def naive_features(utterances, encoder, sentence_encoder, pool, thresholds):
         nouns = []
         for tok in nlp(u):
             # IMAD's nouns: lemmas of common nouns (no stop words, no one-letter lemmas), once each, in order
-            if tok.pos_ == "NOUN" and tok.is_alpha and not tok.is_stop and len(tok.lemma_) > 1 \
-                    and tok.lemma_.lower() not in nouns:
+            if (
+                tok.pos_ == "NOUN"
+                and tok.is_alpha
+                and not tok.is_stop
+                and len(tok.lemma_) > 1
+                and tok.lemma_.lower() not in nouns
+            ):
                 nouns.append(tok.lemma_.lower())
         entity = []
         for n in nouns:
@@ -48,11 +53,22 @@ def naive_features(utterances, encoder, sentence_encoder, pool, thresholds):
         sent_sim = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
         bleu = sacrebleu.BLEU(effective_order=True).sentence_score(caption, [u]).score
         mes = max(entity) if entity else 0.0
-        flag = mes > thresholds.max_entity_score and sims[best] > thresholds.image_score \
-            and sent_sim > thresholds.sent_sim
-        out.append({"image_score": sims[best], "image_row": best, "nouns": nouns, "entity_scores": entity,
-                    "max_entity_score": mes, "caption": caption, "sent_sim": sent_sim, "bleu": bleu,
-                    "threshold": flag})
+        flag = (
+            mes > thresholds.max_entity_score and sims[best] > thresholds.image_score and sent_sim > thresholds.sent_sim
+        )
+        out.append(
+            {
+                "image_score": sims[best],
+                "image_row": best,
+                "nouns": nouns,
+                "entity_scores": entity,
+                "max_entity_score": mes,
+                "caption": caption,
+                "sent_sim": sent_sim,
+                "bleu": bleu,
+                "threshold": flag,
+            }
+        )
     return out
 
 
@@ -62,8 +78,9 @@ def test_stage1_features_match_naive_reference(encoder, pool, batch_size):
     probe = naive_features(UTTERANCES, encoder, encoder, pool, Thresholds(-1, -1, -1))
     th = Thresholds(-1.0, float(np.median([r["image_score"] for r in probe])), -1.0)
     ref = naive_features(UTTERANCES, encoder, encoder, pool, th)
-    fx = FeatureExtractor(encoder, pool, encoder, get_captioner("pool-caption"), NounExtractor(), th,
-                          batch_size=batch_size)
+    fx = FeatureExtractor(
+        encoder, pool, encoder, get_captioner("pool-caption"), NounExtractor(), th, batch_size=batch_size
+    )
     got = fx(UTTERANCES)
     for i, r in enumerate(ref):
         assert got.image_row[i] == r["image_row"]
@@ -97,8 +114,7 @@ def test_bleu_matches_sacrebleu_sentence_score():
     hyps = ["a red apple", "", "the dog runs in the park", "a b c d"]
     refs = ["I like a red apple a lot", "hello there", "the dog runs in the park", "a b c d e"]
     ours = sentence_bleu_scores(hyps, refs)
-    want = [sacrebleu.BLEU(effective_order=True).sentence_score(h, [r]).score for h, r in zip(hyps, refs,
-                                                                                               strict=True)]
+    want = [sacrebleu.BLEU(effective_order=True).sentence_score(h, [r]).score for h, r in zip(hyps, refs, strict=True)]
     assert ours.tolist() == pytest.approx(want, abs=1e-9)
     assert math.isclose(ours[2], 100.0)
 
@@ -114,8 +130,11 @@ def test_pool_without_embeddings_is_rejected(encoder, image_dir):
 def test_nouns_are_the_retrieval_packages_imad_nouns():
     from mmdial_retrieval import extract_nouns
 
-    texts = ["I can ’ t find my hairbrushes , or anything .", "We have two dressings for salad . Which one ?",
-             "My dogs were chasing two cats in Paris."]
+    texts = [
+        "I can ’ t find my hairbrushes , or anything .",
+        "We have two dressings for salad . Which one ?",
+        "My dogs were chasing two cats in Paris.",
+    ]
     got = NounExtractor()(texts)
     assert got == [["hairbrush"], ["dressing", "salad"], ["dog", "cat"]]
     assert got[1:] == [extract_nouns(t) for t in texts[1:]]

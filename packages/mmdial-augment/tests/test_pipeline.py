@@ -30,20 +30,26 @@ def dataset(tmp_path, dialogue):
 
 
 def config(tmp_path, dataset, image_dir, **kw):
-    data = {"inputs": [{"unified": str(dataset)}],
-            "pool": {"path": str(image_dir / "captions.jsonl"), "kind": "captions"},
-            "output_dir": str(tmp_path / "run"), "encoder": "openclip:mmdial-tiny",
-            "sentence_encoder": "openclip:mmdial-tiny",
-            "thresholds": {"max_entity_score": -1.0, "image_score": -1.0, "sent_sim": -1.0},
-            "vqa": {"backend": "lm-caption", "top_n": 3}, "chunk_size": 1, "report_examples": 4}
+    data = {
+        "inputs": [{"unified": str(dataset)}],
+        "pool": {"path": str(image_dir / "captions.jsonl"), "kind": "captions"},
+        "output_dir": str(tmp_path / "run"),
+        "encoder": "openclip:mmdial-tiny",
+        "sentence_encoder": "openclip:mmdial-tiny",
+        "thresholds": {"max_entity_score": -1.0, "image_score": -1.0, "sent_sim": -1.0},
+        "vqa": {"backend": "lm-caption", "top_n": 3},
+        "chunk_size": 1,
+        "report_examples": 4,
+    }
     data.update(kw)
     return AugmentConfig.from_dict(data)
 
 
 def pipeline(cfg, tiny_lm, pool=None, encoder=None):
     model, tok, _ = tiny_lm
-    return AugmentPipeline(cfg, vqa=CaptionLMVQA(model, tok), pool=pool, encoder=encoder, sentence_encoder=encoder,
-                           progress=False)
+    return AugmentPipeline(
+        cfg, vqa=CaptionLMVQA(model, tok), pool=pool, encoder=encoder, sentence_encoder=encoder, progress=False
+    )
 
 
 def test_run_writes_all_outputs(tmp_path, dataset, image_dir, tiny_lm, encoder, pool):
@@ -54,8 +60,9 @@ def test_run_writes_all_outputs(tmp_path, dataset, image_dir, tiny_lm, encoder, 
     assert res.n_candidates == sum(len(t) - 1 for t in TEXTS) == len(rows["utterance"])
     assert res.n_replaced == res.n_replaceable == res.n_candidates  # all thresholds at -1
     assert all(len(x) == 3 for x in rows["topn_image_ids"])
-    for ids, scores, chosen, best in zip(rows["topn_image_ids"], rows["topn_vqa_scores"], rows["chosen_image_id"],
-                                         rows["chosen_score"], strict=True):
+    for ids, scores, chosen, best in zip(
+        rows["topn_image_ids"], rows["topn_vqa_scores"], rows["chosen_image_id"], rows["chosen_score"], strict=True
+    ):
         assert chosen == ids[scores.index(max(scores))] and best == max(scores)
     assert set(rows["vqa_backend"]) == {"lm-caption"}
     out = list(read_dialogues(res.augmented_path))
@@ -72,9 +79,13 @@ def test_run_writes_all_outputs(tmp_path, dataset, image_dir, tiny_lm, encoder, 
 
 
 def test_threshold_rule_and_min_confidence_filter(tmp_path, dataset, image_dir, tiny_lm, encoder, pool):
-    cfg = config(tmp_path, dataset, image_dir, thresholds={"max_entity_score": 0.0, "image_score": -1.0,
-                                                           "sent_sim": -1.0},
-                 vqa={"backend": "lm-caption", "top_n": 2, "min_confidence": 0.0})
+    cfg = config(
+        tmp_path,
+        dataset,
+        image_dir,
+        thresholds={"max_entity_score": 0.0, "image_score": -1.0, "sent_sim": -1.0},
+        vqa={"backend": "lm-caption", "top_n": 2, "min_confidence": 0.0},
+    )
     res = pipeline(cfg, tiny_lm, pool, encoder).run(report=False)
     rows = pq.read_table(res.features_path).to_pydict()
     for nouns, rep in zip(rows["nouns"], rows["replaceable"], strict=True):
@@ -90,8 +101,9 @@ def test_fixed_seed_gives_identical_outputs(tmp_path, dataset, image_dir, tiny_l
     assert a.augmented_path.read_bytes() == b.augmented_path.read_bytes()
 
 
-def test_crash_mid_run_resumes_without_redoing_finished_chunks(tmp_path, dataset, image_dir, tiny_lm, encoder,
-                                                               pool_factory, monkeypatch):
+def test_crash_mid_run_resumes_without_redoing_finished_chunks(
+    tmp_path, dataset, image_dir, tiny_lm, encoder, pool_factory, monkeypatch
+):
     cfg = config(tmp_path, dataset, image_dir)
     calls = []
     original = AugmentPipeline.process_chunk
@@ -106,14 +118,15 @@ def test_crash_mid_run_resumes_without_redoing_finished_chunks(tmp_path, dataset
     with pytest.raises(RuntimeError, match="simulated crash"):
         pipeline(cfg, tiny_lm, pool_factory(), encoder).run()
     assert sorted(p.name for p in (tmp_path / "run" / "chunks").glob("*.parquet")) == [
-        "chunk-00000.parquet", "chunk-00001.parquet"]
+        "chunk-00000.parquet",
+        "chunk-00001.parquet",
+    ]
     calls.clear()
     res = pipeline(cfg, tiny_lm, pool_factory(), encoder).run(report=False)
     assert res.chunks_reused == 2 and res.chunks_computed == 2
     assert calls == [["t/train/2"] * 3, []]  # only chunks 2 and 3 (the last has no candidate)
     monkeypatch.setattr(AugmentPipeline, "process_chunk", original)
-    fresh = pipeline(config(tmp_path / "fresh", dataset, image_dir), tiny_lm, pool_factory(), encoder).run(
-        report=False)
+    fresh = pipeline(config(tmp_path / "fresh", dataset, image_dir), tiny_lm, pool_factory(), encoder).run(report=False)
     assert pq.read_table(res.features_path).equals(pq.read_table(fresh.features_path))
     with pytest.raises(ResumeMismatchError, match="another config"):
         pipeline(config(tmp_path, dataset, image_dir, seed=1), tiny_lm, pool_factory(), encoder).run()
@@ -159,12 +172,12 @@ def test_image_vanishing_during_stage2_is_a_reported_skip(tmp_path, dataset, ima
     images = tmp_path / "imgs"
     shutil.copytree(image_dir, images)
     files = sorted(p.name for p in images.glob("*.png"))
-    pool = with_embeddings(ImagePool(files, files, [str(images / f) for f in files], files, "t", str(images)),
-                           encoder)
+    pool = with_embeddings(ImagePool(files, files, [str(images / f) for f in files], files, "t", str(images)), encoder)
     for f in files[:-1]:
         (images / f).unlink()
-    res = pipeline(config(tmp_path, dataset, images, vqa={"backend": "lm-caption", "top_n": 6}), tiny_lm, pool,
-                   encoder).run()
+    res = pipeline(
+        config(tmp_path, dataset, images, vqa={"backend": "lm-caption", "top_n": 6}), tiny_lm, pool, encoder
+    ).run()
     rows = pq.read_table(res.features_path).to_pydict()
     assert set(rows["chosen_image_id"]) == {files[-1]}
     assert all(len(s) == 5 for s in rows["skipped_images"])
@@ -177,11 +190,15 @@ def test_cli_run_and_report(tmp_path, dataset, image_dir, tiny_lm):
     from mmdial_data.cli import main
 
     _, _, lm_folder = tiny_lm
-    cfg = {"inputs": [{"unified": str(dataset)}],
-           "pool": {"path": str(image_dir / "captions.jsonl"), "kind": "captions"},
-           "output_dir": "out", "encoder": "openclip:mmdial-tiny", "sentence_encoder": "openclip:mmdial-tiny",
-           "thresholds": {"max_entity_score": -1.0, "image_score": -1.0, "sent_sim": -1.0},
-           "vqa": {"backend": "lm-caption", "top_n": 2, "options": {"model": str(lm_folder)}}}
+    cfg = {
+        "inputs": [{"unified": str(dataset)}],
+        "pool": {"path": str(image_dir / "captions.jsonl"), "kind": "captions"},
+        "output_dir": "out",
+        "encoder": "openclip:mmdial-tiny",
+        "sentence_encoder": "openclip:mmdial-tiny",
+        "thresholds": {"max_entity_score": -1.0, "image_score": -1.0, "sent_sim": -1.0},
+        "vqa": {"backend": "lm-caption", "top_n": 2, "options": {"model": str(lm_folder)}},
+    }
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     assert main(["augment", "run", str(path), "--limit", "2", "--no-progress"]) == 0
@@ -199,10 +216,12 @@ def test_shared_embedding_cache_and_unified_shard_folder(tmp_path, dialogue, ima
     from mmdial_retrieval import EmbeddingCache, ImagePool, embed_pool
 
     shards = tmp_path / "dataset" / "data"
-    write_dialogues([dialogue(f"t/train/{i}", *t) for i, t in enumerate(TEXTS[:2])],
-                    shards / "train" / "part-00000.parquet")
-    write_dialogues([dialogue(f"t/valid/{i}", *t) for i, t in enumerate(TEXTS[2:])],
-                    shards / "valid" / "part-00000.parquet")
+    write_dialogues(
+        [dialogue(f"t/train/{i}", *t) for i, t in enumerate(TEXTS[:2])], shards / "train" / "part-00000.parquet"
+    )
+    write_dialogues(
+        [dialogue(f"t/valid/{i}", *t) for i, t in enumerate(TEXTS[2:])], shards / "valid" / "part-00000.parquet"
+    )
     rpool = ImagePool.create(tmp_path / "shared" / "pool")
     rpool.add_captions_file(image_dir / "captions.jsonl")
     rpool.save()

@@ -18,20 +18,35 @@ def rich_dialogues() -> list[Dialogue]:
         source="demo",
         split="train",
         turns=[
-            Turn(0, "A", "user", "Ünïcödé “quotes” and emoji 🐱", annotations=Annotations(
-                dialogue_acts=[
-                    DialogueAct("INFORM", domain="Restaurants_1", slot="city", values=["San José", "SJ"]),
-                    DialogueAct("greet"),
-                    DialogueAct("REQUEST", domain="Hotels_2", slot="price", values=[]),
+            Turn(
+                0,
+                "A",
+                "user",
+                "Ünïcödé “quotes” and emoji 🐱",
+                annotations=Annotations(
+                    dialogue_acts=[
+                        DialogueAct("INFORM", domain="Restaurants_1", slot="city", values=["San José", "SJ"]),
+                        DialogueAct("greet"),
+                        DialogueAct("REQUEST", domain="Hotels_2", slot="price", values=[]),
+                    ],
+                    emotion="happiness",
+                    intent="FindRestaurants",
+                    state={"Restaurants_1-city": ["San José", "SJ"], "Hotels_2-price": [], "x-y": ["1"]},
+                    knowledge=["k1", "", "k3"],
+                    extra={"spans": [[1, 2]], "nested": {"x": None, "y": 1.5}},
+                ),
+            ),
+            Turn(
+                1,
+                "B",
+                "system",
+                "",
+                images=[
+                    ImageRef("img1", "coco/val/1.jpg", "coco", caption="a cat", level="shared", score=0.25),
+                    ImageRef("img2", "https://example.org/x.png", "web", level="entity", entity="cat"),
+                    ImageRef("img3", "a/b.png", "web", caption=None, level="turn", entity=None, score=None),
                 ],
-                emotion="happiness", intent="FindRestaurants",
-                state={"Restaurants_1-city": ["San José", "SJ"], "Hotels_2-price": [], "x-y": ["1"]},
-                knowledge=["k1", "", "k3"], extra={"spans": [[1, 2]], "nested": {"x": None, "y": 1.5}})),
-            Turn(1, "B", "system", "", images=[
-                ImageRef("img1", "coco/val/1.jpg", "coco", caption="a cat", level="shared", score=0.25),
-                ImageRef("img2", "https://example.org/x.png", "web", level="entity", entity="cat"),
-                ImageRef("img3", "a/b.png", "web", caption=None, level="turn", entity=None, score=None),
-            ]),
+            ),
             Turn(2, "A", "user", "no annotations at all"),
             Turn(3, "B", "system", "only acts", annotations=Annotations(dialogue_acts=[DialogueAct("bye")])),
         ],

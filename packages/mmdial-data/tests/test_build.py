@@ -21,7 +21,9 @@ def test_demo_build_outputs_and_counts(tmp_path: Path) -> None:
     result = build_dataset(DEMO_RECIPE, tmp_path, progress=False)
     assert result.dialogues == 8
     assert sorted(str(p.relative_to(tmp_path)) for p in result.shards) == [
-        "data/train/part-00000.parquet", "data/valid/part-00000.parquet"]
+        "data/train/part-00000.parquet",
+        "data/valid/part-00000.parquet",
+    ]
     assert len(list(read_dialogues(tmp_path / "data"))) == 8
     card = (tmp_path / "card.md").read_text()
     assert "| dailydialog | train | 3 | 12 | 0 |" in card
@@ -51,26 +53,30 @@ def _recipe(tmp_path: Path, body: str) -> Path:
 
 
 def test_shard_size_filters_and_cap(tmp_path: Path) -> None:
-    recipe = _recipe(tmp_path, f"""
+    recipe = _recipe(
+        tmp_path,
+        f"""
 name: capped
 seed: 3
 shard_size: 1
 sources:
   - reader: dailydialog
-    paths: [{demo_dir() / 'dailydialog'}]
+    paths: [{demo_dir() / "dailydialog"}]
     max_dialogues: 2
   - reader: sgd
-    paths: [{demo_dir() / 'sgd' / 'train'}]
+    paths: [{demo_dir() / "sgd" / "train"}]
 filters:
   min_turns: 3
-""")
+""",
+    )
     result = build_dataset(recipe, tmp_path / "out", progress=False)
     assert result.counts["dailydialog"]["train"]["dialogues"] == 2
     assert result.filtered == {"min_turns": 1}  # the 2-turn SGD dialogue
     assert len(result.shards) == result.dialogues == 3
     again = build_dataset(recipe, tmp_path / "out2", progress=False)
     assert [d.dialogue_id for d in read_dialogues(tmp_path / "out" / "data")] == [
-        d.dialogue_id for d in read_dialogues(tmp_path / "out2" / "data")]
+        d.dialogue_id for d in read_dialogues(tmp_path / "out2" / "data")
+    ]
     assert again.dialogues == 3
 
 

@@ -50,7 +50,10 @@ def test_build_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["convert", "dailydialg", "x", "--out", "y.parquet"], "unknown reader 'dailydialg'; did you mean 'dailydialog'?"),
+        (
+            ["convert", "dailydialg", "x", "--out", "y.parquet"],
+            "unknown reader 'dailydialg'; did you mean 'dailydialog'?",
+        ),
         (["convert", "sgd", "/nonexistent/path", "--out", "y.parquet"], "/nonexistent/path: no such file"),
         (["convert", "sgd"], "the following arguments are required"),
         (["stats", "/nonexistent.parquet"], "/nonexistent.parquet: no such file"),
@@ -58,8 +61,9 @@ def test_build_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         (["show", "__DEMO__", "--id", "nope"], "no dialogue with id 'nope'"),
     ],
 )
-def test_bad_usage_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                                         message: str) -> None:
+def test_bad_usage_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     if "__DEMO__" in args:
         demo = tmp_path / "d.jsonl"
         main(["convert", "dailydialog", str(demo_dir() / "dailydialog"), "--out", str(demo)])
@@ -84,6 +88,7 @@ def test_console_script_runs() -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "mmdial_data.cli", "sources"], capture_output=True, text=True,
-                          check=False, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmdial_data.cli", "sources"], capture_output=True, text=True, check=False, timeout=60
+    )
     assert proc.returncode == 0 and "personachat" in proc.stdout

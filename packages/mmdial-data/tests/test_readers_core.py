@@ -20,6 +20,7 @@ pytestmark = pytest.mark.samples
 
 # --- Schema-Guided Dialogue ---------------------------------------------------------------------------------
 
+
 def test_sgd_counts_match_source() -> None:
     folder = samples_dir("schema_guided_dialogue") / "train"
     raw = [d for f in sorted(folder.glob("dialogues_*.json")) for d in json.loads(f.read_text())]
@@ -46,7 +47,7 @@ def test_sgd_spot_checks() -> None:
     t2 = d.turns[2]
     assert t2.annotations.state == {"Restaurants_1-city": ["San Jose"]}
     span = t2.annotations.extra["frames"][0]["slots"][0]
-    assert t2.text[span["start"]:span["exclusive_end"]] == "San Jose"
+    assert t2.text[span["start"] : span["exclusive_end"]] == "San Jose"
     assert [s["service_name"] for s in d.meta["schema"]] == ["Restaurants_1"]
     assert d.meta["services"] == ["Restaurants_1"]
     # System turns with a service call keep the call and its results.
@@ -79,6 +80,7 @@ def test_sgd_bad_dialogue_is_skipped_and_reported(tmp_path: Path) -> None:
 
 
 # --- DailyDialog ----------------------------------------------------------------------------------------------
+
 
 def test_dailydialog_counts_match_source() -> None:
     folder = samples_dir("dailydialog") / "validation"
@@ -132,11 +134,12 @@ def test_dailydialog_bad_encoding_and_missing_labels(tmp_path: Path) -> None:
     with pytest.raises(SourceFormatError, match=r"line 5: not valid UTF-8"):
         list(read_source("dailydialog", folder))
     (folder / "dialogues_emotion_validation.txt").unlink()
-    with pytest.raises(SourceFormatError, match="dialogues_emotion_validation.txt is missing"):
+    with pytest.raises(SourceFormatError, match=r"dialogues_emotion_validation.txt is missing"):
         list(read_source("dailydialog", folder))
 
 
 # --- Persona-Chat / ConvAI2 -----------------------------------------------------------------------------------
+
 
 def _fbdialog_stats(path: Path) -> tuple[int, int, int, int]:
     """Dialogues, dialogue lines, persona lines (self, partner) of a ParlAI text file, by direct parsing."""
@@ -168,7 +171,10 @@ def test_personachat_spot_checks_both() -> None:
     assert d.meta["personas"]["self"][0] == "i read twenty books a year."
     assert d.meta["personas"]["partner"][0] == "horror movies are my favorites."
     assert (d.turns[0].role, d.turns[0].text) == ("user", "hello what are doing today ?")
-    assert (d.turns[1].role, d.turns[1].text) == ("system", "i am good , i just got off work and tired , i have two jobs .")
+    assert (d.turns[1].role, d.turns[1].text) == (
+        "system",
+        "i am good , i just got off work and tired , i have two jobs .",
+    )
 
 
 def test_personachat_original_with_candidates() -> None:
@@ -216,6 +222,6 @@ def test_demo_inputs_read_with_every_core_reader() -> None:
     assert counts == {"sgd": 2, "dailydialog": 3, "personachat": 3}
     dd = next(read_source("dailydialog", demo_dir() / "dailydialog"))
     assert dd.meta["topic"] == "ordinary_life"
-    both = [d for d in read_source("personachat", demo_dir() / "personachat") if d.split == "valid"][0]
+    both = next(d for d in read_source("personachat", demo_dir() / "personachat") if d.split == "valid")
     assert both.meta["personas"]["partner"] == ["i am a pilot.", "i fly to paris every week."]
     assert both.turns[1].annotations.extra["candidates"][-1] == both.turns[1].text

@@ -26,8 +26,11 @@ def make_corpus(n: int = 120, seed: int = 0) -> list[Dialogue]:
         turns = []
         for t in range(rng.randint(0, 5)):
             text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 6)))
-            images = [ImageRef(f"img{rng.randint(0, 3)}", f"x/{rng.randint(0, 3)}.png", "pool")] \
-                if rng.random() < 0.2 else []
+            images = (
+                [ImageRef(f"img{rng.randint(0, 3)}", f"x/{rng.randint(0, 3)}.png", "pool")]
+                if rng.random() < 0.2
+                else []
+            )
             turns.append(Turn(t, "A" if t % 2 == 0 else "B", "user", text, images))
         meta = {"n": i} if rng.random() < 0.5 else {}
         if rng.random() < 0.1:
@@ -76,16 +79,16 @@ def test_stats_match_the_in_memory_stats(corpus: tuple[Path, list[Dialogue]]) ->
     folder, ds = corpus
     got, want = corpus_stats(folder), dataset_stats(folder)
     assert got["total"]["dialogues"] == len(ds)
-    assert {k: got[k] for k in ("total", "per_source", "per_split")} == \
-        {k: want[k] for k in ("total", "per_source", "per_split")}
+    assert {k: got[k] for k in ("total", "per_source", "per_split")} == {
+        k: want[k] for k in ("total", "per_source", "per_split")
+    }
 
 
 @pytest.mark.parametrize("kw", [{}, {"min_turns": 2, "max_turns": 4}, {"has_images": True}, {"has_images": False}])
 def test_filters_match_recipe_filters(corpus: tuple[Path, list[Dialogue]], kw: dict[str, object]) -> None:
     folder, ds = corpus
     f = Filters(**kw)  # type: ignore[arg-type]
-    want = [d.dialogue_id for d in ds
-            if f.reason_to_drop(len(d.turns), sum(len(t.images) for t in d.turns)) is None]
+    want = [d.dialogue_id for d in ds if f.reason_to_drop(len(d.turns), sum(len(t.images) for t in d.turns)) is None]
     assert ids(filter_corpus(scan_corpus(folder), **kw)) == want  # type: ignore[arg-type]
     only = ids(filter_corpus(scan_corpus(folder), sources=["beta"], splits=["test"], min_turns=0))
     assert only == [d.dialogue_id for d in ds if d.source == "beta" and d.split == "test"]
@@ -104,8 +107,9 @@ def test_dedup_matches_builder_fingerprints(corpus: tuple[Path, list[Dialogue]])
         dedup_corpus(scan_corpus(folder), "fuzzy")  # type: ignore[arg-type]
 
 
-def test_scale_build_writes_builder_layout_with_seeded_splits(corpus: tuple[Path, list[Dialogue]],
-                                                              tmp_path: Path) -> None:
+def test_scale_build_writes_builder_layout_with_seeded_splits(
+    corpus: tuple[Path, list[Dialogue]], tmp_path: Path
+) -> None:
     folder, ds = corpus
     splits = {"train": 0.6, "valid": 0.2, "test": 0.2}
     result = scale_build(folder, tmp_path, min_turns=1, dedup="exact", splits=splits, seed=7, shard_size=16)
@@ -114,8 +118,13 @@ def test_scale_build_writes_builder_layout_with_seeded_splits(corpus: tuple[Path
     expected: dict[str, list[Dialogue]] = {}
     for d in kept:
         new = assign_split(d.meta.get("copy_of", d.dialogue_id), splits, 7)
-        e = Dialogue(f"{d.source}/{new}/{d.dialogue_id[len(d.source) + 1:]}", d.source, new, d.turns,
-                     {**d.meta, "original_split": d.split})
+        e = Dialogue(
+            f"{d.source}/{new}/{d.dialogue_id[len(d.source) + 1 :]}",
+            d.source,
+            new,
+            d.turns,
+            {**d.meta, "original_split": d.split},
+        )
         expected.setdefault(new, []).append(e)
     assert result.read == len(ds)
     assert result.filtered == sum(len(d.turns) < 1 for d in ds)

@@ -29,14 +29,30 @@ def rich_dialogue(i: int = 0) -> Dialogue:
         source="demo",
         split="train",
         turns=[
-            Turn(0, "A", "user", "Ünïcödé “quotes” and emoji 🐱", annotations=Annotations(
-                dialogue_acts=[DialogueAct("INFORM", domain="Restaurants_1", slot="city", values=["San José"])],
-                emotion="happiness", intent="FindRestaurants", state={"Restaurants_1-city": ["San José", "SJ"]},
-                knowledge=["k1", "k2"], extra={"spans": [[1, 2]], "nested": {"x": None, "y": 1.5}})),
-            Turn(1, "B", "system", "", images=[
-                ImageRef("img1", "coco/val/1.jpg", "coco", caption="a cat", level="shared", score=0.25),
-                ImageRef("img2", "https://example.org/x.png", "web", level="entity", entity="cat"),
-            ]),
+            Turn(
+                0,
+                "A",
+                "user",
+                "Ünïcödé “quotes” and emoji 🐱",
+                annotations=Annotations(
+                    dialogue_acts=[DialogueAct("INFORM", domain="Restaurants_1", slot="city", values=["San José"])],
+                    emotion="happiness",
+                    intent="FindRestaurants",
+                    state={"Restaurants_1-city": ["San José", "SJ"]},
+                    knowledge=["k1", "k2"],
+                    extra={"spans": [[1, 2]], "nested": {"x": None, "y": 1.5}},
+                ),
+            ),
+            Turn(
+                1,
+                "B",
+                "system",
+                "",
+                images=[
+                    ImageRef("img1", "coco/val/1.jpg", "coco", caption="a cat", level="shared", score=0.25),
+                    ImageRef("img2", "https://example.org/x.png", "web", level="entity", entity="cat"),
+                ],
+            ),
         ],
         meta={"persona": ["i like cats"], "goal": {"restaurant": {"info": {"food": "thai"}}}, "n": 3},
     )
@@ -47,7 +63,13 @@ def test_arrow_schema_field_order_and_version() -> None:
     assert schema.names == ["dialogue_id", "source", "split", "turns", "meta", "schema_version"]
     turn = schema.field("turns").type.value_type
     assert [turn.field(i).name for i in range(turn.num_fields)] == [
-        "turn_index", "speaker", "role", "text", "images", "annotations"]
+        "turn_index",
+        "speaker",
+        "role",
+        "text",
+        "images",
+        "annotations",
+    ]
     assert schema.metadata[b"mmdial.schema_version"] == b"1"
 
 
@@ -101,14 +123,14 @@ def test_corrupt_parquet_names_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.parquet"
     write_dialogues([rich_dialogue()], path)
     path.write_bytes(path.read_bytes()[:50])
-    with pytest.raises(SourceFormatError, match="broken.parquet: not a readable Parquet file"):
+    with pytest.raises(SourceFormatError, match=r"broken.parquet: not a readable Parquet file"):
         list(read_dialogues(path))
 
 
 def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown format '.csv'"):
+    with pytest.raises(ValueError, match=r"unknown format '.csv'"):
         write_dialogues([rich_dialogue()], tmp_path / "x.csv")
-    with pytest.raises(FileNotFoundError, match="nope.parquet"):
+    with pytest.raises(FileNotFoundError, match=r"nope.parquet"):
         read_dialogues(tmp_path / "nope.parquet")
 
 

@@ -13,12 +13,22 @@ from mmdial_data.viewer import render_dialogue_html, render_dialogue_text, set_i
 
 
 def dialogue() -> Dialogue:
-    return Dialogue("demo/train/1", "demo", "train", [
-        Turn(0, "A", "user", "look at my cat", annotations=Annotations(
-            dialogue_acts=[DialogueAct("inform")], emotion="happiness")),
-        Turn(1, "B", "system", "", images=[ImageRef("cat", "pets/cat.png", "demo", caption="a grey cat")]),
-        Turn(2, "A", "user", "and this?", images=[ImageRef("gone", "pets/missing.png", "demo")]),
-    ])
+    return Dialogue(
+        "demo/train/1",
+        "demo",
+        "train",
+        [
+            Turn(
+                0,
+                "A",
+                "user",
+                "look at my cat",
+                annotations=Annotations(dialogue_acts=[DialogueAct("inform")], emotion="happiness"),
+            ),
+            Turn(1, "B", "system", "", images=[ImageRef("cat", "pets/cat.png", "demo", caption="a grey cat")]),
+            Turn(2, "A", "user", "and this?", images=[ImageRef("gone", "pets/missing.png", "demo")]),
+        ],
+    )
 
 
 @pytest.fixture()
@@ -53,7 +63,7 @@ def test_thumbnail_is_small(image_root: Path) -> None:
     import io
 
     html = render_dialogue_html(dialogue(), image_root=image_root)
-    data = html.split('data:image/png;base64,')[1].split('"')[0]
+    data = html.split("data:image/png;base64,")[1].split('"')[0]
     with Image.open(io.BytesIO(base64.b64decode(data))) as im:
         assert max(im.size) == 160
 

@@ -30,12 +30,29 @@ def samples() -> list[FusionSample]:
         return VisualKnowledge(f"img{i}", level, caption=f"caption {i}", entity="cat" if level == "entity" else None)
 
     return [
-        FusionSample("d1#1", "d1", ["Do you want to go hiking ?"], [0], "Sure , where ?", 1,
-                     [vk(0, "turn")], [vk(1, "entity"), vk(2, "entity")]),
-        FusionSample("d1#3", "d1", ["Sure , where ?", "The trail by the lake ."], [1, 2], "Great idea !", 3,
-                     [vk(3, "turn"), vk(4, "turn"), vk(5, "turn")], []),
-        FusionSample("d2#1", "d2", ["My cat sleeps on the sofa all day ."], [0], "I like cheese .", 1,
-                     [], [vk(6, "entity")]),
+        FusionSample(
+            "d1#1",
+            "d1",
+            ["Do you want to go hiking ?"],
+            [0],
+            "Sure , where ?",
+            1,
+            [vk(0, "turn")],
+            [vk(1, "entity"), vk(2, "entity")],
+        ),
+        FusionSample(
+            "d1#3",
+            "d1",
+            ["Sure , where ?", "The trail by the lake ."],
+            [1, 2],
+            "Great idea !",
+            3,
+            [vk(3, "turn"), vk(4, "turn"), vk(5, "turn")],
+            [],
+        ),
+        FusionSample(
+            "d2#1", "d2", ["My cat sleeps on the sofa all day ."], [0], "I like cheese .", 1, [], [vk(6, "entity")]
+        ),
     ]
 
 

@@ -73,6 +73,16 @@ def test_report_records_every_signature() -> None:
 
 def test_table_row_is_flat() -> None:
     row = table_row("full", score_responses(HYPS, REFS))
-    assert list(row) == ["system", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "Distinct-1", "Distinct-2",
-                         "F1", "avg_len"]
+    assert list(row) == [
+        "system",
+        "BLEU-1",
+        "BLEU-2",
+        "BLEU-3",
+        "BLEU-4",
+        "ROUGE-L",
+        "Distinct-1",
+        "Distinct-2",
+        "F1",
+        "avg_len",
+    ]
     assert all(isinstance(v, float) for k, v in row.items() if k != "system")

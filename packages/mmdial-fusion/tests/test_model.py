@@ -9,8 +9,9 @@ from mmdial_fusion.projection import ENTITY_IMAGE, TURN_IMAGE
 
 def _setup(backbone, store, ablation="full"):  # type: ignore[no-untyped-def]
     model = FusionModel(backbone.model, store.dim)
-    collate = FusionCollator(backbone.tokenizer, store, is_encoder_decoder=backbone.is_encoder_decoder,
-                             ablation=ablation)
+    collate = FusionCollator(
+        backbone.tokenizer, store, is_encoder_decoder=backbone.is_encoder_decoder, ablation=ablation
+    )
     return model, collate
 
 
@@ -114,8 +115,8 @@ def test_packed_masks(backbone, store, samples) -> None:  # type: ignore[no-unty
             assert real.tolist() == list(range(int(expected[b])))
             labelled = packed.labels[b] != -100
             assert labelled.sum() == response[b]
-            assert labelled[-int(response[b]):].all()
-            assert packed.labels[b][-int(response[b]):].tolist() == batch["labels"][b][: int(response[b])].tolist()
+            assert labelled[-int(response[b]) :].all()
+            assert packed.labels[b][-int(response[b]) :].tolist() == batch["labels"][b][: int(response[b])].tolist()
 
 
 def test_pack_slots_orders_real_slots() -> None:
@@ -137,13 +138,15 @@ def test_ablations_remove_exactly_the_intended_slots(backbone, store, samples) -
         assert ((batch["image_types"] == ENTITY_IMAGE).sum() > 0) == entity
         # the kept slots carry exactly the same features as in the full batch
         for b in range(len(samples)):
-            keep = (full["image_types"][b] == (TURN_IMAGE if turn else ENTITY_IMAGE))
+            keep = full["image_types"][b] == (TURN_IMAGE if turn else ENTITY_IMAGE)
             got = batch["image_features"][b][batch["image_mask"][b].bool()]
             torch.testing.assert_close(got, full["image_features"][b][keep])
-    text_only = FusionCollator(backbone.tokenizer, None, is_encoder_decoder=backbone.is_encoder_decoder,
-                               ablation="text_only")(samples)
+    text_only = FusionCollator(
+        backbone.tokenizer, None, is_encoder_decoder=backbone.is_encoder_decoder, ablation="text_only"
+    )(samples)
     assert "image_features" not in text_only
     assert torch.equal(text_only["input_ids"], full["input_ids"])
     model = FusionModel(backbone.model, store.dim)
     assert model.pack(**text_only).attention_mask.sum() == full["attention_mask"].sum() + (
-        0 if backbone.is_encoder_decoder else (full["labels"] != -100).sum())
+        0 if backbone.is_encoder_decoder else (full["labels"] != -100).sum()
+    )

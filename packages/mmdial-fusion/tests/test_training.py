@@ -22,8 +22,16 @@ def _config(tmp_path, store, samples, **train):  # type: ignore[no-untyped-def]
         "backbone": "tiny-t5",
         "seed": 3,
         "data": {"train": "train.jsonl", "validation": "valid.jsonl", "features": "features.npz"},
-        "train": {"output_dir": "run", "batch_size": 2, "grad_accum": 2, "lr": "3e-3", "max_steps": 4,
-                  "eval_every": 2, "log_every": 1, **train},
+        "train": {
+            "output_dir": "run",
+            "batch_size": 2,
+            "grad_accum": 2,
+            "lr": "3e-3",
+            "max_steps": 4,
+            "eval_every": 2,
+            "log_every": 1,
+            **train,
+        },
         "generation": {"max_new_tokens": 4},
     }
     path = tmp_path / "config.yaml"
@@ -66,8 +74,17 @@ def test_train_writes_checkpoints_and_resume_matches_straight_run(tmp_path, stor
 
 
 def test_early_stopping_on_a_flat_metric(tmp_path, store, samples) -> None:  # type: ignore[no-untyped-def]
-    cfg = _config(tmp_path, store, samples, lr=0.0, max_steps=20, eval_every=1, early_stopping_patience=2,
-                  grad_accum=1, metric="f1")
+    cfg = _config(
+        tmp_path,
+        store,
+        samples,
+        lr=0.0,
+        max_steps=20,
+        eval_every=1,
+        early_stopping_patience=2,
+        grad_accum=1,
+        metric="f1",
+    )
     result = train(cfg, progress=False)
     assert result.stopped_early and result.steps == 3 and result.best_step == 1
     assert all("bleu-4" in h for h in result.history)

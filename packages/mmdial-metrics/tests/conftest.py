@@ -64,7 +64,13 @@ def tiny_bert(tmp_path_factory, real_pairs) -> Path:
     tok = BertTokenizer(str(folder / "vocab.txt"), model_max_length=64)
     tok.save_pretrained(folder)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=3, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(folder)
     return folder

@@ -51,7 +51,8 @@ def test_corpus_bleu_lowercase_and_orders(single_ref_pairs, lowercase):
     for order in (1, 2, 3):
         ours = bleu(hyps, refs, lowercase=lowercase, max_ngram_order=order)
         ref = sacrebleu.metrics.BLEU(lowercase=lowercase, max_ngram_order=order, force=True).corpus_score(
-            hyps, _streams(refs))
+            hyps, _streams(refs)
+        )
         assert ours.score == pytest.approx(ref.score, abs=1e-9)
 
 
@@ -125,14 +126,15 @@ def test_coco_bleu(real_pairs):
 def test_edge_cases_all_bleus(hyp, refs):
     from pycocoevalcap.bleu.bleu import Bleu
 
-    assert bleu([hyp], [refs]).score == pytest.approx(
-        sacrebleu.corpus_bleu([hyp], [[r] for r in refs]).score, abs=1e-9)
+    assert bleu([hyp], [refs]).score == pytest.approx(sacrebleu.corpus_bleu([hyp], [[r] for r in refs]).score, abs=1e-9)
     assert sentence_bleu([hyp], [refs]).score == pytest.approx(
-        sacrebleu.metrics.BLEU(effective_order=True).sentence_score(hyp, refs).score, abs=1e-9)
+        sacrebleu.metrics.BLEU(effective_order=True).sentence_score(hyp, refs).score, abs=1e-9
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = nltk_bleu_mod.sentence_bleu([r.split() for r in refs], hyp.split(),
-                                               smoothing_function=nltk_bleu_mod.SmoothingFunction().method1)
+        expected = nltk_bleu_mod.sentence_bleu(
+            [r.split() for r in refs], hyp.split(), smoothing_function=nltk_bleu_mod.SmoothingFunction().method1
+        )
     assert nltk_sentence_bleu([hyp], [refs], smoothing=1).score == pytest.approx(expected, abs=1e-12)
     if hyp and all(refs):  # pycocoevalcap handles empty strings like any other (0 tokens)
         with contextlib.redirect_stdout(io.StringIO()):

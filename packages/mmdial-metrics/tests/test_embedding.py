@@ -76,8 +76,9 @@ def nlgeval_item(kind, hyp, refs, w2v, unk):
 
     def extreme(e):
         maxemb, minemb = np.max(e, axis=0), np.min(e, axis=0)
-        return list(map(lambda x, y: x if ((x > y or x < -y) and y > 0) or ((x < y or x > -y) and y < 0) else y,
-                        maxemb, minemb))
+        return list(
+            map(lambda x, y: x if ((x > y or x < -y) and y > 0) or ((x < y or x > -y) and y < 0) else y, maxemb, minemb)
+        )
 
     eh = embs(hyp)
     out = []
@@ -139,8 +140,10 @@ def test_callable_vectors_and_options(vectors):
     by_fn = greedy_matching(preds, refs, vectors=vecs.get)
     assert by_map.score == by_fn.score
     unk = np.mean(np.asarray(list(vecs.values())), axis=0)
-    assert (vector_extrema(preds, refs, vectors=vecs.get, convention="nlgeval", unk=unk).score
-            == vector_extrema(preds, refs, vectors=vecs, convention="nlgeval").score)
+    assert (
+        vector_extrema(preds, refs, vectors=vecs.get, convention="nlgeval", unk=unk).score
+        == vector_extrema(preds, refs, vectors=vecs, convention="nlgeval").score
+    )
     with pytest.raises(ValueError, match="unk="):
         vector_extrema(preds, refs, vectors=vecs.get, convention="nlgeval")
     with pytest.raises(TypeError, match="vectors are required"):

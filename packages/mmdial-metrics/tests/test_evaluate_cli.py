@@ -26,8 +26,11 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     tmp = tmp_path_factory.mktemp("eval")
     parts = []
-    for source, path in [("sgd", DEMO / "sgd" / "train"), ("dailydialog", DEMO / "dailydialog"),
-                         ("personachat", DEMO / "personachat")]:
+    for source, path in [
+        ("sgd", DEMO / "sgd" / "train"),
+        ("dailydialog", DEMO / "dailydialog"),
+        ("personachat", DEMO / "personachat"),
+    ]:
         out = tmp / f"{source}.jsonl"
         assert main(["convert", source, str(path), "--out", str(out)]) == 0
         parts.append(out)
@@ -66,8 +69,25 @@ def predictions(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
 def test_cli_report_matches_direct_metrics(dataset, predictions, tmp_path, capsys):
     path, rows = predictions
     out = tmp_path / "report.json"
-    status = main(["eval", str(path), "--refs", str(dataset), "--metrics", "bleu", "rougeL", "f1", "distinct_2",
-                   "--bootstrap", "200", "--seed", "7", "--out", str(out)])
+    status = main(
+        [
+            "eval",
+            str(path),
+            "--refs",
+            str(dataset),
+            "--metrics",
+            "bleu",
+            "rougeL",
+            "f1",
+            "distinct_2",
+            "--bootstrap",
+            "200",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     printed = capsys.readouterr().out
     assert "overall" in printed and "name:bleu|nrefs:1" in printed
@@ -104,8 +124,24 @@ def test_seeded_and_options(dataset, predictions, capsys):
     b = evaluate_dialogues(path, dataset, metrics=["bleu"], n_bootstrap=50, seed=3)
     c = evaluate_dialogues(path, dataset, metrics=["bleu"], n_bootstrap=50, seed=4)
     assert a["overall"] == b["overall"] and a["overall"]["bleu"]["low"] != c["overall"]["bleu"]["low"]
-    assert main(["eval", str(path), "--refs", str(dataset), "--metrics", "bleu", "--option", "bleu.tokenize=none",
-                 "--bootstrap", "0", "--json"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(path),
+                "--refs",
+                str(dataset),
+                "--metrics",
+                "bleu",
+                "--option",
+                "bleu.tokenize=none",
+                "--bootstrap",
+                "0",
+                "--json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert "|tok:none|" in report["metrics"]["bleu"]["signature"] and "low" not in report["overall"]["bleu"]
 
@@ -126,15 +162,26 @@ def test_jsonl_file_refs_and_records(dataset, tmp_path):
 @pytest.mark.parametrize(
     ("lines", "match"),
     [
-        (['{"dialogue_id": "sgd/train/1_00000", "turn_index": 0, "prediction": "hi"}', "{not json"],
-         r"preds\.jsonl, line 2: invalid JSON"),
-        (['{"dialogue_id": "nope/1", "turn_index": 0, "prediction": "hi"}'],
-         r"preds\.jsonl, line 1: dialogue 'nope/1' is not in the references"),
-        (['{"dialogue_id": "sgd/train/1_00000", "turn_index": 99, "prediction": "hi"}'],
-         r"preds\.jsonl, line 1: dialogue 'sgd/train/1_00000' has no turn 99"),
-        (['{"dialogue_id": "sgd/train/1_00000", "turn_index": 0, "prediction": "a"}', "",
-          '{"dialogue_id": "sgd/train/1_00000", "turn_index": 0, "prediction": "b"}'],
-         r"line 3: duplicate prediction for dialogue 'sgd/train/1_00000' turn 0 \(first at line 1\)"),
+        (
+            ['{"dialogue_id": "sgd/train/1_00000", "turn_index": 0, "prediction": "hi"}', "{not json"],
+            r"preds\.jsonl, line 2: invalid JSON",
+        ),
+        (
+            ['{"dialogue_id": "nope/1", "turn_index": 0, "prediction": "hi"}'],
+            r"preds\.jsonl, line 1: dialogue 'nope/1' is not in the references",
+        ),
+        (
+            ['{"dialogue_id": "sgd/train/1_00000", "turn_index": 99, "prediction": "hi"}'],
+            r"preds\.jsonl, line 1: dialogue 'sgd/train/1_00000' has no turn 99",
+        ),
+        (
+            [
+                '{"dialogue_id": "sgd/train/1_00000", "turn_index": 0, "prediction": "a"}',
+                "",
+                '{"dialogue_id": "sgd/train/1_00000", "turn_index": 0, "prediction": "b"}',
+            ],
+            r"line 3: duplicate prediction for dialogue 'sgd/train/1_00000' turn 0 \(first at line 1\)",
+        ),
         (['{"dialogue_id": "sgd/train/1_00000", "prediction": "a"}'], r"line 1: missing field\(s\) turn_index"),
         (['{"dialogue_id": "sgd/train/1_00000", "turn_index": "0", "prediction": "a"}'], r"line 1: turn_index must be"),
         (['{"dialogue_id": "sgd/train/1_00000", "turn_index": 0, "prediction": null}'], r"line 1: prediction must be"),

@@ -44,15 +44,24 @@ def test_parity_real_text(real_pairs, wordnet):
 
 def test_synonym_and_stem_stages(wordnet):
     hyps = ["the car is fast", "he runs quickly", "the dog barked", "Grüße 世界 👍", "", "a", "x y", "the the the"]
-    refs = [["the automobile is fast"], ["he running quick"], ["a cat meowed", "the domestic dog barked"],
-            ["grüße welt 👍"], ["something"], ["a"], [""], ["the"]]
+    refs = [
+        ["the automobile is fast"],
+        ["he running quick"],
+        ["a cat meowed", "the domestic dog barked"],
+        ["grüße welt 👍"],
+        ["something"],
+        ["a"],
+        [""],
+        ["the"],
+    ]
     expected = _nltk(hyps, refs, wordnet)
     ours = nltk_meteor(hyps, refs, wordnet=wordnet).item_scores
     assert ours == pytest.approx(expected, abs=1e-12)
     # WordNet synonyms match (sofa ~ couch) where an unrelated word does not; like nltk, synonyms are looked
     # up for the Porter *stems* left after the stem stage, so car ~ automobile ("automobil") does not match
     syn = nltk_meteor(
-        ["he will sit on the sofa", "the car is fast"], [["he will sit on the couch"], ["the truck is fast"]],
+        ["he will sit on the sofa", "the car is fast"],
+        [["he will sit on the couch"], ["the truck is fast"]],
         wordnet=wordnet,
     ).item_scores
     other = nltk_meteor(["he will sit on the zzz"], [["he will sit on the couch"]], wordnet=wordnet).score

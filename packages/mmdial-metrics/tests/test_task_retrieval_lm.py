@@ -71,8 +71,14 @@ def test_fuzzy_matches_fuzzywuzzy():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fuzz = pytest.importorskip("fuzzywuzzy.fuzz")
-    pairs = [("The Golden Gate", "golden gate the"), ("7 pm", "7:00 pm"), ("Café Rouge", "cafe rouge"),
-             ("san jose", "San Jose, CA"), ("", "x"), ("abc", "abd")]
+    pairs = [
+        ("The Golden Gate", "golden gate the"),
+        ("7 pm", "7:00 pm"),
+        ("Café Rouge", "cafe rouge"),
+        ("san jose", "San Jose, CA"),
+        ("", "x"),
+        ("abc", "abd"),
+    ]
     for a, b in pairs:
         assert token_sort_ratio(a, b) == fuzz.token_sort_ratio(a, b) / 100.0
     fuzzy = joint_goal_accuracy([{"r": "golden gate the"}], [{"r": "The Golden Gate"}], matching="fuzzy")
@@ -81,10 +87,16 @@ def test_fuzzy_matches_fuzzywuzzy():
 
 def test_inform_success():
     dialogues = [
-        {"goal": {"hotel": {"constraints": {"area": "north"}, "requested": ["phone"]}},
-         "offered": {"hotel": {"area": "north"}}, "provided": {"hotel": ["phone"]}},
-        {"goal": {"hotel": {"constraints": {"area": "north"}, "requested": ["phone"]}},
-         "offered": {"hotel": {"area": "north"}}, "provided": {}},
+        {
+            "goal": {"hotel": {"constraints": {"area": "north"}, "requested": ["phone"]}},
+            "offered": {"hotel": {"area": "north"}},
+            "provided": {"hotel": ["phone"]},
+        },
+        {
+            "goal": {"hotel": {"constraints": {"area": "north"}, "requested": ["phone"]}},
+            "offered": {"hotel": {"area": "north"}},
+            "provided": {},
+        },
         {"goal": {"hotel": {"constraints": {"area": "north"}}}, "offered": {"hotel": {"area": "south"}}},
     ]
 

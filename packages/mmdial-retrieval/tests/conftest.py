@@ -27,8 +27,14 @@ def skimage_photos() -> dict[str, Path]:
     """scikit-image's bundled photos by name."""
     data = pytest.importorskip("skimage.data", reason="scikit-image is needed for its bundled photos")
     folder = Path(data.__file__).parent
-    names = {"chelsea": "chelsea.png", "coffee": "coffee.png", "rocket": "rocket.jpg", "astronaut": "astronaut.png",
-             "horse": "horse.png", "motorcycle": "motorcycle_left.png"}
+    names = {
+        "chelsea": "chelsea.png",
+        "coffee": "coffee.png",
+        "rocket": "rocket.jpg",
+        "astronaut": "astronaut.png",
+        "horse": "horse.png",
+        "motorcycle": "motorcycle_left.png",
+    }
     return {k: folder / v for k, v in names.items()}
 
 

@@ -49,8 +49,9 @@ def test_resume_after_crash_mid_shard(tmp_path, drawn_pool, tiny_clip) -> None:
     cache = EmbeddingCache(tmp_path / "cache")
     # 4 images per batch, 8 per shard: crash during the 6th batch = in the middle of the third shard
     with pytest.raises(KeyboardInterrupt):
-        embed_pool(drawn_pool, CrashAfter(tiny_clip, 5), cache, batch_size=4, shard_size=8, num_workers=0,
-                   progress=False)
+        embed_pool(
+            drawn_pool, CrashAfter(tiny_clip, 5), cache, batch_size=4, shard_size=8, num_workers=0, progress=False
+        )
     shards = cache.shard_files(tiny_clip.encoder_id)
     assert len(shards) == 2
     # also leave a half-written temporary behind, as a kill during np.savez would
@@ -121,8 +122,9 @@ def test_cache_is_keyed_by_encoder(tmp_path) -> None:
 def test_retriever_text_and_image_search(tmp_path, photo_folder, offline_encoder) -> None:
     pool = ImagePool.create(tmp_path / "pool")
     pool.add_folder(photo_folder)
-    retriever = Retriever.from_pool(pool, offline_encoder, EmbeddingCache(tmp_path / "cache"), num_workers=0,
-                                    progress=False)
+    retriever = Retriever.from_pool(
+        pool, offline_encoder, EmbeddingCache(tmp_path / "cache"), num_workers=0, progress=False
+    )
     hits = retriever.search_text(["a cup of coffee", "a cat"], k=2)
     assert [pool.get(h[0]).uri for h in hits.ids] == ["coffee.png", "chelsea.png"]
     same = retriever.search_images([photo_folder / "rocket.jpg"], k=1)

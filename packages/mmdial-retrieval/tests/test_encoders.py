@@ -47,8 +47,9 @@ def test_offline_encoder_imagenet_top1(offline_encoder, skimage_photos) -> None:
     from mmdial_retrieval.images import load_rgb
 
     classes = imagenet_class_synonyms()
-    batch = offline_encoder.collate([offline_encoder.preprocess(load_rgb(skimage_photos[n]))
-                                     for n in ("coffee", "chelsea")])
+    batch = offline_encoder.collate(
+        [offline_encoder.preprocess(load_rgb(skimage_photos[n])) for n in ("coffee", "chelsea")]
+    )
     probs = offline_encoder.class_probabilities(batch)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert classes[int(probs[0].argmax())][0] == "espresso"

@@ -34,8 +34,9 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
     return items
 
 
-def test_local_embedding_matches_encoder_and_reports_broken_files(images: list[tuple[str, str]],
-                                                                  tmp_path: Path) -> None:
+def test_local_embedding_matches_encoder_and_reports_broken_files(
+    images: list[tuple[str, str]], tmp_path: Path
+) -> None:
     from mmdial_retrieval import get_encoder
 
     got = embed_images(images, ENCODER, out_dir=tmp_path, batch_size=4, shard_size=8, progress=False)
@@ -52,12 +53,21 @@ def test_local_scores_match_brute_force(images: list[tuple[str, str]], tmp_path:
     from mmdial_retrieval import get_encoder
 
     pool = embed_images(images, ENCODER, out_dir=tmp_path / "pool", batch_size=4, shard_size=8, progress=False)
-    run = score_texts(list(enumerate(TEXTS)), ENCODER, tmp_path / "pool", out_dir=tmp_path / "scores", k=3,
-                      batch_size=3, shard_size=4, progress=False)
+    run = score_texts(
+        list(enumerate(TEXTS)),
+        ENCODER,
+        tmp_path / "pool",
+        out_dir=tmp_path / "scores",
+        k=3,
+        batch_size=3,
+        shard_size=4,
+        progress=False,
+    )
     table = run.table()
     sims = get_encoder(ENCODER).encode_text(TEXTS) @ pool.vectors.T
-    for row, (top_ids, top_scores) in enumerate(zip(table.column("top_ids").to_pylist(),
-                                                    table.column("top_scores").to_pylist(), strict=True)):
+    for row, (top_ids, top_scores) in enumerate(
+        zip(table.column("top_ids").to_pylist(), table.column("top_scores").to_pylist(), strict=True)
+    ):
         order = np.argsort(-sims[row], kind="stable")[:3]
         assert top_ids == [pool.ids[j] for j in order]
         np.testing.assert_allclose(top_scores, sims[row][order], rtol=0, atol=1e-6)
@@ -73,8 +83,9 @@ def cluster() -> Iterator[None]:
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings(RAY_WARNING_FILTER)  # Ray Data's DataContext warns about its own deprecated fields
-def test_ray_engine_gives_identical_embeddings_and_scores(cluster: None, images: list[tuple[str, str]],
-                                                          tmp_path: Path) -> None:
+def test_ray_engine_gives_identical_embeddings_and_scores(
+    cluster: None, images: list[tuple[str, str]], tmp_path: Path
+) -> None:
     kw = {"batch_size": 4, "shard_size": 8, "progress": False}
     local = embed_images(images, ENCODER, out_dir=tmp_path / "local", **kw)
     dist = embed_images(images, ENCODER, out_dir=tmp_path / "ray", engine="ray", engine_options={"workers": 2}, **kw)
@@ -83,11 +94,33 @@ def test_ray_engine_gives_identical_embeddings_and_scores(cluster: None, images:
     assert dist.ids == local.ids and dist.failed == local.failed
     np.testing.assert_allclose(dist.vectors, local.vectors, rtol=0, atol=1e-6)
     items = list(enumerate(TEXTS * 3))
-    a = score_texts(items, ENCODER, tmp_path / "local", out_dir=tmp_path / "s-local", k=4, batch_size=4,
-                    shard_size=5, progress=False).table()
-    b = score_texts(items, ENCODER, tmp_path / "ray", out_dir=tmp_path / "s-ray", k=4, batch_size=4, shard_size=5,
-                    engine="ray", engine_options={"workers": 2}, progress=False).table()
+    a = score_texts(
+        items,
+        ENCODER,
+        tmp_path / "local",
+        out_dir=tmp_path / "s-local",
+        k=4,
+        batch_size=4,
+        shard_size=5,
+        progress=False,
+    ).table()
+    b = score_texts(
+        items,
+        ENCODER,
+        tmp_path / "ray",
+        out_dir=tmp_path / "s-ray",
+        k=4,
+        batch_size=4,
+        shard_size=5,
+        engine="ray",
+        engine_options={"workers": 2},
+        progress=False,
+    ).table()
     assert a.column("item_id").to_pylist() == b.column("item_id").to_pylist()
     assert a.column("top_ids").to_pylist() == b.column("top_ids").to_pylist()
-    np.testing.assert_allclose(np.asarray(b.column("top_scores").to_pylist()),
-                               np.asarray(a.column("top_scores").to_pylist()), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(b.column("top_scores").to_pylist()),
+        np.asarray(a.column("top_scores").to_pylist()),
+        rtol=0,
+        atol=1e-6,
+    )

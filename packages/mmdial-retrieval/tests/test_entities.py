@@ -30,7 +30,9 @@ def test_named_entities_and_noun_chunks() -> None:
 
 def test_prompt_template_is_configurable() -> None:
     assert entity_prompts(["cat"]) == ["a photo of a cat"]
-    assert entity_prompts(["cat", "sea"], template="an image showing {noun}") == ["an image showing cat",
-                                                                                  "an image showing sea"]
+    assert entity_prompts(["cat", "sea"], template="an image showing {noun}") == [
+        "an image showing cat",
+        "an image showing sea",
+    ]
     with pytest.raises(ValueError, match="must contain"):
         entity_prompts(["cat"], template="a photo")

@@ -40,7 +40,8 @@ def test_fit_projection_learns_a_hidden_linear_map(tmp_path) -> None:
 def test_cli_pool_index_search_eval(tmp_path, photo_folder, capsys) -> None:
     (photo_folder / "captions.csv").write_text(
         "image,caption\nchelsea.png,a cat\ncoffee.png,a cup of coffee\nrocket.jpg,a rocket\n"
-        "sub/astronaut.png,an astronaut\n")
+        "sub/astronaut.png,an astronaut\n"
+    )
     pool = tmp_path / "pool"
     captions = str(photo_folder / "captions.csv")
     assert main(["retrieval", "pool", "add", str(pool), captions, "--format", "captions"]) == 0
@@ -54,8 +55,21 @@ def test_cli_pool_index_search_eval(tmp_path, photo_folder, capsys) -> None:
     assert main(["retrieval", "search", str(tmp_path / "idx"), "a cup of coffee", "-k", "2", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits[0]["hits"][0]["caption"] == "a cup of coffee"
-    assert main(["retrieval", "search", str(tmp_path / "idx"), str(photo_folder / "rocket.jpg"), "--images",
-                 "-k", "1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "retrieval",
+                "search",
+                str(tmp_path / "idx"),
+                str(photo_folder / "rocket.jpg"),
+                "--images",
+                "-k",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)[0]["hits"][0]["caption"] == "a rocket"
     assert main(["retrieval", "eval", str(pool), "--workers", "0", "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)

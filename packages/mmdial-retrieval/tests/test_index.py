@@ -73,8 +73,9 @@ def test_choose_index_params_thresholds() -> None:
 
 def test_save_load_roundtrip_is_portable(tmp_path) -> None:
     base, queries = _data(500, 16, seed=7), _data(20, 16, seed=8)
-    index = VectorIndex.build(base, [f"h{i}" for i in range(500)], captions=[None] * 499 + ["last"],
-                              params="hnsw", encoder_id="test:enc")
+    index = VectorIndex.build(
+        base, [f"h{i}" for i in range(500)], captions=[None] * 499 + ["last"], params="hnsw", encoder_id="test:enc"
+    )
     before = index.search(queries, k=5)
     folder = index.save(tmp_path / "idx")
     meta = json.loads((folder / "index.json").read_text())

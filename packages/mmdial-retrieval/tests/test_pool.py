@@ -88,8 +88,12 @@ def test_captions_csv_and_jsonl(tmp_path, photo_folder) -> None:
     assert [i.caption for i in pool] == ["a cat, sitting", "an astronaut"]
     assert [(Path(p.path).name, p.kind) for p in report.problems] == [("nope.png", "missing")]
     jsonl = tmp_path / "caps.jsonl"
-    jsonl.write_text(json.dumps({"image": "coffee.png", "text": "coffee"}) + "\n\n"
-                     + json.dumps({"image": "rocket.jpg", "caption": "a rocket"}) + "\n")
+    jsonl.write_text(
+        json.dumps({"image": "coffee.png", "text": "coffee"})
+        + "\n\n"
+        + json.dumps({"image": "rocket.jpg", "caption": "a rocket"})
+        + "\n"
+    )
     pool.add_captions_file(jsonl, image_root=photo_folder, source="photos")
     assert pool.captions()[2:] == ["coffee", "a rocket"]
     bad = tmp_path / "bad.jsonl"
@@ -99,16 +103,22 @@ def test_captions_csv_and_jsonl(tmp_path, photo_folder) -> None:
 
 
 def test_coco_annotations(tmp_path, photo_folder) -> None:
-    coco = {"images": [{"id": 1, "file_name": "chelsea.png"}, {"id": 2, "file_name": "coffee.png"}],
-            "annotations": [{"id": 11, "image_id": 1, "caption": "A cat looking left."},
-                            {"id": 10, "image_id": 1, "caption": "An orange cat."},
-                            {"id": 12, "image_id": 2, "caption": " A cup of coffee "}]}
+    coco = {
+        "images": [{"id": 1, "file_name": "chelsea.png"}, {"id": 2, "file_name": "coffee.png"}],
+        "annotations": [
+            {"id": 11, "image_id": 1, "caption": "A cat looking left."},
+            {"id": 10, "image_id": 1, "caption": "An orange cat."},
+            {"id": 12, "image_id": 2, "caption": " A cup of coffee "},
+        ],
+    }
     ann = tmp_path / "captions_val.json"
     ann.write_text(json.dumps(coco))
     pool = ImagePool.create(tmp_path / "pool")
     pool.add("coco", ann, image_root=photo_folder)
     assert [(i.caption, i.extra_captions) for i in pool] == [
-        ("An orange cat.", ["A cat looking left."]), ("A cup of coffee", [])]
+        ("An orange cat.", ["A cat looking left."]),
+        ("A cup of coffee", []),
+    ]
     with pytest.raises(ValueError, match="unknown pool source format 'cocoa'; did you mean 'coco'"):
         pool.add("cocoa", ann)
 
@@ -125,8 +135,10 @@ def test_tuxpaint_layout_first_line_is_caption(tmp_path) -> None:
     assert [p.kind for p in report.problems] == ["no-caption"]
 
 
-@pytest.mark.skipif(not TUXPAINT_STAMPS.is_dir(), reason="Debian package tuxpaint-stamps-default not installed "
-                    "(apt-get install tuxpaint-stamps-default)")
+@pytest.mark.skipif(
+    not TUXPAINT_STAMPS.is_dir(),
+    reason="Debian package tuxpaint-stamps-default not installed (apt-get install tuxpaint-stamps-default)",
+)
 def test_real_tuxpaint_stamps(tmp_path) -> None:
     pool = ImagePool.create(tmp_path / "pool")
     report = pool.add_tuxpaint()

@@ -32,12 +32,23 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
-    "AugmentPipeline": "pipeline", "RunResult": "pipeline", "run_augment": "pipeline",
-    "FeatureExtractor": "features", "Stage1Features": "features",
-    "ImagePool": "pool", "load_pool": "pool", "Thresholds": "thresholds",
-    "StageOneClassifier": "classifier", "fit_classifier": "classifier", "load_classifier": "classifier",
-    "get_captioner": "captioners", "list_captioners": "captioners", "register_captioner": "captioners",
-    "get_vqa_backend": "vqa", "list_vqa_backends": "vqa", "register_vqa_backend": "vqa",
+    "AugmentPipeline": "pipeline",
+    "RunResult": "pipeline",
+    "run_augment": "pipeline",
+    "FeatureExtractor": "features",
+    "Stage1Features": "features",
+    "ImagePool": "pool",
+    "load_pool": "pool",
+    "Thresholds": "thresholds",
+    "StageOneClassifier": "classifier",
+    "fit_classifier": "classifier",
+    "load_classifier": "classifier",
+    "get_captioner": "captioners",
+    "list_captioners": "captioners",
+    "register_captioner": "captioners",
+    "get_vqa_backend": "vqa",
+    "list_vqa_backends": "vqa",
+    "register_vqa_backend": "vqa",
 }
 
 __all__ = [

@@ -49,8 +49,9 @@ if TYPE_CHECKING:
 def rule_matrix(features: Stage1Features) -> np.ndarray:
     """``(n, 4)`` columns ``max_entity_score, image_score, sent_sim`` (the rule's inputs, in ``Thresholds`` order)
     and ``bleu`` (for the classifier table)."""
-    return np.column_stack([features.max_entity_score, features.image_score, features.sent_sim,
-                            features.bleu]).astype(np.float64)
+    return np.column_stack([features.max_entity_score, features.image_score, features.sent_sim, features.bleu]).astype(
+        np.float64
+    )
 
 
 def candidate_cutoffs(values: np.ndarray, grid: int) -> np.ndarray:
@@ -65,8 +66,9 @@ def candidate_cutoffs(values: np.ndarray, grid: int) -> np.ndarray:
     return np.unique(qs)
 
 
-def search_thresholds(pos: np.ndarray, neg: np.ndarray, *, grid: int = 40,
-                      balanced: bool = True) -> tuple[Thresholds, float]:
+def search_thresholds(
+    pos: np.ndarray, neg: np.ndarray, *, grid: int = 40, balanced: bool = True
+) -> tuple[Thresholds, float]:
     """The cutoffs (strict ``>``, as the rule) with the best F1 of ``pos`` against ``neg`` (rows: the three rule
     features), over the product of :func:`candidate_cutoffs` per feature; ties go to fewer flagged negatives,
     then to the first combination. Vectorized: one ``(C, n) @ (n, C)`` product per cutoff of the first feature.
@@ -88,7 +90,7 @@ def search_thresholds(pos: np.ndarray, neg: np.ndarray, *, grid: int = 40,
     best: tuple[float, float, tuple[int, int, int]] | None = None
     for a in range(len(cuts[0])):
         gate = above[0][:, a]
-        tp = (above[1] * (gate * is_pos)[:, None]).T @ above[2]          # (C1, C2)
+        tp = (above[1] * (gate * is_pos)[:, None]).T @ above[2]  # (C1, C2)
         fp = (above[1] * (gate * (1 - is_pos))[:, None]).T @ above[2]
         f1 = np.where(tp > 0, 2 * tp / (tp + w_neg * fp + len(pos)), 0.0)  # 2TP / (2TP + wFP + FN), FN = P - TP
         key = f1 - 1e-9 * fp / max(len(neg), 1)
@@ -109,9 +111,14 @@ def rule_scores(thresholds: Thresholds, pos: np.ndarray, neg: np.ndarray) -> dic
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / len(pos) if len(pos) else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"positives": len(pos), "negatives": len(neg), "precision": round(precision, 4),
-            "recall": round(recall, 4), "f1": round(f1, 4),
-            "utterances_flagged": round(fp / len(neg), 4) if len(neg) else 0.0}
+    return {
+        "positives": len(pos),
+        "negatives": len(neg),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "utterances_flagged": round(fp / len(neg), 4) if len(neg) else 0.0,
+    }
 
 
 @dataclass
@@ -149,8 +156,9 @@ def _split(groups: list[str], test_fraction: float, seed: int) -> np.ndarray:
     return np.array([g in test for g in groups], dtype=bool)
 
 
-def caption_features(pool: ImagePool, extractor: Callable[[ImagePool], Any], *, folds: int = 5, seed: int = 0,
-                     progress: bool = False) -> tuple[list[int], np.ndarray]:
+def caption_features(
+    pool: ImagePool, extractor: Callable[[ImagePool], Any], *, folds: int = 5, seed: int = 0, progress: bool = False
+) -> tuple[list[int], np.ndarray]:
     """Rule features of the pool's captions, each scored against the pool without its own image: captioned rows
     are dealt into ``folds`` seeded folds, and fold k's captions are scored against every other row.
 
@@ -165,8 +173,10 @@ def caption_features(pool: ImagePool, extractor: Callable[[ImagePool], Any], *, 
 
     rows = [i for i in range(len(pool)) if pool.caption(i).strip()]
     if len(rows) < folds:
-        raise ValueError(f"calibration needs captioned pool images: {len(rows)} of {len(pool)} have a caption, "
-                         f"fewer than {folds} folds")
+        raise ValueError(
+            f"calibration needs captioned pool images: {len(rows)} of {len(pool)} have a caption, "
+            f"fewer than {folds} folds"
+        )
     fold_of = np.random.default_rng(seed).permutation(len(rows)) % folds
     out = np.zeros((len(rows), 4))
     for k in tqdm(range(folds), desc="captions (leave fold out)", disable=not progress):
@@ -177,25 +187,47 @@ def caption_features(pool: ImagePool, extractor: Callable[[ImagePool], Any], *, 
     return rows, out
 
 
-def _write_table(path: str | os.PathLike[str], found: Thresholds, pos: np.ndarray, neg: np.ndarray,
-                 pos_test: np.ndarray, neg_test: np.ndarray, texts: list[str]) -> None:
+def _write_table(
+    path: str | os.PathLike[str],
+    found: Thresholds,
+    pos: np.ndarray,
+    neg: np.ndarray,
+    pos_test: np.ndarray,
+    neg_test: np.ndarray,
+    texts: list[str],
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from mmdial_augment.io_utils import atomic_write
 
     m = np.concatenate([pos, neg])
-    table = pa.table({
-        "image_score": m[:, 1], "bleu": m[:, 3], "sent_sim": m[:, 2], "max_entity_score": m[:, 0],
-        "threshold": found.flag(m[:, 0], m[:, 1], m[:, 2]),
-        "label": np.r_[np.ones(len(pos), np.int64), np.zeros(len(neg), np.int64)],
-        "split": np.where(np.concatenate([pos_test, neg_test]), "test", "train"), "text": texts})
+    table = pa.table(
+        {
+            "image_score": m[:, 1],
+            "bleu": m[:, 3],
+            "sent_sim": m[:, 2],
+            "max_entity_score": m[:, 0],
+            "threshold": found.flag(m[:, 0], m[:, 1], m[:, 2]),
+            "label": np.r_[np.ones(len(pos), np.int64), np.zeros(len(neg), np.int64)],
+            "split": np.where(np.concatenate([pos_test, neg_test]), "test", "train"),
+            "text": texts,
+        }
+    )
     atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
 
 
-def calibrate(config: AugmentConfig, *, test_fraction: float = 0.3, folds: int = 5, grid: int = 40,
-              previous: Thresholds | None = None, table_out: str | os.PathLike[str] | None = None,
-              progress: bool = False, **components: Any) -> CalibrationResult:
+def calibrate(
+    config: AugmentConfig,
+    *,
+    test_fraction: float = 0.3,
+    folds: int = 5,
+    grid: int = 40,
+    previous: Thresholds | None = None,
+    table_out: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    **components: Any,
+) -> CalibrationResult:
     """Calibrate the threshold rule for ``config.encoder`` on ``config.pool`` (see the module docs).
 
     Args:
@@ -226,8 +258,9 @@ def calibrate(config: AugmentConfig, *, test_fraction: float = 0.3, folds: int =
     previous = previous or pipe.thresholds
 
     def extractor(p: Any) -> FeatureExtractor:
-        return FeatureExtractor(encoder, p, pipe.sentence_encoder, pipe.captioner, pipe.nouns, inert,
-                                batch_size=config.batch_size)
+        return FeatureExtractor(
+            encoder, p, pipe.sentence_encoder, pipe.captioner, pipe.nouns, inert, batch_size=config.batch_size
+        )
 
     cands = list(all_candidates(load_dialogues(config), min_words=config.min_words, max_words=config.max_words))
     if not cands:
@@ -240,19 +273,37 @@ def calibrate(config: AugmentConfig, *, test_fraction: float = 0.3, folds: int =
 
     found, _ = search_thresholds(pos[~pos_test], neg[~neg_test], grid=grid)
     if table_out is not None:
-        _write_table(table_out, found, pos, neg, pos_test, neg_test,
-                     [pool.caption(r) for r in rows] + [c.utterance for c in cands])
-    setup = {"positives": "pool captions, scored without their own image (leave-fold-out)",
-             "negatives": "candidate utterances of the inputs (mostly negatives)",
-             "inputs": [asdict(s) for s in config.inputs], "limit": config.limit, "seed": config.seed,
-             "test_fraction": test_fraction, "folds": folds, "grid": grid,
-             "objective": "class-balanced F1 on the train split (negatives weighted len(pos)/len(neg))",
-             "captioner": config.captioner.backend, "sentence_encoder": config.sentence_encoder}
+        _write_table(
+            table_out,
+            found,
+            pos,
+            neg,
+            pos_test,
+            neg_test,
+            [pool.caption(r) for r in rows] + [c.utterance for c in cands],
+        )
+    setup = {
+        "positives": "pool captions, scored without their own image (leave-fold-out)",
+        "negatives": "candidate utterances of the inputs (mostly negatives)",
+        "inputs": [asdict(s) for s in config.inputs],
+        "limit": config.limit,
+        "seed": config.seed,
+        "test_fraction": test_fraction,
+        "folds": folds,
+        "grid": grid,
+        "objective": "class-balanced F1 on the train split (negatives weighted len(pos)/len(neg))",
+        "captioner": config.captioner.backend,
+        "sentence_encoder": config.sentence_encoder,
+    }
     return CalibrationResult(
-        encoder=encoder.encoder_id, pool=pool.source, thresholds=found.to_dict(),
-        train=rule_scores(found, pos[~pos_test], neg[~neg_test]), test=rule_scores(found, pos[pos_test], neg[neg_test]),
+        encoder=encoder.encoder_id,
+        pool=pool.source,
+        thresholds=found.to_dict(),
+        train=rule_scores(found, pos[~pos_test], neg[~neg_test]),
+        test=rule_scores(found, pos[pos_test], neg[neg_test]),
         previous={"thresholds": previous.to_dict(), "test": rule_scores(previous, pos[pos_test], neg[neg_test])},
-        setup=setup)
+        setup=setup,
+    )
 
 
 __all__ = [

@@ -56,7 +56,8 @@ def candidates(dialogue: Dialogue, *, min_words: int = 0, max_words: int | None 
         context.append(text)
 
 
-def all_candidates(dialogues: Iterable[Dialogue], *, min_words: int = 0,
-                   max_words: int | None = None) -> list[Candidate]:
+def all_candidates(
+    dialogues: Iterable[Dialogue], *, min_words: int = 0, max_words: int | None = None
+) -> list[Candidate]:
     """Candidates of many dialogues, in order."""
     return [c for d in dialogues for c in candidates(d, min_words=min_words, max_words=max_words)]

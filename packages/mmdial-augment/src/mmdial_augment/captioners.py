@@ -70,9 +70,17 @@ class VisionEncoderDecoderCaptioner(Captioner):
 
     name = "vision-encoder-decoder"
 
-    def __init__(self, model: Any = "nlpconnect/vit-gpt2-image-captioning", image_processor: Any = None,
-                 tokenizer: Any = None, *, max_length: int = 25, num_beams: int = 10, batch_size: int = 16,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model: Any = "nlpconnect/vit-gpt2-image-captioning",
+        image_processor: Any = None,
+        tokenizer: Any = None,
+        *,
+        max_length: int = 25,
+        num_beams: int = 10,
+        batch_size: int = 16,
+        device: str = "cpu",
+    ) -> None:
         super().__init__()
         try:
             import transformers
@@ -101,7 +109,7 @@ class VisionEncoderDecoderCaptioner(Captioner):
 
         out: list[str] = []
         for i in range(0, len(rows), self.batch_size):
-            images = [load_rgb(pool.paths[r]) for r in rows[i:i + self.batch_size]]
+            images = [load_rgb(pool.paths[r]) for r in rows[i : i + self.batch_size]]
             pixel_values = self.image_processor(images=images, return_tensors="pt").pixel_values.to(self.device)
             with torch.no_grad():
                 ids = self.model.generate(pixel_values, **self.gen_kwargs)
@@ -114,8 +122,11 @@ class VisionEncoderDecoderCaptioner(Captioner):
 
 CAPTIONERS: Registry[Captioner] = Registry("captioner")
 CAPTIONERS.register("pool-caption", PoolCaptioner, description="the pool's own captions (offline)")
-CAPTIONERS.register("vision-encoder-decoder", VisionEncoderDecoderCaptioner,
-                    description="transformers VisionEncoderDecoderModel, beam search (IMAD: vit-gpt2)")
+CAPTIONERS.register(
+    "vision-encoder-decoder",
+    VisionEncoderDecoderCaptioner,
+    description="transformers VisionEncoderDecoderModel, beam search (IMAD: vit-gpt2)",
+)
 
 
 def list_captioners() -> list[str]:

@@ -50,7 +50,8 @@ class ChunkStore:
                 raise ResumeMismatchError(
                     f"{self.root}: holds a run with another config (fingerprint {old.get('fingerprint')}, "
                     f"{old.get('n_chunks')} chunks; now {self.fingerprint}, {n_chunks}); use a new output_dir "
-                    "or overwrite")
+                    "or overwrite"
+                )
         elif overwrite:
             for f in self.dir.glob("chunk-*.parquet"):
                 f.unlink()

@@ -131,8 +131,7 @@ def load_classifier(path: str | os.PathLike[str]) -> StageOneClassifier:
         raise ValueError(f"{path}: malformed classifier: {exc}") from exc
 
 
-def fit_classifier(X: Any, y: Any, *, kind: str = "random_forest", seed: int = 0,
-                   **params: Any) -> StageOneClassifier:
+def fit_classifier(X: Any, y: Any, *, kind: str = "random_forest", seed: int = 0, **params: Any) -> StageOneClassifier:
     """Fit on features ``X`` ``(n, 5)`` and 0/1 labels ``y`` with scikit-learn, keep only the parameters.
 
     Args:
@@ -163,14 +162,22 @@ def fit_classifier(X: Any, y: Any, *, kind: str = "random_forest", seed: int = 0
             t = est.tree_
             value = t.value[:, 0, :]
             proba = value[:, pos] / np.maximum(value.sum(axis=1), 1e-300)
-            trees.append(Tree(t.children_left.tolist(), t.children_right.tolist(), t.feature.tolist(),
-                              t.threshold.tolist(), proba.tolist()))
+            trees.append(
+                Tree(
+                    t.children_left.tolist(),
+                    t.children_right.tolist(),
+                    t.feature.tolist(),
+                    t.threshold.tolist(),
+                    proba.tolist(),
+                )
+            )
         return StageOneClassifier(kind, trees=trees, meta=meta)
     raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
 
 
-def read_labels(path: str | os.PathLike[str], features: str | os.PathLike[str] | None = None,
-                label_column: str = "label") -> tuple[np.ndarray, np.ndarray]:
+def read_labels(
+    path: str | os.PathLike[str], features: str | os.PathLike[str] | None = None, label_column: str = "label"
+) -> tuple[np.ndarray, np.ndarray]:
     """Read labeled utterances: a Parquet/CSV/JSONL table with the five feature columns and ``label``, or
     (with ``features``, a run's ``features.parquet``) just ``dialogue_id``, ``turn_index`` and ``label``.
 
@@ -182,8 +189,7 @@ def read_labels(path: str | os.PathLike[str], features: str | os.PathLike[str] |
         raise ValueError(f"{path}: no {label_column!r} column (columns: {sorted(labels)})")
     if features is not None:
         feats = _read_table(features)
-        index = {(d, int(t)): i for i, (d, t) in enumerate(zip(feats["dialogue_id"], feats["turn_index"],
-                                                                    strict=True))}
+        index = {(d, int(t)): i for i, (d, t) in enumerate(zip(feats["dialogue_id"], feats["turn_index"], strict=True))}
         rows = []
         for n, (d, t) in enumerate(zip(labels["dialogue_id"], labels["turn_index"], strict=True)):
             key = (d, int(t))

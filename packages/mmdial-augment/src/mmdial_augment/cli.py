@@ -35,16 +35,23 @@ def register(subparsers: Any) -> None:
 
     f = sub.add_parser("fit-classifier", help="train the stage-1 classifier on labeled utterances (JSON output)")
     f.add_argument("labels", type=Path, help="Parquet/CSV/JSONL with feature columns and 'label'")
-    f.add_argument("--features", type=Path, default=None,
-                   help="a run's features.parquet, when LABELS has only dialogue_id, turn_index, label")
+    f.add_argument(
+        "--features",
+        type=Path,
+        default=None,
+        help="a run's features.parquet, when LABELS has only dialogue_id, turn_index, label",
+    )
     f.add_argument("--kind", choices=["random_forest", "logistic_regression"], default="random_forest")
     f.add_argument("--out", type=Path, required=True, help="output .json")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--n-estimators", type=int, default=100, help="random forest trees")
     f.set_defaults(handler=_cmd_fit)
 
-    c = sub.add_parser("calibrate", help="calibrate the threshold rule for the config's encoder and pool "
-                       "(pool captions vs dialogue utterances, F1 on a split)")
+    c = sub.add_parser(
+        "calibrate",
+        help="calibrate the threshold rule for the config's encoder and pool "
+        "(pool captions vs dialogue utterances, F1 on a split)",
+    )
     c.add_argument("config", type=Path)
     c.add_argument("--out", type=Path, required=True, help="output .json (thresholds, train/test figures)")
     c.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
@@ -52,8 +59,12 @@ def register(subparsers: Any) -> None:
     c.add_argument("--folds", type=int, default=5, help="pool folds: captions are scored without their own image")
     c.add_argument("--grid", type=int, default=40, help="quantile cutoffs per feature")
     c.add_argument("--output-dir", default=None, help="override the config's output_dir (pool cache)")
-    c.add_argument("--table", type=Path, default=None,
-                   help="also write the labeled feature table (Parquet) for `mmdial augment fit-classifier`")
+    c.add_argument(
+        "--table",
+        type=Path,
+        default=None,
+        help="also write the labeled feature table (Parquet) for `mmdial augment fit-classifier`",
+    )
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(handler=_cmd_calibrate)
 
@@ -88,8 +99,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from mmdial_augment.config import load_config
 
     cfg = load_config(args.config, limit=args.limit, output_dir=args.output_dir)
-    result = calibrate(cfg, test_fraction=args.test_fraction, folds=args.folds, grid=args.grid,
-                       table_out=args.table, progress=not args.no_progress)
+    result = calibrate(
+        cfg,
+        test_fraction=args.test_fraction,
+        folds=args.folds,
+        grid=args.grid,
+        table_out=args.table,
+        progress=not args.no_progress,
+    )
     result.save(args.out)
     print(json.dumps(result.to_dict(), indent=2))
     return 0
@@ -110,7 +127,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     cfg = AugmentConfig.from_dict(prov["config"])
     rows = pq.read_table(features).to_pydict()
     pool = prov.get("pool") or {}
-    out = write_report(args.run_dir / "report.html", rows, None, cfg, summary=prov.get("counts"),
-                       image_root=pool.get("root"))
+    out = write_report(
+        args.run_dir / "report.html", rows, None, cfg, summary=prov.get("counts"), image_root=pool.get("root")
+    )
     print(out)
     return 0

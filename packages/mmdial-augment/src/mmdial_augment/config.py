@@ -44,7 +44,6 @@ CUTOFF_PRESETS: dict[int, float] = {
 VQA_QUESTION = "What phrase can describe this picture?"
 
 
-
 @dataclass
 class InputSpec:
     """One input: a source read with a registered reader (``reader`` + ``path``), or a unified dataset
@@ -189,8 +188,12 @@ class AugmentConfig:
         if not isinstance(inputs, list):
             raise ValueError("config.inputs must be a list")
         kw["inputs"] = [_build(InputSpec, x, f"config.inputs[{i}]") for i, x in enumerate(inputs)]
-        for name, typ in (("pool", PoolSpec), ("captioner", CaptionerSpec), ("decision", DecisionSpec),
-                          ("vqa", VQASpec)):
+        for name, typ in (
+            ("pool", PoolSpec),
+            ("captioner", CaptionerSpec),
+            ("decision", DecisionSpec),
+            ("vqa", VQASpec),
+        ):
             if name in kw:
                 kw[name] = _build(typ, kw[name], f"config.{name}")
         cfg = cls(**kw)

@@ -55,8 +55,9 @@ class Stage1Features:
 
     def matrix(self) -> np.ndarray:
         """The classifier input ``(n, 5)`` in :data:`CLASSIFIER_FEATURES` order (``threshold`` as 0/1)."""
-        return np.column_stack([self.image_score, self.bleu, self.sent_sim, self.max_entity_score,
-                                self.threshold.astype(np.float64)]).astype(np.float64)
+        return np.column_stack(
+            [self.image_score, self.bleu, self.sent_sim, self.max_entity_score, self.threshold.astype(np.float64)]
+        ).astype(np.float64)
 
 
 def sentence_bleu_scores(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
@@ -87,8 +88,17 @@ class FeatureExtractor:
         batch_size: Utterances per encoder call; 1 gives the unbatched path.
     """
 
-    def __init__(self, encoder: DualEncoder, pool: ImagePool, sentence_encoder: DualEncoder, captioner: Captioner,
-                 nouns: Any, thresholds: Thresholds, *, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        encoder: DualEncoder,
+        pool: ImagePool,
+        sentence_encoder: DualEncoder,
+        captioner: Captioner,
+        nouns: Any,
+        thresholds: Thresholds,
+        *,
+        batch_size: int = 64,
+    ) -> None:
         if pool.embeddings is None or pool.encoder_id != encoder.encoder_id:
             raise ValueError(f"pool embeddings are missing or not from {encoder.encoder_id!r}; call pool.embed()")
         self.encoder = encoder
@@ -103,7 +113,7 @@ class FeatureExtractor:
     def _encode(self, encoder: DualEncoder, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, encoder.dim), np.float32)
-        parts = [encoder.encode_text(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        parts = [encoder.encode_text(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
         return np.concatenate(parts)
 
     def entity_score(self, noun_lists: list[list[str]]) -> tuple[list[list[float]], np.ndarray]:
@@ -135,5 +145,6 @@ class FeatureExtractor:
         bleu = sentence_bleu_scores(captions, texts)
         image_score64 = image_score.astype(np.float64)
         flag = self.thresholds.flag(max_entity, image_score64, sent_sim)
-        return Stage1Features(image_score64, image_row, noun_lists, entity_scores, max_entity, captions, sent_sim,
-                              bleu, flag, emb)
+        return Stage1Features(
+            image_score64, image_row, noun_lists, entity_scores, max_entity, captions, sent_sim, bleu, flag, emb
+        )

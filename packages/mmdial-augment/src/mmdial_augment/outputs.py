@@ -43,11 +43,17 @@ def augment_dialogues(dialogues: Iterable[Dialogue], rows: dict[str, list[Any]])
             i = chosen.get((d.dialogue_id, turn.turn_index))
             if i is None:
                 continue
-            turn.images.append(ImageRef(
-                image_id=rows["chosen_image_id"][i], uri=rows["chosen_uri"][i], source=rows["image_source"][i],
-                caption=rows["chosen_caption"][i] or None, level="replacement", score=rows["chosen_score"][i]))
-            turn.annotations.extra["imad"] = {
-                "original_text": turn.text, **{k: rows[k][i] for k in _KEPT if k in rows}}
+            turn.images.append(
+                ImageRef(
+                    image_id=rows["chosen_image_id"][i],
+                    uri=rows["chosen_uri"][i],
+                    source=rows["image_source"][i],
+                    caption=rows["chosen_caption"][i] or None,
+                    level="replacement",
+                    score=rows["chosen_score"][i],
+                )
+            )
+            turn.annotations.extra["imad"] = {"original_text": turn.text, **{k: rows[k][i] for k in _KEPT if k in rows}}
             turn.text = ""
         out.append(d)
     return out

@@ -132,10 +132,18 @@ class AugmentPipeline:
         progress: Show tqdm progress bars per stage.
     """
 
-    def __init__(self, config: AugmentConfig, *, encoder: DualEncoder | None = None,
-                 sentence_encoder: DualEncoder | None = None, pool: ImagePool | None = None,
-                 captioner: Captioner | None = None, vqa: VQABackend | None = None, nouns: Any = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        config: AugmentConfig,
+        *,
+        encoder: DualEncoder | None = None,
+        sentence_encoder: DualEncoder | None = None,
+        pool: ImagePool | None = None,
+        captioner: Captioner | None = None,
+        vqa: VQABackend | None = None,
+        nouns: Any = None,
+        progress: bool = True,
+    ) -> None:
         self.config = config
         self._encoder = encoder
         self._sentence_encoder = sentence_encoder
@@ -162,12 +170,19 @@ class AugmentPipeline:
     @property
     def pool(self) -> ImagePool:
         if self._pool is None:
-            self._pool = load_pool(self.config.pool, self.encoder, workdir=self.out / "pool",
-                                   cache_dir=self.embedding_cache_dir, batch_size=self.config.batch_size,
-                                   progress=self.progress)
+            self._pool = load_pool(
+                self.config.pool,
+                self.encoder,
+                workdir=self.out / "pool",
+                cache_dir=self.embedding_cache_dir,
+                batch_size=self.config.batch_size,
+                progress=self.progress,
+            )
         if self._pool.embeddings is None or self._pool.encoder_id != self.encoder.encoder_id:
-            raise ValueError(f"the pool passed in has no embeddings from {self.encoder.encoder_id!r}; "
-                             "use mmdial_augment.pool.with_embeddings")
+            raise ValueError(
+                f"the pool passed in has no embeddings from {self.encoder.encoder_id!r}; "
+                "use mmdial_augment.pool.with_embeddings"
+            )
         return self._pool
 
     @property
@@ -202,8 +217,11 @@ class AugmentPipeline:
 
     @property
     def thresholds(self) -> Thresholds:
-        return thresholds_for(self.config.encoder if self._encoder is None else self.encoder.encoder_id,
-                              self.encoder.info(), self.config.thresholds)
+        return thresholds_for(
+            self.config.encoder if self._encoder is None else self.encoder.encoder_id,
+            self.encoder.info(),
+            self.config.thresholds,
+        )
 
     def fingerprint(self) -> str:
         """The resume key: :meth:`AugmentConfig.fingerprint` plus the thresholds the encoder name resolves to
@@ -232,15 +250,18 @@ class AugmentPipeline:
         cfg = self.config
         seed_everything(cfg.seed)
         dialogues = load_dialogues(cfg)
-        chunks = [dialogues[i:i + cfg.chunk_size] for i in range(0, len(dialogues), cfg.chunk_size)]
-        cands = [[c for d in chunk for c in candidates(d, min_words=cfg.min_words, max_words=cfg.max_words)]
-                 for chunk in chunks]
+        chunks = [dialogues[i : i + cfg.chunk_size] for i in range(0, len(dialogues), cfg.chunk_size)]
+        cands = [
+            [c for d in chunk for c in candidates(d, min_words=cfg.min_words, max_words=cfg.max_words)]
+            for chunk in chunks
+        ]
         store = ChunkStore(self.out, self.fingerprint())
         store.open(len(chunks), overwrite=overwrite)
         decision = self.decision()
         todo = [k for k in range(len(chunks)) if not store.done(k)]
-        bar1 = tqdm(total=sum(len(cands[k]) for k in todo), desc="stage 1 (features)", unit="utt",
-                    disable=not self.progress)
+        bar1 = tqdm(
+            total=sum(len(cands[k]) for k in todo), desc="stage 1 (features)", unit="utt", disable=not self.progress
+        )
         bar2 = tqdm(total=0, desc="stage 2 (VQA)", unit="utt", disable=not self.progress)
         try:
             for k in todo:
@@ -252,8 +273,9 @@ class AugmentPipeline:
         rows = store.read_all()
         return self.finish(dialogues, rows, len(chunks) - len(todo), len(todo), report=report)
 
-    def process_chunk(self, cands: list[Candidate], decision: Decision, bar1: Any = None,
-                      bar2: Any = None) -> dict[str, list[Any]]:
+    def process_chunk(
+        self, cands: list[Candidate], decision: Decision, bar1: Any = None, bar2: Any = None
+    ) -> dict[str, list[Any]]:
         """Stage 1, decision and stage 2 for the candidates of one chunk -> the chunk's columns."""
         cfg = self.config
         if not cands:
@@ -274,24 +296,43 @@ class AugmentPipeline:
                 bar2.refresh()
             hits = pool.search(feats.text_embeddings[idx], k=cfg.vqa.top_n)
             for j, i in enumerate(idx):
-                selections[int(i)] = select_image(cands[i].utterance, hits.rows[j].tolist(),
-                                                  hits.scores[j].tolist(), pool,
-                                                  self.vqa, cfg.vqa.min_confidence)
+                selections[int(i)] = select_image(
+                    cands[i].utterance,
+                    hits.rows[j].tolist(),
+                    hits.scores[j].tolist(),
+                    pool,
+                    self.vqa,
+                    cfg.vqa.min_confidence,
+                )
                 if bar2 is not None:
                     bar2.update(1)
-        return feature_columns(cands, feats, proba, replaceable, selections, pool,
-                               vqa_name=self.vqa.name if selections else cfg.vqa.backend,
-                               encoder_id=self.encoder.encoder_id)
+        return feature_columns(
+            cands,
+            feats,
+            proba,
+            replaceable,
+            selections,
+            pool,
+            vqa_name=self.vqa.name if selections else cfg.vqa.backend,
+            encoder_id=self.encoder.encoder_id,
+        )
 
     def _extractor(self) -> FeatureExtractor:
         if not hasattr(self, "_feature_extractor"):
-            self._feature_extractor = FeatureExtractor(self.encoder, self.pool, self.sentence_encoder,
-                                                       self.captioner, self.nouns, self.thresholds,
-                                                       batch_size=self.config.batch_size)
+            self._feature_extractor = FeatureExtractor(
+                self.encoder,
+                self.pool,
+                self.sentence_encoder,
+                self.captioner,
+                self.nouns,
+                self.thresholds,
+                batch_size=self.config.batch_size,
+            )
         return self._feature_extractor
 
-    def finish(self, dialogues: list[Dialogue], rows: dict[str, list[Any]], reused: int, computed: int, *,
-               report: bool = True) -> RunResult:
+    def finish(
+        self, dialogues: list[Dialogue], rows: dict[str, list[Any]], reused: int, computed: int, *, report: bool = True
+    ) -> RunResult:
         """Write features, augmented dataset, provenance and report from the chunk rows."""
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -314,32 +355,76 @@ class AugmentPipeline:
         if self._pool is not None:
             pool_info = self._pool.info()
             skipped = [f"{s['image_id']}: {s['reason']}" for s in pool_info["skipped"]] + skipped
-        result = RunResult(self.out, features_path, augmented_path, None, len(dialogues), len(rows["utterance"]),
-                           int(sum(rows["replaceable"])), int(sum(rows["replaced"])), computed, reused, skipped)
+        result = RunResult(
+            self.out,
+            features_path,
+            augmented_path,
+            None,
+            len(dialogues),
+            len(rows["utterance"]),
+            int(sum(rows["replaceable"])),
+            int(sum(rows["replaced"])),
+            computed,
+            reused,
+            skipped,
+        )
         if self._pool is not None and result.n_replaced:
             from mmdial_augment.plausibility import plausibility
 
             result.plausibility = plausibility(rows, self._pool.captions, seed=self.config.seed)
-        prov = provenance(config=self.config.to_dict(), seed=self.config.seed, extra={
-            "fingerprint": self.fingerprint(), "counts": result.summary(), "pool": pool_info,
-            "decision": self.decision().describe(),
-            "thresholds": self.thresholds.to_dict() if self._encoder is not None else self.config.thresholds,
-        })
+        prov = provenance(
+            config=self.config.to_dict(),
+            seed=self.config.seed,
+            extra={
+                "fingerprint": self.fingerprint(),
+                "counts": result.summary(),
+                "pool": pool_info,
+                "decision": self.decision().describe(),
+                "thresholds": self.thresholds.to_dict() if self._encoder is not None else self.config.thresholds,
+            },
+        )
         atomic_write_text(self.out / "provenance.json", json.dumps(prov, indent=2, default=str))
         if report:
             from mmdial_augment.report import write_report
 
-            result.report_path = write_report(self.out / "report.html", rows, dialogues, self.config,
-                                              pool=self._pool, summary=result.summary())
+            result.report_path = write_report(
+                self.out / "report.html", rows, dialogues, self.config, pool=self._pool, summary=result.summary()
+            )
         return result
 
 
 FEATURE_COLUMNS = (
-    "dialogue_id", "turn_index", "utterance", "context", "n_long_words", "encoder", "image_score", "image_id",
-    "image_caption", "nouns", "entity_scores", "max_entity_score", "sent_sim", "bleu", "threshold", "probability",
-    "replaceable", "topn_image_ids", "topn_retrieval_scores", "topn_vqa_scores", "topn_captions", "topn_uris",
-    "chosen_image_id", "chosen_uri", "chosen_caption", "chosen_score", "replaced", "reason", "skipped_images",
-    "vqa_backend", "image_source",
+    "dialogue_id",
+    "turn_index",
+    "utterance",
+    "context",
+    "n_long_words",
+    "encoder",
+    "image_score",
+    "image_id",
+    "image_caption",
+    "nouns",
+    "entity_scores",
+    "max_entity_score",
+    "sent_sim",
+    "bleu",
+    "threshold",
+    "probability",
+    "replaceable",
+    "topn_image_ids",
+    "topn_retrieval_scores",
+    "topn_vqa_scores",
+    "topn_captions",
+    "topn_uris",
+    "chosen_image_id",
+    "chosen_uri",
+    "chosen_caption",
+    "chosen_score",
+    "replaced",
+    "reason",
+    "skipped_images",
+    "vqa_backend",
+    "image_source",
 )
 
 
@@ -348,9 +433,17 @@ def empty_columns() -> dict[str, list[Any]]:
     return {c: [] for c in FEATURE_COLUMNS}
 
 
-def feature_columns(cands: list[Candidate], feats: Any, proba: np.ndarray | None, replaceable: np.ndarray,
-                    selections: dict[int, Any], pool: ImagePool, *, vqa_name: str, encoder_id: str
-                    ) -> dict[str, list[Any]]:
+def feature_columns(
+    cands: list[Candidate],
+    feats: Any,
+    proba: np.ndarray | None,
+    replaceable: np.ndarray,
+    selections: dict[int, Any],
+    pool: ImagePool,
+    *,
+    vqa_name: str,
+    encoder_id: str,
+) -> dict[str, list[Any]]:
     """Assemble the per-utterance rows of one chunk."""
     cols = empty_columns()
     for i, c in enumerate(cands):
@@ -358,13 +451,23 @@ def feature_columns(cands: list[Candidate], feats: Any, proba: np.ndarray | None
         r = int(feats.image_row[i])
         chosen = None if sel is None or sel.chosen is None else sel.chosen
         row = {
-            "dialogue_id": c.dialogue_id, "turn_index": c.turn_index, "utterance": c.utterance,
-            "context": list(c.context), "n_long_words": c.n_long_words, "encoder": encoder_id,
-            "image_score": float(feats.image_score[i]), "image_id": pool.image_ids[r],
-            "image_caption": feats.caption[i], "nouns": feats.nouns[i], "entity_scores": feats.entity_scores[i],
-            "max_entity_score": float(feats.max_entity_score[i]), "sent_sim": float(feats.sent_sim[i]),
-            "bleu": float(feats.bleu[i]), "threshold": bool(feats.threshold[i]),
-            "probability": None if proba is None else float(proba[i]), "replaceable": bool(replaceable[i]),
+            "dialogue_id": c.dialogue_id,
+            "turn_index": c.turn_index,
+            "utterance": c.utterance,
+            "context": list(c.context),
+            "n_long_words": c.n_long_words,
+            "encoder": encoder_id,
+            "image_score": float(feats.image_score[i]),
+            "image_id": pool.image_ids[r],
+            "image_caption": feats.caption[i],
+            "nouns": feats.nouns[i],
+            "entity_scores": feats.entity_scores[i],
+            "max_entity_score": float(feats.max_entity_score[i]),
+            "sent_sim": float(feats.sent_sim[i]),
+            "bleu": float(feats.bleu[i]),
+            "threshold": bool(feats.threshold[i]),
+            "probability": None if proba is None else float(proba[i]),
+            "replaceable": bool(replaceable[i]),
             "topn_image_ids": [] if sel is None else [pool.image_ids[x] for x in sel.rows],
             "topn_retrieval_scores": [] if sel is None else [float(x) for x in sel.retrieval_scores],
             "topn_vqa_scores": [] if sel is None else [None if np.isnan(x) else float(x) for x in sel.vqa_scores],
@@ -385,8 +488,9 @@ def feature_columns(cands: list[Candidate], feats: Any, proba: np.ndarray | None
     return cols
 
 
-def run_augment(config: AugmentConfig | str | os.PathLike[str], *, overwrite: bool = False, progress: bool = True,
-                **components: Any) -> RunResult:
+def run_augment(
+    config: AugmentConfig | str | os.PathLike[str], *, overwrite: bool = False, progress: bool = True, **components: Any
+) -> RunResult:
     """Run (or resume) the pipeline from a config object or YAML file; see :class:`AugmentPipeline`."""
     from mmdial_augment.config import load_config
 

@@ -26,14 +26,15 @@ def spacy_lemmas(model: str | None = None) -> Lemmatizer:
     nlp = load_spacy(model or DEFAULT_SPACY_MODEL)
 
     def lemmas(texts: Sequence[str]) -> list[set[str]]:
-        return [{t.lemma_.lower() for t in doc if t.is_alpha} | {t.lower_ for t in doc if t.is_alpha}
-                for doc in nlp.pipe(list(texts))]
+        return [
+            {t.lemma_.lower() for t in doc if t.is_alpha} | {t.lower_ for t in doc if t.is_alpha}
+            for doc in nlp.pipe(list(texts))
+        ]
 
     return lemmas
 
 
-def noun_in_caption_share(nouns: Sequence[Sequence[str]], captions: Sequence[str | None],
-                          lemmas: Lemmatizer) -> float:
+def noun_in_caption_share(nouns: Sequence[Sequence[str]], captions: Sequence[str | None], lemmas: Lemmatizer) -> float:
     """Share of rows where some noun of the row is among its caption's lemmas (0.0 with no rows)."""
     if not len(nouns):
         return 0.0
@@ -42,8 +43,14 @@ def noun_in_caption_share(nouns: Sequence[Sequence[str]], captions: Sequence[str
     return float(np.mean(hits))
 
 
-def random_baseline_share(nouns: Sequence[Sequence[str]], pool_captions: Sequence[str | None], lemmas: Lemmatizer,
-                          *, seed: int = 0, draws: int = 20) -> float:
+def random_baseline_share(
+    nouns: Sequence[Sequence[str]],
+    pool_captions: Sequence[str | None],
+    lemmas: Lemmatizer,
+    *,
+    seed: int = 0,
+    draws: int = 20,
+) -> float:
     """Mean over ``draws`` of the share when each row gets a uniformly random pool image (seeded)."""
     if not len(nouns) or not len(pool_captions):
         return 0.0
@@ -56,8 +63,9 @@ def random_baseline_share(nouns: Sequence[Sequence[str]], pool_captions: Sequenc
     return float(np.mean(shares))
 
 
-def plausibility(rows: dict[str, list[Any]], pool_captions: Sequence[str | None], lemmas: Lemmatizer | None = None,
-                 *, seed: int = 0) -> dict[str, Any]:
+def plausibility(
+    rows: dict[str, list[Any]], pool_captions: Sequence[str | None], lemmas: Lemmatizer | None = None, *, seed: int = 0
+) -> dict[str, Any]:
     """``{"n", "chosen_share", "top1_share", "random_share"}`` over the replaced rows of ``features.parquet``."""
     lemmas = lemmas or spacy_lemmas()
     idx = [i for i, r in enumerate(rows.get("replaced", [])) if r]

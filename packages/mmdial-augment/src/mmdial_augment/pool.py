@@ -74,9 +74,18 @@ class ImagePool:
         """A pool with the given rows (embeddings kept in step, skips carried over)."""
         rows = list(rows)
         emb = None if self.embeddings is None else self.embeddings[rows]
-        return ImagePool([self.image_ids[i] for i in rows], [self.uris[i] for i in rows],
-                         [self.paths[i] for i in rows], [self.captions[i] for i in rows], self.source, self.root,
-                         self.skipped, emb, self.encoder_id, embedding_stats=dict(self.embedding_stats))
+        return ImagePool(
+            [self.image_ids[i] for i in rows],
+            [self.uris[i] for i in rows],
+            [self.paths[i] for i in rows],
+            [self.captions[i] for i in rows],
+            self.source,
+            self.root,
+            self.skipped,
+            emb,
+            self.encoder_id,
+            embedding_stats=dict(self.embedding_stats),
+        )
 
     def check_files(self, on_missing: str = "skip") -> ImagePool:
         """Drop rows whose file no longer exists (recorded in :attr:`skipped`), or raise with ``"raise"``."""
@@ -99,8 +108,9 @@ class ImagePool:
         if self._index is None:
             from mmdial_retrieval import VectorIndex
 
-            self._index = VectorIndex.build(self.embeddings, ids=self.image_ids, captions=self.captions,
-                                            encoder_id=self.encoder_id)
+            self._index = VectorIndex.build(
+                self.embeddings, ids=self.image_ids, captions=self.captions, encoder_id=self.encoder_id
+            )
         return self._index
 
     def search(self, queries: np.ndarray, k: int) -> SearchResults:
@@ -109,12 +119,24 @@ class ImagePool:
 
     def info(self) -> dict[str, Any]:
         """JSON-able summary for provenance."""
-        return {"source": self.source, "root": self.root, "images": len(self), "encoder": self.encoder_id,
-                "embeddings": self.embedding_stats, "skipped": [s.__dict__ for s in self.skipped]}
+        return {
+            "source": self.source,
+            "root": self.root,
+            "images": len(self),
+            "encoder": self.encoder_id,
+            "embeddings": self.embedding_stats,
+            "skipped": [s.__dict__ for s in self.skipped],
+        }
 
 
-def with_embeddings(pool: ImagePool, encoder: DualEncoder, *, batch_size: int = 32, num_workers: int | None = 0,
-                    on_missing: str = "skip") -> ImagePool:
+def with_embeddings(
+    pool: ImagePool,
+    encoder: DualEncoder,
+    *,
+    batch_size: int = 32,
+    num_workers: int | None = 0,
+    on_missing: str = "skip",
+) -> ImagePool:
     """Embed a pool's images directly with ``encoder.encode_images`` (small pools, tests)."""
     pool = pool.check_files(on_missing)
     pool.embeddings = encoder.encode_images(pool.paths, batch_size=batch_size)
@@ -130,8 +152,9 @@ def open_retrieval_pool(spec: PoolSpec, workdir: str | os.PathLike[str]) -> Any:
     path = Path(spec.path)
     if spec.kind == "pool":
         if not (path / "pool.json").is_file():
-            raise PoolError("image pool not found (no pool.json; create it with `mmdial retrieval pool add`)",
-                            path=path)
+            raise PoolError(
+                "image pool not found (no pool.json; create it with `mmdial retrieval pool add`)", path=path
+            )
         return RetrievalPool.open(path)
     if not path.exists():
         raise PoolError(f"image source for a {spec.kind!r} pool not found", path=path)
@@ -143,8 +166,15 @@ def open_retrieval_pool(spec: PoolSpec, workdir: str | os.PathLike[str]) -> Any:
     return rpool
 
 
-def load_pool(spec: PoolSpec, encoder: DualEncoder, *, workdir: str | os.PathLike[str],
-              cache_dir: str | os.PathLike[str], batch_size: int = 32, progress: bool = False) -> ImagePool:
+def load_pool(
+    spec: PoolSpec,
+    encoder: DualEncoder,
+    *,
+    workdir: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str],
+    batch_size: int = 32,
+    progress: bool = False,
+) -> ImagePool:
     """Read (or index) the pool of ``spec`` and embed it with ``encoder`` through the retrieval cache
     ``mmdial_retrieval.EmbeddingCache(cache_dir)``: only images missing from the cache are embedded, so a cache
     shared with ``mmdial retrieval embed`` or notebook 02 is reused.
@@ -157,17 +187,28 @@ def load_pool(spec: PoolSpec, encoder: DualEncoder, *, workdir: str | os.PathLik
     rpool = open_retrieval_pool(spec, workdir)
     if not len(rpool):
         raise PoolError("the image pool holds no image", path=spec.path)
-    result = embed_pool(rpool, encoder, EmbeddingCache(cache_dir), batch_size=batch_size, num_workers=0,
-                        progress=progress)
+    result = embed_pool(
+        rpool, encoder, EmbeddingCache(cache_dir), batch_size=batch_size, num_workers=0, progress=progress
+    )
     skipped = [SkippedImage("", prob.path, f"{prob.kind}: {prob.reason}") for prob in result.failed]
     items = [rpool.get(i) for i in result.ids]
     sources = {it.source for it in items}
-    pool = ImagePool([it.image_id for it in items], [it.uri for it in items],
-                     [str(rpool.path_of(it)) for it in items], [it.caption for it in items],
-                     ",".join(sorted(sources)), rpool.roots.get(next(iter(sources)), "") if len(sources) == 1 else "",
-                     skipped, result.vectors, encoder.encoder_id,
-                     embedding_stats={"embedded_now": int(result.embedded_now), "from_cache": int(result.from_cache),
-                                      "cache": str(cache_dir)})
+    pool = ImagePool(
+        [it.image_id for it in items],
+        [it.uri for it in items],
+        [str(rpool.path_of(it)) for it in items],
+        [it.caption for it in items],
+        ",".join(sorted(sources)),
+        rpool.roots.get(next(iter(sources)), "") if len(sources) == 1 else "",
+        skipped,
+        result.vectors,
+        encoder.encoder_id,
+        embedding_stats={
+            "embedded_now": int(result.embedded_now),
+            "from_cache": int(result.from_cache),
+            "cache": str(cache_dir),
+        },
+    )
     if not len(pool):
         raise PoolError("no image of the pool could be embedded", path=spec.path)
     return pool.check_files(spec.on_missing)  # cached vectors of files that vanished since indexing

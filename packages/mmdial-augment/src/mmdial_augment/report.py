@@ -92,8 +92,11 @@ def threshold_curves(rows: dict[str, list[Any]], thresholds: dict[str, float]) -
         ax.set_xticks(keys, [f"{k}\n{CUTOFF_PRESETS[k]:.3f}" for k in keys], fontsize=7)
         ax.set_ylabel("replaceable utterances")
         parts.append(_fig_to_img(fig))
-        parts.append("<table><tr><th>preset</th><th>cutoff</th><th>replaceable</th></tr>" + "".join(
-            f"<tr><td>{k}</td><td>{CUTOFF_PRESETS[k]:.4f}</td><td>{counts[k]}</td></tr>" for k in keys) + "</table>")
+        parts.append(
+            "<table><tr><th>preset</th><th>cutoff</th><th>replaceable</th></tr>"
+            + "".join(f"<tr><td>{k}</td><td>{CUTOFF_PRESETS[k]:.4f}</td><td>{counts[k]}</td></tr>" for k in keys)
+            + "</table>"
+        )
     if rows.get("image_score"):
         feats = {k: np.array(rows[k], dtype=float) for k in thresholds}
         fig, axes = plt.subplots(1, 3, figsize=(10, 2.6))
@@ -124,19 +127,20 @@ def example_grid(rows: dict[str, list[Any]], image_root: str | None, n: int, con
     for i in idx:
         ctx = "".join(f"<div class='ctx'>{html.escape(t)}</div>" for t in rows["context"][i][-context_turns:])
         runners = []
-        for uri, cap, s in zip(rows["topn_uris"][i], rows["topn_captions"][i], rows["topn_vqa_scores"][i],
-                               strict=True):
+        for uri, cap, s in zip(rows["topn_uris"][i], rows["topn_captions"][i], rows["topn_vqa_scores"][i], strict=True):
             if uri == rows["chosen_uri"][i]:
                 continue
             score = "skipped" if s is None else f"{s:.3f}"
-            runners.append(f"<figure>{_thumb(path(uri), 56)}<figcaption>{html.escape(cap or '')}<br>{score}"
-                           "</figcaption></figure>")
+            runners.append(
+                f"<figure>{_thumb(path(uri), 56)}<figcaption>{html.escape(cap or '')}<br>{score}</figcaption></figure>"
+            )
         cards.append(
             f"<div class='card'><div class='meta'>{html.escape(rows['dialogue_id'][i])} · turn "
             f"{rows['turn_index'][i]}</div>{ctx}<div class='utt'>{html.escape(rows['utterance'][i])}</div>"
             f"<figure class='chosen'>{_thumb(path(rows['chosen_uri'][i]))}<figcaption>"
             f"{html.escape(rows['chosen_caption'][i] or '')}<br>VQA {rows['chosen_score'][i]:.3f}</figcaption>"
-            f"</figure><div class='runners'>{''.join(runners)}</div></div>")
+            f"</figure><div class='runners'>{''.join(runners)}</div></div>"
+        )
     return "<div class='grid'>" + "".join(cards) + "</div>"
 
 
@@ -148,9 +152,16 @@ text-align:center;font-size:10px;max-width:110px}.runners figure{max-width:70px}
 background:#eee;font-size:9px}"""
 
 
-def write_report(path: str | os.PathLike[str], rows: dict[str, list[Any]], dialogues: list[Dialogue] | None,
-                 config: AugmentConfig, *, pool: ImagePool | None = None, summary: dict[str, Any] | None = None,
-                 image_root: str | None = None) -> Path:
+def write_report(
+    path: str | os.PathLike[str],
+    rows: dict[str, list[Any]],
+    dialogues: list[Dialogue] | None,
+    config: AugmentConfig,
+    *,
+    pool: ImagePool | None = None,
+    summary: dict[str, Any] | None = None,
+    image_root: str | None = None,
+) -> Path:
     """Write the HTML report of a run and return its path."""
     from mmdial_augment.io_utils import atomic_write_text
 
@@ -165,34 +176,48 @@ def write_report(path: str | os.PathLike[str], rows: dict[str, list[Any]], dialo
 
         p = plausibility(rows, pool.captions, seed=config.seed)
     if p:
-        plaus = (f"<h2>Plausibility</h2><p>Replacements where a noun of the utterance appears in the caption of "
-                 f"the chosen image: <b>{p['chosen_share']:.1%}</b> (n={p['n']}); top-1 retrieved image: "
-                 f"{p['top1_share']:.1%}; random pool image (chance level): <b>{p['random_share']:.1%}</b>.</p>")
+        plaus = (
+            f"<h2>Plausibility</h2><p>Replacements where a noun of the utterance appears in the caption of "
+            f"the chosen image: <b>{p['chosen_share']:.1%}</b> (n={p['n']}); top-1 retrieved image: "
+            f"{p['top1_share']:.1%}; random pool image (chance level): <b>{p['random_share']:.1%}</b>.</p>"
+        )
     vqa = next((v for v in rows.get("vqa_backend", []) if v), config.vqa.backend)
     head = {
         "dialogues": summary.get("n_dialogues", len(dialogues) if dialogues is not None else "?"),
         "candidate utterances": len(rows.get("utterance", [])),
         "replaceable (stage 1)": int(sum(rows.get("replaceable", []))),
         "replaced (stage 2)": int(sum(rows.get("replaced", []))),
-        "encoder": encoder_id, "thresholds": json.dumps({k: round(v, 4) for k, v in thresholds.items()}),
-        "decision": config.decision.rule if config.decision.rule == "threshold"
+        "encoder": encoder_id,
+        "thresholds": json.dumps({k: round(v, 4) for k, v in thresholds.items()}),
+        "decision": config.decision.rule
+        if config.decision.rule == "threshold"
         else f"classifier {config.decision.classifier} cutoff {config.decision.cutoff}",
-        "captioner": config.captioner.backend, "VQA backend": vqa, "top-N": config.vqa.top_n,
-        "min_confidence": config.vqa.min_confidence, "image pool": f"{config.pool.kind}: {image_root}",
+        "captioner": config.captioner.backend,
+        "VQA backend": vqa,
+        "top-N": config.vqa.top_n,
+        "min_confidence": config.vqa.min_confidence,
+        "image pool": f"{config.pool.kind}: {image_root}",
     }
     skipped = summary.get("skipped") or []
     body = [
         "<h1>IMAD augmentation report</h1>",
-        "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                            for k, v in head.items()) + "</table>",
+        "<table>"
+        + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in head.items())
+        + "</table>",
         plaus,
-        "<h2>Score histograms</h2>", histograms(rows, thresholds),
-        "<h2>Threshold curves</h2>", threshold_curves(rows, thresholds),
-        "<h2>Examples</h2>", example_grid(rows, image_root, config.report_examples),
-        f"<h2>Skipped ({len(skipped)})</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in skipped[:200])
+        "<h2>Score histograms</h2>",
+        histograms(rows, thresholds),
+        "<h2>Threshold curves</h2>",
+        threshold_curves(rows, thresholds),
+        "<h2>Examples</h2>",
+        example_grid(rows, image_root, config.report_examples),
+        f"<h2>Skipped ({len(skipped)})</h2><ul>"
+        + "".join(f"<li>{html.escape(s)}</li>" for s in skipped[:200])
         + "</ul>",
     ]
-    doc = (f"<!doctype html><html><head><meta charset='utf-8'><title>IMAD report</title><style>{_CSS}</style>"
-           f"</head><body>{''.join(body)}</body></html>")
+    doc = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>IMAD report</title><style>{_CSS}</style>"
+        f"</head><body>{''.join(body)}</body></html>"
+    )
     atomic_write_text(path, doc)
     return Path(path)

@@ -50,8 +50,14 @@ def pick(scores: np.ndarray, min_confidence: float | None) -> tuple[int | None, 
     return i, best, None
 
 
-def select_image(utterance: str, rows: list[int], retrieval_scores: list[float], pool: ImagePool,
-                 vqa: VQABackend, min_confidence: float | None = None) -> Selection:
+def select_image(
+    utterance: str,
+    rows: list[int],
+    retrieval_scores: list[float],
+    pool: ImagePool,
+    vqa: VQABackend,
+    min_confidence: float | None = None,
+) -> Selection:
     """Score ``rows`` with ``vqa`` and pick the argmax (unreadable images are skipped and reported)."""
     from mmdial_data.errors import MMDialDataError
 
@@ -79,5 +85,13 @@ def select_image(utterance: str, rows: list[int], retrieval_scores: list[float],
             scores[pos[r]] = v
     i, best, reason = pick(scores, min_confidence)
     chosen = None if i is None else rows[i]
-    return Selection(list(rows), list(retrieval_scores), scores.tolist(), chosen, best,
-                     replaced=chosen is not None and reason is None, reason=reason, skipped_images=skipped)
+    return Selection(
+        list(rows),
+        list(retrieval_scores),
+        scores.tolist(),
+        chosen,
+        best,
+        replaced=chosen is not None and reason is None,
+        reason=reason,
+        skipped_images=skipped,
+    )

@@ -33,14 +33,15 @@ class Thresholds:
     @classmethod
     def imad(cls) -> Thresholds:
         """IMAD's values for CLIP ViT-B/32."""
-        return cls(max_entity_score=0.3103302687291667, image_score=0.33265801843083337,
-                   sent_sim=0.12116438820166667)
+        return cls(max_entity_score=0.3103302687291667, image_score=0.33265801843083337, sent_sim=0.12116438820166667)
 
     def flag(self, max_entity_score: Any, image_score: Any, sent_sim: Any) -> np.ndarray:
         """Boolean array: all three features above their threshold."""
-        return ((np.asarray(max_entity_score) > self.max_entity_score)
-                & (np.asarray(image_score) > self.image_score)
-                & (np.asarray(sent_sim) > self.sent_sim))
+        return (
+            (np.asarray(max_entity_score) > self.max_entity_score)
+            & (np.asarray(image_score) > self.image_score)
+            & (np.asarray(sent_sim) > self.sent_sim)
+        )
 
     def to_dict(self) -> dict[str, float]:
         """As a plain mapping."""
@@ -54,13 +55,15 @@ class Thresholds:
 #: precision 0.874, recall 0.885, F1 0.880). ``sent_sim``'s cutoff is the lowest value seen: it does not help.
 ENCODER_THRESHOLDS: dict[str, Thresholds] = {
     "openclip:ViT-B-32:openai": Thresholds.imad(),
-    "offline": Thresholds(max_entity_score=0.5789521932601929, image_score=0.21319521963596344,
-                          sent_sim=-0.13649329543113708),
+    "offline": Thresholds(
+        max_entity_score=0.5789521932601929, image_score=0.21319521963596344, sent_sim=-0.13649329543113708
+    ),
 }
 
 
-def thresholds_for(encoder_id: str, info: Mapping[str, Any] | None = None,
-                   override: Mapping[str, float] | None = None) -> Thresholds:
+def thresholds_for(
+    encoder_id: str, info: Mapping[str, Any] | None = None, override: Mapping[str, float] | None = None
+) -> Thresholds:
     """Thresholds for an encoder (see module docs for the lookup order); IMAD's values when nothing matches."""
     if override:
         return Thresholds(**{k: float(v) for k, v in override.items()})

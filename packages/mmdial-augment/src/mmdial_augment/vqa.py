@@ -52,8 +52,10 @@ class VQABackend:
     def score(self, utterance: str, pool: ImagePool, rows: Sequence[int]) -> np.ndarray:
         """Scores of the images ``rows`` of ``pool`` for ``utterance`` (batched by :attr:`batch_size`)."""
         rows = list(rows)
-        out = [self._score_batch(utterance, pool, rows[i:i + self.batch_size])
-               for i in range(0, len(rows), self.batch_size)]
+        out = [
+            self._score_batch(utterance, pool, rows[i : i + self.batch_size])
+            for i in range(0, len(rows), self.batch_size)
+        ]
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
     def _score_batch(self, utterance: str, pool: ImagePool, rows: list[int]) -> np.ndarray:
@@ -79,8 +81,9 @@ class BlipVQA(VQABackend):
         try:
             import transformers
         except ImportError as exc:
-            raise ImportError('transformers is needed for the blip backend: pip install "mmdial-augment[blip]"') \
-                from exc
+            raise ImportError(
+                'transformers is needed for the blip backend: pip install "mmdial-augment[blip]"'
+            ) from exc
         self.model_name = model if isinstance(model, str) else type(model).__name__
         if isinstance(model, str):
             processor = processor or transformers.BlipProcessor.from_pretrained(model)
@@ -110,14 +113,18 @@ class BlipVQA(VQABackend):
         with torch.no_grad():
             image_embeds = m.vision_model(pixel_values=inputs["pixel_values"]).last_hidden_state
             image_mask = torch.ones(image_embeds.shape[:-1], dtype=torch.long, device=self.device)
-            question = m.text_encoder(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                                      encoder_hidden_states=image_embeds,
-                                      encoder_attention_mask=image_mask).last_hidden_state
+            question = m.text_encoder(
+                input_ids=inputs["input_ids"],
+                attention_mask=inputs["attention_mask"],
+                encoder_hidden_states=image_embeds,
+                encoder_attention_mask=image_mask,
+            ).last_hidden_state
             decoder_input = labels.new_full(labels.shape, pad)
             decoder_input[:, 1:] = labels[:, :-1]
             decoder_input[:, 0] = start
-            logits = m.text_decoder(input_ids=decoder_input, encoder_hidden_states=question,
-                                    encoder_attention_mask=inputs["attention_mask"]).logits
+            logits = m.text_decoder(
+                input_ids=decoder_input, encoder_hidden_states=question, encoder_attention_mask=inputs["attention_mask"]
+            ).logits
             logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
             mask = (labels != pad).float()
             mean = (logp * mask).sum(1) / mask.sum(1).clamp(min=1)
@@ -149,8 +156,14 @@ class CaptionLMVQA(VQABackend):
 
     name = "lm-caption"
 
-    def __init__(self, model: Any = "smollm2", tokenizer: Any = None, *,
-                 template: str = "Picture: {caption}\nQuestion: {question}\nAnswer:", **kw: Any) -> None:
+    def __init__(
+        self,
+        model: Any = "smollm2",
+        tokenizer: Any = None,
+        *,
+        template: str = "Picture: {caption}\nQuestion: {question}\nAnswer:",
+        **kw: Any,
+    ) -> None:
         super().__init__(**kw)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
@@ -172,8 +185,7 @@ class CaptionLMVQA(VQABackend):
         self.template = template
 
     def _score_batch(self, utterance: str, pool: ImagePool, rows: list[int]) -> np.ndarray:
-        prompts = [self.template.format(caption=pool.caption(r) or "an image", question=self.question)
-                   for r in rows]
+        prompts = [self.template.format(caption=pool.caption(r) or "an image", question=self.question) for r in rows]
         return self.continuation_logprob(prompts, " " + utterance.strip())
 
     def continuation_logprob(self, prompts: list[str], continuation: str) -> np.ndarray:
@@ -190,9 +202,9 @@ class CaptionLMVQA(VQABackend):
         attn = torch.zeros((len(seqs), width), dtype=torch.long)
         target = torch.zeros((len(seqs), width), dtype=torch.bool)
         for i, s in enumerate(seqs):
-            ids[i, :len(s)] = torch.tensor(s)
-            attn[i, :len(s)] = 1
-            target[i, len(s) - len(cont):len(s)] = True
+            ids[i, : len(s)] = torch.tensor(s)
+            attn[i, : len(s)] = 1
+            target[i, len(s) - len(cont) : len(s)] = True
         with torch.no_grad():
             logits = self.model(input_ids=ids.to(self.device), attention_mask=attn.to(self.device)).logits.float()
         logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1).to(self.device))
@@ -206,8 +218,9 @@ class CaptionLMVQA(VQABackend):
 
 VQA_BACKENDS: Registry[VQABackend] = Registry("VQA backend")
 VQA_BACKENDS.register("blip", BlipVQA, description="transformers BlipForQuestionAnswering, teacher forcing (IMAD)")
-VQA_BACKENDS.register("lm-caption", CaptionLMVQA,
-                      description="offline: SmolLM2-135M scores the utterance given the image caption")
+VQA_BACKENDS.register(
+    "lm-caption", CaptionLMVQA, description="offline: SmolLM2-135M scores the utterance given the image caption"
+)
 
 
 def list_vqa_backends() -> list[str]:

@@ -87,9 +87,15 @@ def n_words() -> pl.Expr:
     return pl.col("turns").list.eval(pl.element().struct.field("text").str.count_matches(r"\S+")).list.sum()
 
 
-def filter_corpus(lf: pl.LazyFrame, *, min_turns: int = 1, max_turns: int | None = None,
-                  has_images: bool | None = None, sources: Sequence[str] | None = None,
-                  splits: Sequence[str] | None = None) -> pl.LazyFrame:
+def filter_corpus(
+    lf: pl.LazyFrame,
+    *,
+    min_turns: int = 1,
+    max_turns: int | None = None,
+    has_images: bool | None = None,
+    sources: Sequence[str] | None = None,
+    splits: Sequence[str] | None = None,
+) -> pl.LazyFrame:
     """Keep the dialogues that pass the recipe filters (turn bounds, images) and the source/split selections."""
     import polars as pl
 
@@ -200,17 +206,34 @@ def resplit_corpus(lf: pl.LazyFrame, splits: Mapping[str, float], seed: int = 0)
         raise ValueError(f"splits must map plain names ([A-Za-z0-9_.-]) to fractions >= 0, got {dict(splits)}")
     new = pl.col("__new_split")
     old_suffix = pl.col("dialogue_id").str.slice(pl.col("source").str.len_chars() + 1)
-    entry = pl.concat_str([pl.lit('"original_split":'), pl.col("split").map_batches(
-        lambda s: s.map_elements(json.dumps, return_dtype=pl.String), return_dtype=pl.String, is_elementwise=True)])
+    entry = pl.concat_str(
+        [
+            pl.lit('"original_split":'),
+            pl.col("split").map_batches(
+                lambda s: s.map_elements(json.dumps, return_dtype=pl.String),
+                return_dtype=pl.String,
+                is_elementwise=True,
+            ),
+        ]
+    )
     has_key = pl.col("meta").str.json_path_match("$.original_split").is_not_null()
     meta = (
         pl.when(has_key)
         .then(pl.col("meta").str.replace(r'"original_split":"(?:[^"\\]|\\.)*"', entry, literal=False))
         .when(pl.col("meta").str.strip_chars() == "{}")
         .then(pl.concat_str([pl.lit("{"), entry, pl.lit("}")]))
-        .otherwise(pl.concat_str([pl.col("meta").str.strip_chars_end().str.slice(0, pl.col("meta").str.strip_chars_end()
-                                                                                  .str.len_chars() - 1),
-                                  pl.lit(","), entry, pl.lit("}")]))
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.col("meta")
+                    .str.strip_chars_end()
+                    .str.slice(0, pl.col("meta").str.strip_chars_end().str.len_chars() - 1),
+                    pl.lit(","),
+                    entry,
+                    pl.lit("}"),
+                ]
+            )
+        )
     )
     return (
         lf.with_columns(split_of(splits, seed).alias("__new_split"))
@@ -285,8 +308,9 @@ class _SplitShardWriter:
             self._close(split)
 
 
-def write_corpus(lf: pl.LazyFrame, out: str | os.PathLike[str], *, shard_size: int = 10_000,
-                 chunk_rows: int = CHUNK_ROWS) -> tuple[dict[str, int], list[Path]]:
+def write_corpus(
+    lf: pl.LazyFrame, out: str | os.PathLike[str], *, shard_size: int = 10_000, chunk_rows: int = CHUNK_ROWS
+) -> tuple[dict[str, int], list[Path]]:
     """Stream ``lf`` into ``out/data/<split>/part-NNNNN.parquet`` (unified schema, scan order kept).
 
     Earlier shards under ``out/data`` are removed first. Returns the dialogues per split and the shard paths.
@@ -307,10 +331,19 @@ def write_corpus(lf: pl.LazyFrame, out: str | os.PathLike[str], *, shard_size: i
     return dict(sorted(writer.counts.items())), sorted(writer.shards)
 
 
-def scale_build(src: str | os.PathLike[str], out: str | os.PathLike[str], *, min_turns: int = 1,
-                max_turns: int | None = None, has_images: bool | None = None,
-                sources: Sequence[str] | None = None, dedup: DedupKey | None = "id",
-                splits: Mapping[str, float] | None = None, seed: int = 0, shard_size: int = 10_000) -> ScaleResult:
+def scale_build(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    min_turns: int = 1,
+    max_turns: int | None = None,
+    has_images: bool | None = None,
+    sources: Sequence[str] | None = None,
+    dedup: DedupKey | None = "id",
+    splits: Mapping[str, float] | None = None,
+    seed: int = 0,
+    shard_size: int = 10_000,
+) -> ScaleResult:
     """Filter, deduplicate and (optionally) re-split a unified Parquet corpus into the builder's shard layout.
 
     Args:
@@ -339,13 +372,30 @@ def scale_build(src: str | os.PathLike[str], out: str | os.PathLike[str], *, min
         lf = resplit_corpus(lf, splits, seed)
     per_split, shards = write_corpus(lf, out, shard_size=shard_size)
     kept = sum(per_split.values())
-    config = {"src": str(src), "min_turns": min_turns, "max_turns": max_turns, "has_images": has_images,
-              "sources": list(sources) if sources else None, "dedup": dedup,
-              "splits": dict(splits) if splits else None, "shard_size": shard_size}
-    record = provenance(config=config, seed=seed, extra={
-        "engine": "polars-streaming", "counts": {"read": read, "filtered": read - after_filter,
-                                                 "duplicates": after_filter - kept, "per_split": per_split},
-        "outputs": [str(p.relative_to(out)) for p in shards]})
+    config = {
+        "src": str(src),
+        "min_turns": min_turns,
+        "max_turns": max_turns,
+        "has_images": has_images,
+        "sources": list(sources) if sources else None,
+        "dedup": dedup,
+        "splits": dict(splits) if splits else None,
+        "shard_size": shard_size,
+    }
+    record = provenance(
+        config=config,
+        seed=seed,
+        extra={
+            "engine": "polars-streaming",
+            "counts": {
+                "read": read,
+                "filtered": read - after_filter,
+                "duplicates": after_filter - kept,
+                "per_split": per_split,
+            },
+            "outputs": [str(p.relative_to(out)) for p in shards],
+        },
+    )
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / ".provenance.json.tmp"
     tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -383,8 +433,12 @@ def corpus_stats(path: str | os.PathLike[str]) -> dict[str, Any]:
         for k in keys:
             src[k] += counts[k]
             total[k] += counts[k]
-    return {"file": str(path), "total": total, "per_source": dict(sorted(per_source.items())),
-            "per_split": dict(sorted(per_split.items()))}
+    return {
+        "file": str(path),
+        "total": total,
+        "per_source": dict(sorted(per_source.items())),
+        "per_split": dict(sorted(per_split.items())),
+    }
 
 
 __all__ = [

@@ -175,30 +175,71 @@ def _tiny(seed: int, build: Callable[[PreTrainedTokenizerFast], PreTrainedModel]
 def _tiny_t5(seed: int) -> Backbone:
     from transformers import T5Config, T5ForConditionalGeneration
 
-    return _tiny(seed, lambda tok: T5ForConditionalGeneration(T5Config(
-        vocab_size=len(tok), d_model=32, d_ff=64, d_kv=16, num_layers=2, num_decoder_layers=2, num_heads=2,
-        relative_attention_num_buckets=8, dropout_rate=0.0, pad_token_id=tok.pad_token_id,
-        eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
-    )))
+    return _tiny(
+        seed,
+        lambda tok: T5ForConditionalGeneration(
+            T5Config(
+                vocab_size=len(tok),
+                d_model=32,
+                d_ff=64,
+                d_kv=16,
+                num_layers=2,
+                num_decoder_layers=2,
+                num_heads=2,
+                relative_attention_num_buckets=8,
+                dropout_rate=0.0,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=tok.eos_token_id,
+                decoder_start_token_id=tok.pad_token_id,
+            )
+        ),
+    )
 
 
 def _tiny_gpt2(seed: int) -> Backbone:
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    return _tiny(seed, lambda tok: GPT2LMHeadModel(GPT2Config(
-        vocab_size=len(tok), n_positions=512, n_embd=32, n_layer=2, n_head=2, resid_pdrop=0.0, embd_pdrop=0.0,
-        attn_pdrop=0.0, bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-    )))
+    return _tiny(
+        seed,
+        lambda tok: GPT2LMHeadModel(
+            GPT2Config(
+                vocab_size=len(tok),
+                n_positions=512,
+                n_embd=32,
+                n_layer=2,
+                n_head=2,
+                resid_pdrop=0.0,
+                embd_pdrop=0.0,
+                attn_pdrop=0.0,
+                bos_token_id=tok.eos_token_id,
+                eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.pad_token_id,
+            )
+        ),
+    )
 
 
 def _tiny_llama(seed: int) -> Backbone:
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    return _tiny(seed, lambda tok: LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=512, bos_token_id=tok.eos_token_id,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=True,
-    )))
+    return _tiny(
+        seed,
+        lambda tok: LlamaForCausalLM(
+            LlamaConfig(
+                vocab_size=len(tok),
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                num_key_value_heads=1,
+                max_position_embeddings=512,
+                bos_token_id=tok.eos_token_id,
+                eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.pad_token_id,
+                tie_word_embeddings=True,
+            )
+        ),
+    )
 
 
 def cache_root() -> Path:

@@ -78,8 +78,11 @@ def _cmd_build_samples(args: argparse.Namespace) -> int:
     )
     from mmdial_fusion.samples import write_samples
 
-    config = KnowledgeConfig(max_context_turns=args.max_context_turns, max_turn_images=args.max_turn_images,
-                             max_entity_images=args.max_entity_images)
+    config = KnowledgeConfig(
+        max_context_turns=args.max_context_turns,
+        max_turn_images=args.max_turn_images,
+        max_entity_images=args.max_entity_images,
+    )
     retriever = index = None
     if args.index is not None:
         import mmdial_retrieval as mr
@@ -101,8 +104,15 @@ def _cmd_build_samples(args: argparse.Namespace) -> int:
             raise ValueError("samples use images attached to the dialogues: pass --index with their embeddings")
         features_from_index(index, ids).save(args.out / "features.npz")
         print(f"features of {len(ids)} images -> {args.out / 'features.npz'}")
-    record = provenance(config={**vars(config), "data": [str(p) for p in args.data], "index": str(args.index),
-                                "encoder": args.encoder, "entities": args.entities})
+    record = provenance(
+        config={
+            **vars(config),
+            "data": [str(p) for p in args.data],
+            "index": str(args.index),
+            "encoder": args.encoder,
+            "entities": args.entities,
+        }
+    )
     (args.out / "provenance.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     return 0
 
@@ -112,8 +122,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from mmdial_fusion.training import train
 
     result = train(FusionConfig.from_yaml(args.config), device=args.device, stop_after_steps=args.stop_after)
-    print(json.dumps({"steps": result.steps, "best_metric": result.best_metric, "best_step": result.best_step,
-                      "stopped_early": result.stopped_early, "output_dir": str(result.output_dir)}))
+    print(
+        json.dumps(
+            {
+                "steps": result.steps,
+                "best_metric": result.best_metric,
+                "best_step": result.best_step,
+                "stopped_early": result.stopped_early,
+                "output_dir": str(result.output_dir),
+            }
+        )
+    )
     return 0
 
 
@@ -162,8 +181,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for ablation, row in scores.items():
         print(f"{ablation:<11} " + " ".join(f"{row[n]:>10.4f}" for n in SCORE_NAMES))
     if args.out:
-        report = {"n": len(samples), "scores": scores, "signatures": metric_signatures(),
-                  "checkpoint": str(args.checkpoint), "samples": str(args.samples)}
+        report = {
+            "n": len(samples),
+            "scores": scores,
+            "signatures": metric_signatures(),
+            "checkpoint": str(args.checkpoint),
+            "samples": str(args.samples),
+        }
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     sys.stdout.flush()
     return 0

@@ -144,9 +144,9 @@ class FusionCollator:
         for s in samples:
             ids = self._ids(self.context_text(s))
             if self.is_encoder_decoder:
-                ids = [*ids[-(self.max_context_tokens - 1):], eos]
+                ids = [*ids[-(self.max_context_tokens - 1) :], eos]
             else:
-                ids = ids[-self.max_context_tokens:]
+                ids = ids[-self.max_context_tokens :]
             contexts.append(ids)
         width = max(len(c) for c in contexts)
         input_ids = torch.full((len(samples), width), pad, dtype=torch.long)

@@ -35,8 +35,15 @@ SCORE_NAMES = ("bleu-1", "bleu-2", "bleu-3", "bleu-4", "rouge-l", "distinct-1", 
 
 #: Column names of the scores in tables (papers' spelling).
 DISPLAY_NAMES = {
-    "bleu-1": "BLEU-1", "bleu-2": "BLEU-2", "bleu-3": "BLEU-3", "bleu-4": "BLEU-4", "rouge-l": "ROUGE-L",
-    "distinct-1": "Distinct-1", "distinct-2": "Distinct-2", "f1": "F1", "avg_len": "avg_len",
+    "bleu-1": "BLEU-1",
+    "bleu-2": "BLEU-2",
+    "bleu-3": "BLEU-3",
+    "bleu-4": "BLEU-4",
+    "rouge-l": "ROUGE-L",
+    "distinct-1": "Distinct-1",
+    "distinct-2": "Distinct-2",
+    "f1": "F1",
+    "avg_len": "avg_len",
 }
 
 

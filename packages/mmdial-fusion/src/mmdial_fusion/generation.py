@@ -61,7 +61,7 @@ def generate_responses(
 
         starts = tqdm(starts, desc="generate", unit="batch")
     for start in starts:
-        batch = collate(samples[start: start + config.batch_size])
+        batch = collate(samples[start : start + config.batch_size])
         batch = {k: v.to(device) for k, v in batch.items()}
         ids = model.generate(**batch, **kwargs)
         out += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]

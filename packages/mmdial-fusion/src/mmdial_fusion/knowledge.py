@@ -117,8 +117,9 @@ def _turn_knowledge(
                 if img.level in TURN_LEVELS
             ]
         if text.strip():
-            found += [VisualKnowledge(h.image_id, "turn", h.caption, turn_index=i, score=h.score)
-                      for h in next(hit_iter)]
+            found += [
+                VisualKnowledge(h.image_id, "turn", h.caption, turn_index=i, score=h.score) for h in next(hit_iter)
+            ]
         per_turn.append(found)
     chosen: list[VisualKnowledge] = []
     seen: set[str] = set()
@@ -127,7 +128,7 @@ def _turn_knowledge(
             if k.image_id not in seen and len(chosen) < config.max_turn_images:
                 seen.add(k.image_id)
                 chosen.append(k)
-    return sorted(chosen, key=lambda k: (k.turn_index or 0))
+    return sorted(chosen, key=lambda k: k.turn_index or 0)
 
 
 def _entity_knowledge(
@@ -146,8 +147,11 @@ def _entity_knowledge(
         for i in window.context_indices:
             for img in turns[i].images:
                 if img.level == "entity":
-                    add(VisualKnowledge(img.image_id, "entity", img.caption, turn_index=i, entity=img.entity,
-                                        score=img.score))
+                    add(
+                        VisualKnowledge(
+                            img.image_id, "entity", img.caption, turn_index=i, entity=img.entity, score=img.score
+                        )
+                    )
     if extract is not None:
         entities: list[tuple[int, str]] = []
         for i in window.context_indices:
@@ -158,8 +162,11 @@ def _entity_knowledge(
             first_turn.setdefault(e, i)
         for entity, hits in zip(unique, retrieve(unique), strict=True):
             for h in hits[:1]:
-                add(VisualKnowledge(h.image_id, "entity", h.caption, turn_index=first_turn[entity], entity=entity,
-                                    score=h.score))
+                add(
+                    VisualKnowledge(
+                        h.image_id, "entity", h.caption, turn_index=first_turn[entity], entity=entity, score=h.score
+                    )
+                )
     return chosen
 
 
@@ -183,7 +190,9 @@ def build_samples(
     entity_retrieve = _CachedRetriever(retriever, 1, config.min_score)
     for dialogue in dialogues:
         windows = context_windows(
-            dialogue, max_context_turns=config.max_context_turns, response_roles=config.response_roles,
+            dialogue,
+            max_context_turns=config.max_context_turns,
+            response_roles=config.response_roles,
             last_only=dialogue.split in config.last_only_splits,
         )
         for w in windows:

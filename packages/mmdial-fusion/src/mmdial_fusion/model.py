@@ -88,7 +88,7 @@ def pack_slots(masks: list[torch.Tensor], *, side: str) -> tuple[torch.Tensor, t
     invalid_first = valid if side == "left" else ~valid
     order = torch.argsort(invalid_first.long() * total + pos, dim=1)
     length = int(valid.sum(dim=1).max().item()) if valid.numel() else 0
-    index = order[:, total - length:] if side == "left" else order[:, :length]
+    index = order[:, total - length :] if side == "left" else order[:, :length]
     return index, valid.gather(1, index).long()
 
 
@@ -116,7 +116,9 @@ class FusionModel(nn.Module):
         self.backbone = backbone
         hidden = int(backbone.get_input_embeddings().embedding_dim)
         self.settings = FusionSettings(
-            image_dim=image_dim, hidden_size=hidden, layer_norm=layer_norm,
+            image_dim=image_dim,
+            hidden_size=hidden,
+            layer_norm=layer_norm,
             is_encoder_decoder=bool(backbone.config.is_encoder_decoder),
         )
         self.projection = VisualProjection(image_dim, hidden, layer_norm=layer_norm)
@@ -193,8 +195,11 @@ class FusionModel(nn.Module):
                 inputs_embeds=packed.inputs_embeds, attention_mask=packed.attention_mask, labels=packed.labels, **kwargs
             )
         return self.backbone(
-            inputs_embeds=packed.inputs_embeds, attention_mask=packed.attention_mask,
-            position_ids=packed.position_ids, labels=packed.labels, **kwargs,
+            inputs_embeds=packed.inputs_embeds,
+            attention_mask=packed.attention_mask,
+            position_ids=packed.position_ids,
+            labels=packed.labels,
+            **kwargs,
         )
 
     @torch.no_grad()

@@ -76,7 +76,7 @@ class TrainResult:
 
 def _batches(samples: Sequence[FusionSample], batch_size: int, seed: int, epoch: int) -> list[list[FusionSample]]:
     order = np.random.default_rng([seed, epoch]).permutation(len(samples))
-    return [[samples[i] for i in order[s: s + batch_size]] for s in range(0, len(samples), batch_size)]
+    return [[samples[i] for i in order[s : s + batch_size]] for s in range(0, len(samples), batch_size)]
 
 
 def _amp_context(amp: str, device: torch.device) -> tuple[contextlib.AbstractContextManager[Any], bool]:
@@ -98,7 +98,7 @@ def validation_loss(
     total = tokens = 0.0
     with torch.no_grad():
         for start in range(0, len(samples), batch_size):
-            batch = {k: v.to(device) for k, v in collator(samples[start: start + batch_size]).items()}
+            batch = {k: v.to(device) for k, v in collator(samples[start : start + batch_size]).items()}
             n = float((batch["labels"] != -100).sum())
             total += float(model(**batch).loss) * n
             tokens += n
@@ -107,8 +107,12 @@ def validation_loss(
 
 
 def _save_checkpoint(
-    directory: Path, model: FusionModel, tokenizer: PreTrainedTokenizerBase, config: FusionConfig,
-    extra: dict[str, Any], trainer_state: dict[str, Any] | None,
+    directory: Path,
+    model: FusionModel,
+    tokenizer: PreTrainedTokenizerBase,
+    config: FusionConfig,
+    extra: dict[str, Any],
+    trainer_state: dict[str, Any] | None,
 ) -> None:
     """Write a checkpoint folder atomically (tmp folder, then rename)."""
     import yaml
@@ -142,20 +146,38 @@ def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[FusionModel, Pre
     return model, tokenizer, config
 
 
-def make_collator(config: FusionConfig, tokenizer: PreTrainedTokenizerBase, features: ImageFeatureStore | None,
-                  is_encoder_decoder: bool, *, ablation: str | None = None) -> FusionCollator:
+def make_collator(
+    config: FusionConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    features: ImageFeatureStore | None,
+    is_encoder_decoder: bool,
+    *,
+    ablation: str | None = None,
+) -> FusionCollator:
     """The collator a config describes."""
     d = config.data
     return FusionCollator(
-        tokenizer, features, is_encoder_decoder, ablation=ablation or d.ablation,
-        max_context_tokens=d.max_context_tokens, max_response_tokens=d.max_response_tokens,
-        max_turn_images=d.max_turn_images, max_entity_images=d.max_entity_images, add_captions=d.add_captions,
-        add_entities=d.add_entities, separator=d.separator,
+        tokenizer,
+        features,
+        is_encoder_decoder,
+        ablation=ablation or d.ablation,
+        max_context_tokens=d.max_context_tokens,
+        max_response_tokens=d.max_response_tokens,
+        max_turn_images=d.max_turn_images,
+        max_entity_images=d.max_entity_images,
+        add_captions=d.add_captions,
+        add_entities=d.add_entities,
+        separator=d.separator,
     )
 
 
-def _metric(config: FusionConfig, model: FusionModel, tokenizer: PreTrainedTokenizerBase,
-            valid: Sequence[FusionSample], collator: FusionCollator) -> dict[str, float]:
+def _metric(
+    config: FusionConfig,
+    model: FusionModel,
+    tokenizer: PreTrainedTokenizerBase,
+    valid: Sequence[FusionSample],
+    collator: FusionCollator,
+) -> dict[str, float]:
     from mmdial_fusion.generation import generate_responses
 
     out = {"loss": validation_loss(model, valid, collator, config.train.eval_batch_size)}
@@ -255,9 +277,17 @@ def train(
 
     def state() -> dict[str, Any]:
         return {
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-            "step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "best": best, "best_step": best_step,
-            "bad_evals": bad_evals, "history": history, "rng_python": random.getstate(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict(),
+            "step": step,
+            "epoch": epoch,
+            "batch_in_epoch": batch_in_epoch,
+            "best": best,
+            "best_step": best_step,
+            "bad_evals": bad_evals,
+            "history": history,
+            "rng_python": random.getstate(),
             "rng_torch": torch.get_rng_state(),
         }
 
@@ -292,7 +322,7 @@ def train(
     stop_at = total if stop_after_steps is None else min(total, step + stop_after_steps)
     while step < stop_at and not stopped_early:
         batches = _batches(train_samples, config.train.batch_size, config.seed, epoch)
-        groups = [batches[i: i + config.train.grad_accum] for i in range(0, len(batches), config.train.grad_accum)]
+        groups = [batches[i : i + config.train.grad_accum] for i in range(0, len(batches), config.train.grad_accum)]
         for g in range(batch_in_epoch, len(groups)):
             group = groups[g]
             weights = [len(b) for b in group]  # each micro-batch's loss weighs by its share of the samples

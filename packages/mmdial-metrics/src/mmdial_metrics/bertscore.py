@@ -52,8 +52,15 @@ class BERTScore(Metric):
     reference: ClassVar[str] = "bert_score.score (P/R/F, idf on/off, no baseline rescaling)"
 
     def __init__(
-        self, *, model: Any = None, tokenizer: Any = None, num_layers: int | None = None, idf: bool = False,
-        batch_size: int = 64, device: str = "cpu", use_fast: bool = False,
+        self,
+        *,
+        model: Any = None,
+        tokenizer: Any = None,
+        num_layers: int | None = None,
+        idf: bool = False,
+        batch_size: int = 64,
+        device: str = "cpu",
+        use_fast: bool = False,
     ) -> None:
         super().__init__()
         if model is None:
@@ -62,15 +69,27 @@ class BERTScore(Metric):
             raise ValueError(f"bertscore: num_layers must be a non-negative int, got {num_layers!r}")
         self.model_arg, self.tokenizer_arg = model, tokenizer
         self.num_layers, self.idf, self.batch_size, self.device, self.use_fast = (
-            num_layers, bool(idf), batch_size, device, use_fast)
+            num_layers,
+            bool(idf),
+            batch_size,
+            device,
+            use_fast,
+        )
         self._loaded: tuple[Any, Any] | None = None
 
     def signature_info(self) -> dict[str, Any]:
         m = self.model_arg
-        label = Path(os.fspath(m)).name if isinstance(m, (str, os.PathLike)) else getattr(
-            getattr(m, "config", None), "_name_or_path", type(m).__name__)
-        return {"model": label or "custom", "layer": "last" if self.num_layers is None else self.num_layers,
-                "idf": self.idf, "rescale": False}
+        label = (
+            Path(os.fspath(m)).name
+            if isinstance(m, (str, os.PathLike))
+            else getattr(getattr(m, "config", None), "_name_or_path", type(m).__name__)
+        )
+        return {
+            "model": label or "custom",
+            "layer": "last" if self.num_layers is None else self.num_layers,
+            "idf": self.idf,
+            "rescale": False,
+        }
 
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
@@ -113,8 +132,11 @@ class BERTScore(Metric):
                 x[row, : len(ids[i])] = torch.tensor(ids[i])
                 mask[row, : len(ids[i])] = 1
             with torch.no_grad():
-                res = model(x.to(self.device), attention_mask=mask.to(self.device),
-                            output_hidden_states=self.num_layers is not None)
+                res = model(
+                    x.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    output_hidden_states=self.num_layers is not None,
+                )
             emb = res[0] if self.num_layers is None else res.hidden_states[self.num_layers]
             emb = emb / torch.norm(emb, dim=-1, keepdim=True)
             for row, i in enumerate(idx):
@@ -136,8 +158,9 @@ class BERTScore(Metric):
         special = {tok.sep_token_id, tok.cls_token_id}
 
         def weights(t: str) -> np.ndarray:
-            w = np.array([0.0 if i in special else (idf.get(i, default) if self.idf else 1.0) for i in ids[t]],
-                         dtype=np.float32)
+            w = np.array(
+                [0.0 if i in special else (idf.get(i, default) if self.idf else 1.0) for i in ids[t]], dtype=np.float32
+            )
             s = w.sum()
             return w / s if s else w
 
@@ -158,8 +181,13 @@ class BERTScore(Metric):
 
     def _reduce(self, stats: np.ndarray) -> tuple[float, dict[str, Any], list[float] | None]:
         p, r, f = stats.mean(axis=0)
-        details = {"precision": float(p), "recall": float(r), "f1": float(f),
-                   "item_precision": stats[:, 0].tolist(), "item_recall": stats[:, 1].tolist()}
+        details = {
+            "precision": float(p),
+            "recall": float(r),
+            "f1": float(f),
+            "item_precision": stats[:, 0].tolist(),
+            "item_recall": stats[:, 1].tolist(),
+        }
         return float(f), details, stats[:, 2].tolist()
 
 

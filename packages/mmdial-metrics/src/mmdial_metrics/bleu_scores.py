@@ -47,17 +47,25 @@ def line_ids(line: str, tokenizer: str, lowercase: bool, rstrip: bool) -> tuple[
 
 
 def bleu_stats(
-    predictions: list[str], references: list[list[str]], *, tokenizer: str, lowercase: bool, rstrip: bool,
+    predictions: list[str],
+    references: list[list[str]],
+    *,
+    tokenizer: str,
+    lowercase: bool,
+    rstrip: bool,
     max_order: int,
 ) -> np.ndarray:
     """Per-sentence statistics ``[hyp_len, closest_ref_len, matches_1..N, totals_1..N]`` (int64)."""
     get_tokenizer(tokenizer)  # validate the name
     flat_refs = [r for group in references for r in group]
-    owner = np.repeat(np.arange(len(references), dtype=np.int64),
-                      np.fromiter(map(len, references), dtype=np.int64, count=len(references)))
+    owner = np.repeat(
+        np.arange(len(references), dtype=np.int64),
+        np.fromiter(map(len, references), dtype=np.int64, count=len(references)),
+    )
     # every distinct line tokenized once, 13a/whitespace in one batch
-    enc = encode_lines(predictions + flat_refs,
-                       lambda lines: tokenize_all(lines, tokenizer, lowercase=lowercase, rstrip=rstrip))
+    enc = encode_lines(
+        predictions + flat_refs, lambda lines: tokenize_all(lines, tokenizer, lowercase=lowercase, rstrip=rstrip)
+    )
     n_pred = len(predictions)
     hyp = take(enc, np.arange(n_pred))
     ref = take(enc, np.arange(n_pred, n_pred + len(flat_refs)))
@@ -82,8 +90,15 @@ def _my_log(x: float) -> float:
 
 
 def sacrebleu_from_stats(
-    correct: list[float], total: list[float], sys_len: int, ref_len: int, *, smooth_method: str = "exp",
-    smooth_value: float | None = None, effective_order: bool = False, max_order: int = 4,
+    correct: list[float],
+    total: list[float],
+    sys_len: int,
+    ref_len: int,
+    *,
+    smooth_method: str = "exp",
+    smooth_value: float | None = None,
+    effective_order: bool = False,
+    max_order: int = 4,
 ) -> tuple[float, list[float], float]:
     """sacrebleu's ``BLEU.compute_bleu``: ``(score, precisions, bp)`` from sufficient statistics."""
     if smooth_value is None:
@@ -141,8 +156,14 @@ class BLEU(Metric):
     reference: ClassVar[str] = "sacrebleu BLEU.corpus_score / sentence_score"
 
     def __init__(
-        self, *, tokenize: str = "13a", smooth_method: str = "exp", smooth_value: float | None = None,
-        lowercase: bool = False, max_ngram_order: int = 4, effective_order: bool | None = None,
+        self,
+        *,
+        tokenize: str = "13a",
+        smooth_method: str = "exp",
+        smooth_value: float | None = None,
+        lowercase: bool = False,
+        max_ngram_order: int = 4,
+        effective_order: bool | None = None,
         level: str = "corpus",
     ) -> None:
         super().__init__()
@@ -182,15 +203,26 @@ class BLEU(Metric):
 
     def _stats(self, predictions: list[str], references: list[list[str]] | None) -> np.ndarray:
         assert references is not None
-        return bleu_stats(predictions, references, tokenizer=self.tokenize, lowercase=self.lowercase, rstrip=True,
-                          max_order=self.max_ngram_order)
+        return bleu_stats(
+            predictions,
+            references,
+            tokenizer=self.tokenize,
+            lowercase=self.lowercase,
+            rstrip=True,
+            max_order=self.max_ngram_order,
+        )
 
     def _score(self, row: Sequence[int]) -> tuple[float, list[float], float]:
         n = self.max_ngram_order
         return sacrebleu_from_stats(
-            [int(x) for x in row[2 : 2 + n]], [int(x) for x in row[2 + n : 2 + 2 * n]], int(row[0]), int(row[1]),
-            smooth_method=self.smooth_method, smooth_value=self.smooth_value,
-            effective_order=self.effective_order, max_order=n,
+            [int(x) for x in row[2 : 2 + n]],
+            [int(x) for x in row[2 + n : 2 + 2 * n]],
+            int(row[0]),
+            int(row[1]),
+            smooth_method=self.smooth_method,
+            smooth_value=self.smooth_value,
+            effective_order=self.effective_order,
+            max_order=n,
         )
 
     def _reduce(self, stats: np.ndarray) -> tuple[float, dict[str, Any], list[float] | None]:
@@ -201,11 +233,19 @@ class BLEU(Metric):
         total = stats.sum(axis=0)
         score, precisions, bp = self._score(total)
         sys_len, ref_len = int(total[0]), int(total[1])
-        return score, {
-            "precisions": precisions, "bp": bp, "sys_len": sys_len, "ref_len": ref_len,
-            "counts": total[2 : 2 + n].tolist(), "totals": total[2 + n :].tolist(),
-            "ratio": sys_len / ref_len if ref_len else 0.0,
-        }, None
+        return (
+            score,
+            {
+                "precisions": precisions,
+                "bp": bp,
+                "sys_len": sys_len,
+                "ref_len": ref_len,
+                "counts": total[2 : 2 + n].tolist(),
+                "totals": total[2 + n :].tolist(),
+                "ratio": sys_len / ref_len if ref_len else 0.0,
+            },
+            None,
+        )
 
 
 class NLTKBLEU(Metric):
@@ -231,9 +271,17 @@ class NLTKBLEU(Metric):
     reference: ClassVar[str] = "nltk.translate.bleu_score corpus_bleu / sentence_bleu"
 
     def __init__(
-        self, *, weights: Sequence[float] = (0.25, 0.25, 0.25, 0.25), smoothing: int = 0, epsilon: float = 0.1,
-        alpha: float = 5, k: float = 5, auto_reweigh: bool = False, tokenize: str = "whitespace",
-        lowercase: bool = False, level: str = "corpus",
+        self,
+        *,
+        weights: Sequence[float] = (0.25, 0.25, 0.25, 0.25),
+        smoothing: int = 0,
+        epsilon: float = 0.1,
+        alpha: float = 5,
+        k: float = 5,
+        auto_reweigh: bool = False,
+        tokenize: str = "whitespace",
+        lowercase: bool = False,
+        level: str = "corpus",
     ) -> None:
         super().__init__()
         if smoothing not in range(8):
@@ -277,8 +325,14 @@ class NLTKBLEU(Metric):
 
     def _stats(self, predictions: list[str], references: list[list[str]] | None) -> np.ndarray:
         assert references is not None
-        return bleu_stats(predictions, references, tokenizer=self.tokenize, lowercase=self.lowercase, rstrip=False,
-                          max_order=self._orders())
+        return bleu_stats(
+            predictions,
+            references,
+            tokenizer=self.tokenize,
+            lowercase=self.lowercase,
+            rstrip=False,
+            max_order=self._orders(),
+        )
 
     def _score(self, num: list[int], den: list[int], hyp_len: int, ref_len: int, last: Sequence[int]) -> float:
         """nltk corpus_bleu given summed numerators/denominators; ``last`` is the last sentence's row."""
@@ -471,8 +525,9 @@ class CocoBLEU(Metric):
 
     def _stats(self, predictions: list[str], references: list[list[str]] | None) -> np.ndarray:
         assert references is not None
-        return bleu_stats(predictions, references, tokenizer="whitespace", lowercase=False, rstrip=False,
-                          max_order=self.max_order)
+        return bleu_stats(
+            predictions, references, tokenizer="whitespace", lowercase=False, rstrip=False, max_order=self.max_order
+        )
 
     def _reduce(self, stats: np.ndarray) -> tuple[float, dict[str, Any], list[float] | None]:
         n = self.max_order

@@ -41,8 +41,13 @@ MIN_HALF_SAMPLING_ITEMS = 4
 
 
 def bootstrap_ci(
-    metric: Metric, predictions: Sequence[str], references: Sequence[Any] | None = None, *,
-    n_samples: int = 1000, confidence: float = 0.95, seed: int = 0,
+    metric: Metric,
+    predictions: Sequence[str],
+    references: Sequence[Any] | None = None,
+    *,
+    n_samples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Interval for the metric's corpus score: ``{"score", "low", "high", "n_samples", "seed", "method"}``.
 
@@ -68,11 +73,15 @@ def bootstrap_ci(
     if n < MIN_HALF_SAMPLING_ITEMS:
         note = f"{metric.name} is resampling-sensitive; half-sampling needs >= {MIN_HALF_SAMPLING_ITEMS} items, got {n}"
         return {**out, "low": None, "high": None, "method": "half-sampling", "note": note}
-    values = np.array([
-        metric.reduce_score(metric._select(stats, np.sort(rng.choice(n, m, replace=False)))) for _ in range(n_samples)
-    ])
+    values = np.array(
+        [metric.reduce_score(metric._select(stats, np.sort(rng.choice(n, m, replace=False)))) for _ in range(n_samples)]
+    )
     scale = math.sqrt(m / (n - m))
     q_low, q_high = np.quantile(values, [alpha, 1 - alpha])
     center = float(values.mean())
-    return {**out, "low": score + scale * (float(q_low) - center), "high": score + scale * (float(q_high) - center),
-            "method": "half-sampling"}
+    return {
+        **out,
+        "low": score + scale * (float(q_low) - center),
+        "high": score + scale * (float(q_high) - center),
+        "method": "half-sampling",
+    }

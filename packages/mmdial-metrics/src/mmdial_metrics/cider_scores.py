@@ -127,14 +127,20 @@ class CIDErD(Metric):
     def _stats(self, predictions: list[str], references: list[list[str]] | None) -> _Items:
         assert references is not None
         flat = [r for group in references for r in group]
-        return _Items(encode_texts(predictions), encode_texts(flat),
-                      np.fromiter(map(len, references), dtype=np.int64, count=len(references)))
+        return _Items(
+            encode_texts(predictions),
+            encode_texts(flat),
+            np.fromiter(map(len, references), dtype=np.int64, count=len(references)),
+        )
 
     def _concat(self, chunks: list[_Items]) -> _Items:
         if len(chunks) == 1:
             return chunks[0]
-        return _Items(concat([c.hyp for c in chunks]), concat([c.refs for c in chunks]),
-                      np.concatenate([c.ref_count for c in chunks]))
+        return _Items(
+            concat([c.hyp for c in chunks]),
+            concat([c.refs for c in chunks]),
+            np.concatenate([c.ref_count for c in chunks]),
+        )
 
     def _select(self, stats: _Items, index: Sequence[int]) -> _Items:
         index = np.asarray(index, dtype=np.int64)

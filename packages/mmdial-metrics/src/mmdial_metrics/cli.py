@@ -62,8 +62,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if not 0 < args.confidence < 1:
         raise ValueError(f"--confidence must be in (0, 1), got {args.confidence}")
     report = evaluate_dialogues(
-        args.predictions, args.refs, metrics=args.metrics, metric_options=parse_options(args.option),
-        n_bootstrap=args.bootstrap, confidence=args.confidence, seed=args.seed,
+        args.predictions,
+        args.refs,
+        metrics=args.metrics,
+        metric_options=parse_options(args.option),
+        n_bootstrap=args.bootstrap,
+        confidence=args.confidence,
+        seed=args.seed,
     )
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.out is not None:

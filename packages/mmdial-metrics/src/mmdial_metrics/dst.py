@@ -79,8 +79,12 @@ def _slot_score(pv: list[str], gv: list[str], fuzzy: bool, categorical: bool) ->
 
 
 def joint_goal_accuracy(
-    predictions: Sequence[State], references: Sequence[State], *, matching: str = "exact",
-    categorical_slots: Iterable[str] = (), ignore_values: Iterable[str] = ("none", ""),
+    predictions: Sequence[State],
+    references: Sequence[State],
+    *,
+    matching: str = "exact",
+    categorical_slots: Iterable[str] = (),
+    ignore_values: Iterable[str] = ("none", ""),
 ) -> MetricResult:
     """Fraction of turns whose predicted state equals the reference state (slot by slot)."""
     if matching not in ("exact", "fuzzy"):
@@ -98,8 +102,12 @@ def joint_goal_accuracy(
         items.append(score)
     if not items:
         raise ValueError("joint_goal_accuracy: no turns given")
-    return MetricResult(name="joint_goal_accuracy", score=sum(items) / len(items),
-                        signature=format_signature("joint_goal_accuracy", {"match": matching}), item_scores=items)
+    return MetricResult(
+        name="joint_goal_accuracy",
+        score=sum(items) / len(items),
+        signature=format_signature("joint_goal_accuracy", {"match": matching}),
+        item_scores=items,
+    )
 
 
 def slot_scores(predictions: Sequence[State], references: Sequence[State]) -> dict[str, float]:
@@ -132,8 +140,12 @@ def requested_slot_f1(predictions: Sequence[Iterable[str]], references: Sequence
         pr = tp / len(ps) if ps else 0.0
         rc = tp / len(gs) if gs else 0.0
         items.append(2 * pr * rc / (pr + rc) if pr + rc else 0.0)
-    return MetricResult(name="requested_slot_f1", score=sum(items) / max(len(items), 1),
-                        signature=format_signature("requested_slot_f1", {}), item_scores=items)
+    return MetricResult(
+        name="requested_slot_f1",
+        score=sum(items) / max(len(items), 1),
+        signature=format_signature("requested_slot_f1", {}),
+        item_scores=items,
+    )
 
 
 def intent_accuracy(predictions: Sequence[str | None], references: Sequence[str | None]) -> MetricResult:
@@ -141,12 +153,17 @@ def intent_accuracy(predictions: Sequence[str | None], references: Sequence[str 
     if len(predictions) != len(references):
         raise ValueError(f"intent_accuracy: {len(predictions)} predictions but {len(references)} references")
     items = [float(p == g) for p, g in zip(predictions, references, strict=True)]
-    return MetricResult(name="intent_accuracy", score=sum(items) / max(len(items), 1),
-                        signature=format_signature("intent_accuracy", {}), item_scores=items)
+    return MetricResult(
+        name="intent_accuracy",
+        score=sum(items) / max(len(items), 1),
+        signature=format_signature("intent_accuracy", {}),
+        item_scores=items,
+    )
 
 
 def inform_success(
-    dialogues: Sequence[Mapping[str, Any]], goal_match: Callable[[str, Any, Mapping[str, Any]], bool],
+    dialogues: Sequence[Mapping[str, Any]],
+    goal_match: Callable[[str, Any, Mapping[str, Any]], bool],
 ) -> dict[str, float]:
     """MultiWOZ-style Inform and Success rates, database-free.
 
@@ -163,8 +180,11 @@ def inform_success(
         goal = d.get("goal") or {}
         offered = d.get("offered") or {}
         provided = d.get("provided") or {}
-        ok = all(dom in offered and goal_match(dom, offered[dom], g.get("constraints") or {})
-                 for dom, g in goal.items() if g.get("constraints"))
+        ok = all(
+            dom in offered and goal_match(dom, offered[dom], g.get("constraints") or {})
+            for dom, g in goal.items()
+            if g.get("constraints")
+        )
         inform += ok
         if ok and all(set(g.get("requested") or []) <= set(provided.get(dom) or []) for dom, g in goal.items()):
             success += 1

@@ -171,8 +171,15 @@ class EmbeddingMetric(Metric):
     reference: ClassVar[str] = "Liu et al. 2016 embedding_metrics.py / nlg-eval word2vec/evaluate.py (formulas)"
 
     def __init__(
-        self, *, kind: str = "average", vectors: Any = None, convention: str = "liu2016", unk: Any = None,
-        tokenize: Callable[[str], Sequence[str]] | None = None, lowercase: bool = False, vectors_name: str = "custom",
+        self,
+        *,
+        kind: str = "average",
+        vectors: Any = None,
+        convention: str = "liu2016",
+        unk: Any = None,
+        tokenize: Callable[[str], Sequence[str]] | None = None,
+        lowercase: bool = False,
+        vectors_name: str = "custom",
     ) -> None:
         super().__init__()
         if kind not in _KINDS:
@@ -188,9 +195,12 @@ class EmbeddingMetric(Metric):
         self.name = _NAMES[kind]  # type: ignore[misc]
 
     def signature_info(self) -> dict[str, Any]:
-        return {"conv": self.convention, "vectors": self.vectors_name,
-                "tok": "whitespace" if self.tokenize is None else getattr(self.tokenize, "__name__", "custom"),
-                "case": "lc" if self.lowercase else "mixed"}
+        return {
+            "conv": self.convention,
+            "vectors": self.vectors_name,
+            "tok": "whitespace" if self.tokenize is None else getattr(self.tokenize, "__name__", "custom"),
+            "case": "lc" if self.lowercase else "mixed",
+        }
 
     def _tokens(self, text: str) -> list[str]:
         if self.lowercase:
@@ -202,8 +212,10 @@ class EmbeddingMetric(Metric):
         out = np.empty((len(predictions), 2))
         for i, (pred, group) in enumerate(zip(predictions, references, strict=True)):
             hyp = self.words.matrix(self._tokens(pred), self.convention)
-            scores = [pair_score(self.kind, self.convention, hyp, self.words.matrix(self._tokens(r), self.convention))
-                      for r in group]
+            scores = [
+                pair_score(self.kind, self.convention, hyp, self.words.matrix(self._tokens(r), self.convention))
+                for r in group
+            ]
             valid = [s for s in scores if s is not None]
             out[i] = (max(valid), 1.0) if valid else (0.0, 0.0)
         return out

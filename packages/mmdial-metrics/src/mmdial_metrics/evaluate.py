@@ -121,7 +121,10 @@ def check_predictions(
 
 
 def match_references(
-    predictions: Sequence[Prediction], dialogues: Iterable[Any], *, path: str | os.PathLike[str] | None = None,
+    predictions: Sequence[Prediction],
+    dialogues: Iterable[Any],
+    *,
+    path: str | os.PathLike[str] | None = None,
     refs_path: str | os.PathLike[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Reference text and source of each prediction's turn; MMDialDataError names the prediction's line."""
@@ -136,13 +139,17 @@ def match_references(
     for p in predictions:
         found = turns.get(p.dialogue_id)
         if found is None:
-            raise error(f"dialogue {p.dialogue_id!r} is not in the references {refs_path or ''}".rstrip(),
-                        path=path, record=p.record)
+            raise error(
+                f"dialogue {p.dialogue_id!r} is not in the references {refs_path or ''}".rstrip(),
+                path=path,
+                record=p.record,
+            )
         source, by_index = found
         if p.turn_index not in by_index:
             raise error(
                 f"dialogue {p.dialogue_id!r} has no turn {p.turn_index} (turns 0..{max(by_index, default=-1)})",
-                path=path, record=p.record,
+                path=path,
+                record=p.record,
             )
         refs.append(by_index[p.turn_index])
         sources.append(source)
@@ -150,8 +157,14 @@ def match_references(
 
 
 def _scores(
-    name: str, options: Mapping[str, Any], preds: list[str], refs: list[str], *, n_bootstrap: int,
-    confidence: float, seed: int,
+    name: str,
+    options: Mapping[str, Any],
+    preds: list[str],
+    refs: list[str],
+    *,
+    n_bootstrap: int,
+    confidence: float,
+    seed: int,
 ) -> dict[str, Any]:
     metric = get_metric(name, **options)
     ref_arg = [[r] for r in refs] if metric.needs_references else None
@@ -256,8 +269,13 @@ def evaluate_dialogues(
         "overall": overall,
         "per_source": per_source,
         "n_predictions": len(preds),
-        "bootstrap": {"n_samples": n_bootstrap, "confidence": confidence, "seed": seed, "method": "percentile",
-                      "resampling_sensitive_method": "half-sampling without replacement"},
+        "bootstrap": {
+            "n_samples": n_bootstrap,
+            "confidence": confidence,
+            "seed": seed,
+            "method": "percentile",
+            "resampling_sensitive_method": "half-sampling without replacement",
+        },
         "provenance": provenance(config=config, seed=seed, inputs=inputs or None),
     }
 

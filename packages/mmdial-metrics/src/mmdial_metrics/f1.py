@@ -113,8 +113,10 @@ class ExactMatch(UnigramF1):
     def _stats(self, predictions: list[str], references: list[list[str]] | None) -> list[float]:
         assert references is not None
         norm = _NORMALIZERS[self.normalize]
-        return [max(float(norm(p) == norm(r)) for r in refs) * self.scale
-                for p, refs in zip(predictions, references, strict=True)]
+        return [
+            max(float(norm(p) == norm(r)) for r in refs) * self.scale
+            for p, refs in zip(predictions, references, strict=True)
+        ]
 
 
 def unigram_f1(predictions: Sequence[str], references: Sequence[Any], **options: Any) -> MetricResult:

@@ -40,5 +40,10 @@ def perplexity(logprobs: Sequence[Sequence[float]], *, mode: str = "corpus") -> 
         score = math.exp(-math.fsum(v for r in rows for v in r) / total)
     else:
         score = sum(items) / len(items)
-    return MetricResult(name=f"perplexity_{mode}", score=score, signature=format_signature(
-        f"perplexity_{mode}", {"log": "e"}), item_scores=items, higher_is_better=False)
+    return MetricResult(
+        name=f"perplexity_{mode}",
+        score=score,
+        signature=format_signature(f"perplexity_{mode}", {"log": "e"}),
+        item_scores=items,
+        higher_is_better=False,
+    )

@@ -42,13 +42,51 @@ _OPTIONAL = ("noun.exc", "verb.exc", "adj.exc", "adv.exc", "cntlist.rev", "index
 
 #: The fixed WordNet 3.0 ``lexnames`` file (lexicographer file number, name, syntactic category).
 LEXNAMES = [
-    "adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact", "noun.attribute",
-    "noun.body", "noun.cognition", "noun.communication", "noun.event", "noun.feeling", "noun.food", "noun.group",
-    "noun.location", "noun.motive", "noun.object", "noun.person", "noun.phenomenon", "noun.plant",
-    "noun.possession", "noun.process", "noun.quantity", "noun.relation", "noun.shape", "noun.state",
-    "noun.substance", "noun.time", "verb.body", "verb.change", "verb.cognition", "verb.communication",
-    "verb.competition", "verb.consumption", "verb.contact", "verb.creation", "verb.emotion", "verb.motion",
-    "verb.perception", "verb.possession", "verb.social", "verb.stative", "verb.weather", "adj.ppl",
+    "adj.all",
+    "adj.pert",
+    "adv.all",
+    "noun.Tops",
+    "noun.act",
+    "noun.animal",
+    "noun.artifact",
+    "noun.attribute",
+    "noun.body",
+    "noun.cognition",
+    "noun.communication",
+    "noun.event",
+    "noun.feeling",
+    "noun.food",
+    "noun.group",
+    "noun.location",
+    "noun.motive",
+    "noun.object",
+    "noun.person",
+    "noun.phenomenon",
+    "noun.plant",
+    "noun.possession",
+    "noun.process",
+    "noun.quantity",
+    "noun.relation",
+    "noun.shape",
+    "noun.state",
+    "noun.substance",
+    "noun.time",
+    "verb.body",
+    "verb.change",
+    "verb.cognition",
+    "verb.communication",
+    "verb.competition",
+    "verb.consumption",
+    "verb.contact",
+    "verb.creation",
+    "verb.emotion",
+    "verb.motion",
+    "verb.perception",
+    "verb.possession",
+    "verb.social",
+    "verb.stative",
+    "verb.weather",
+    "adj.ppl",
 ]
 _NLTK_HINT = 'METEOR (nltk variant) needs nltk: pip install "mmdial-metrics[nltk]"'
 _CATEGORY = {"adj": 3, "adv": 4, "noun": 1, "verb": 2}
@@ -199,8 +237,11 @@ class _Aligner:
                 used_h.add(i)
                 used_r.add(j)
                 matches.append((hyp[i][0], ref[j][0]))
-        return (matches, [p for i, p in enumerate(hyp) if i not in used_h],
-                [p for j, p in enumerate(ref) if j not in used_r])
+        return (
+            matches,
+            [p for i, p in enumerate(hyp) if i not in used_h],
+            [p for j, p in enumerate(ref) if j not in used_r],
+        )
 
     def align(self, hyp: list[tuple[int, str]], ref: list[tuple[int, str]]) -> list[tuple[int, int]]:
         exact, hyp, ref = self._match(hyp, ref)
@@ -275,8 +316,15 @@ class NLTKMeteor(Metric):
         return self._aligner
 
     def signature_info(self) -> dict[str, Any]:
-        return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "stem": "porter", "wordnet": "3.0",
-                "tok": "whitespace", "case": "lc"}
+        return {
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "gamma": self.gamma,
+            "stem": "porter",
+            "wordnet": "3.0",
+            "tok": "whitespace",
+            "case": "lc",
+        }
 
     def _stats(self, predictions: list[str], references: list[list[str]] | None) -> list[float]:
         assert references is not None
@@ -284,9 +332,11 @@ class NLTKMeteor(Metric):
         out = []
         for pred, group in zip(predictions, references, strict=True):
             hyp = [w.lower() for w in pred.split()]
-            out.append(max(
-                aligner.score(hyp, [w.lower() for w in r.split()], self.alpha, self.beta, self.gamma) for r in group
-            ))
+            out.append(
+                max(
+                    aligner.score(hyp, [w.lower() for w in r.split()], self.alpha, self.beta, self.gamma) for r in group
+                )
+            )
         return out
 
     def _reduce(self, stats: list[float]) -> tuple[float, dict[str, Any], list[float] | None]:

@@ -51,9 +51,13 @@ def ndcg(ranks: Any, relevance: Any) -> np.ndarray:
 
 
 def retrieval_metrics(
-    *, scores: Any = None, ranks: Any = None, gt_index: Sequence[int] | None = None,
+    *,
+    scores: Any = None,
+    ranks: Any = None,
+    gt_index: Sequence[int] | None = None,
     gt_rank: Sequence[int] | None = None,
-    relevance: Any = None, ks: Sequence[int] = (1, 5, 10),
+    relevance: Any = None,
+    ks: Sequence[int] = (1, 5, 10),
 ) -> dict[str, Any]:
     """Recall@k, MRR and mean rank of the ground truth (and NDCG when ``relevance`` is given).
 
@@ -86,6 +90,7 @@ def retrieval_metrics(
         if cand_ranks is None:
             raise ValueError("NDCG needs candidate scores or ranks")
         out["ndcg"] = float(ndcg(cand_ranks, relevance).mean())
-    out["signature"] = format_signature("retrieval", {"ties": "stable-index", "ndcg_cutoff": "nonzero-relevance",
-                                                      "ks": ",".join(map(str, ks))})
+    out["signature"] = format_signature(
+        "retrieval", {"ties": "stable-index", "ndcg_cutoff": "nonzero-relevance", "ks": ",".join(map(str, ks))}
+    )
     return out

@@ -34,8 +34,7 @@ _13A = [
 
 
 # The first 13a rule pads single characters of a fixed class: the same as a translation table, but faster.
-_13A_PAD = str.maketrans({chr(c): f" {chr(c)} " for c in range(128)
-                          if _13A[0][0].fullmatch(chr(c))})
+_13A_PAD = str.maketrans({chr(c): f" {chr(c)} " for c in range(128) if _13A[0][0].fullmatch(chr(c))})
 
 
 @lru_cache(maxsize=_CACHE)

@@ -70,8 +70,9 @@ class _EncoderShards:
         if meta_path.is_file():
             stored = json.loads(meta_path.read_text(encoding="utf-8")).get("encoder_id")
             if stored != self.encoder_id:
-                raise MMDialDataError(f"cache folder belongs to encoder {stored!r}, not {self.encoder_id!r}",
-                                      path=meta_path)
+                raise MMDialDataError(
+                    f"cache folder belongs to encoder {stored!r}, not {self.encoder_id!r}", path=meta_path
+                )
 
     def vectors_of(self, shard: Path) -> np.ndarray:
         if shard not in self._arrays:

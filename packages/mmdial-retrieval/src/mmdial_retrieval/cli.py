@@ -49,8 +49,9 @@ def register(subparsers: Any) -> None:
         p.add_argument("--batch-size", type=int, default=32)
         p.add_argument("--shard-size", type=int, default=1024)
         p.add_argument("--workers", type=int, default=None, help="DataLoader workers (default CPUs - 1)")
-        p.add_argument("--threads", type=int, default=0,
-                       help="decode in N threads instead of worker processes (0: processes)")
+        p.add_argument(
+            "--threads", type=int, default=0, help="decode in N threads instead of worker processes (0: processes)"
+        )
 
     p = sub.add_parser("embed", help="embed a pool into the cache (resumable)")
     common(p)
@@ -87,8 +88,12 @@ def _open_pool(path: Path) -> Any:
 
 
 def _embed_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {"batch_size": args.batch_size, "shard_size": args.shard_size, "num_workers": args.workers,
-            "threads": args.threads}
+    return {
+        "batch_size": args.batch_size,
+        "shard_size": args.shard_size,
+        "num_workers": args.workers,
+        "threads": args.threads,
+    }
 
 
 def _cache(args: argparse.Namespace) -> Any:
@@ -139,8 +144,10 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     from mmdial_retrieval.registry import get_encoder
 
     result = embed_pool(_open_pool(args.pool), get_encoder(_encoder_name(args)), _cache(args), **_embed_kwargs(args))
-    print(f"{result.encoder_id}: {len(result.ids)} images ({result.embedded_now} embedded now, "
-          f"{result.from_cache} from cache, {len(result.failed)} failed)")
+    print(
+        f"{result.encoder_id}: {len(result.ids)} images ({result.embedded_now} embedded now, "
+        f"{result.from_cache} from cache, {len(result.failed)} failed)"
+    )
     for prob in result.failed:
         print(f"  failed: {prob.path}: {prob.reason}", file=sys.stderr)
     return 0
@@ -156,10 +163,16 @@ def _cmd_index(args: argparse.Namespace) -> int:
     name = _encoder_name(args)
     encoder = get_encoder(name)
     result = embed_pool(pool, encoder, _cache(args), **_embed_kwargs(args))
-    index = VectorIndex.build(result.vectors, result.ids, captions=pool.captions(result.ids), params=args.kind,
-                              encoder_id=encoder.encoder_id,
-                              provenance=provenance(config={"encoder": name, "pool": str(args.pool),
-                                                            "kind": args.kind}, extra={"encoder": encoder.info()}))
+    index = VectorIndex.build(
+        result.vectors,
+        result.ids,
+        captions=pool.captions(result.ids),
+        params=args.kind,
+        encoder_id=encoder.encoder_id,
+        provenance=provenance(
+            config={"encoder": name, "pool": str(args.pool), "kind": args.kind}, extra={"encoder": encoder.info()}
+        ),
+    )
     index.save(args.out)
     print(f"indexed {len(index)} images ({index.params.kind}) with {encoder.encoder_id} -> {args.out}")
     return 0
@@ -176,9 +189,15 @@ def _cmd_search(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.index}: index does not record its encoder; pass --encoder")
     retriever = Retriever(get_encoder(name), index)
     hits = retriever.search_images(args.queries, args.k) if args.images else retriever.search_text(args.queries, args.k)
-    rows = [{"query": q, "hits": [{"id": i, "score": round(float(s), 4), "caption": c}
-                                  for i, s, c in zip(ids, scores, caps, strict=False)]}
-            for q, ids, scores, caps in zip(args.queries, hits.ids, hits.scores, hits.captions, strict=True)]
+    rows = [
+        {
+            "query": q,
+            "hits": [
+                {"id": i, "score": round(float(s), 4), "caption": c} for i, s, c in zip(ids, scores, caps, strict=False)
+            ],
+        }
+        for q, ids, scores, caps in zip(args.queries, hits.ids, hits.scores, hits.captions, strict=True)
+    ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
@@ -199,8 +218,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps({"encoder": encoder.encoder_id, **scores.to_dict()}))
     else:
         print(f"{encoder.encoder_id} on {args.pool}: {scores.queries} caption queries over {scores.images} images")
-        print(f"R@1 {scores.recall_at_1:.4f}  R@5 {scores.recall_at_5:.4f}  R@10 {scores.recall_at_10:.4f}  "
-              f"MRR {scores.mrr:.4f}")
+        print(
+            f"R@1 {scores.recall_at_1:.4f}  R@5 {scores.recall_at_5:.4f}  R@10 {scores.recall_at_10:.4f}  "
+            f"MRR {scores.mrr:.4f}"
+        )
     return 0
 
 
@@ -218,8 +239,16 @@ def _cmd_fit_projection(args: argparse.Namespace) -> int:
     if len(pairs) < 2:
         raise ValueError(f"{args.pool}: fit-projection needs captioned images, found {len(pairs)}")
     texts = encoder.encode_text([c for c, _ in pairs])
-    fit = fit_projection(result.vectors[[r for _, r in pairs]], texts, args.out, epochs=args.epochs, seed=args.seed,
-                         provenance=provenance(config={"pool": str(args.pool), "epochs": args.epochs}, seed=args.seed))
-    print(f"trained on {fit.train_size} pairs; held-out R@1 {fit.val_recall_at_1_before:.4f} -> "
-          f"{fit.val_recall_at_1:.4f} ({fit.val_size} pairs); use --encoder offline:{args.out}")
+    fit = fit_projection(
+        result.vectors[[r for _, r in pairs]],
+        texts,
+        args.out,
+        epochs=args.epochs,
+        seed=args.seed,
+        provenance=provenance(config={"pool": str(args.pool), "epochs": args.epochs}, seed=args.seed),
+    )
+    print(
+        f"trained on {fit.train_size} pairs; held-out R@1 {fit.val_recall_at_1_before:.4f} -> "
+        f"{fit.val_recall_at_1:.4f} ({fit.val_size} pairs); use --encoder offline:{args.out}"
+    )
     return 0

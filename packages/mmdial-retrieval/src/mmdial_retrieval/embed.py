@@ -91,8 +91,9 @@ def _load_one(path: Path, transform: Callable[[Any], Any]) -> tuple[Any, str | N
         return None, exc.message
 
 
-def _threaded_batches(paths: Sequence[Path], transform: Callable[[Any], Any], batch_size: int, threads: int,
-                      prefetch: int) -> Any:
+def _threaded_batches(
+    paths: Sequence[Path], transform: Callable[[Any], Any], batch_size: int, threads: int, prefetch: int
+) -> Any:
     """Decode and preprocess in a thread pool, ``prefetch`` batches ahead of the consumer (PIL's decoders and
     resampling release the GIL, so this overlaps with the forward pass without worker processes)."""
     from collections import deque
@@ -117,8 +118,15 @@ def _threaded_batches(paths: Sequence[Path], transform: Callable[[Any], Any], ba
             yield _collate([(start + j, *f.result()) for j, f in enumerate(futures)])
 
 
-def iter_image_batches(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int = 32,
-                       num_workers: int | None = None, threads: int = 0, prefetch: int = 2) -> Any:
+def iter_image_batches(
+    paths: Sequence[Path],
+    encoder: DualEncoder,
+    *,
+    batch_size: int = 32,
+    num_workers: int | None = None,
+    threads: int = 0,
+    prefetch: int = 2,
+) -> Any:
     """Yield ``(positions, batch, failures)`` for ``paths``, decoding and preprocessing off the main thread.
 
     With ``threads > 0`` a pool of that many threads decodes ``prefetch`` batches ahead (no extra processes;
@@ -132,21 +140,34 @@ def iter_image_batches(paths: Sequence[Path], encoder: DualEncoder, *, batch_siz
 
     if num_workers is None:
         num_workers = max(0, (os.cpu_count() or 1) - 1)
-    loader = DataLoader(_ImageFiles(paths, encoder.image_transform()), batch_size=batch_size, shuffle=False,
-                        num_workers=num_workers, collate_fn=_collate,
-                        prefetch_factor=prefetch * 2 if num_workers else None, persistent_workers=False)
+    loader = DataLoader(
+        _ImageFiles(paths, encoder.image_transform()),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        collate_fn=_collate,
+        prefetch_factor=prefetch * 2 if num_workers else None,
+        persistent_workers=False,
+    )
     yield from loader
 
 
-def embed_paths(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int = 32,
-                num_workers: int | None = None, threads: int = 0) -> tuple[np.ndarray, list[tuple[int, str]]]:
+def embed_paths(
+    paths: Sequence[Path],
+    encoder: DualEncoder,
+    *,
+    batch_size: int = 32,
+    num_workers: int | None = None,
+    threads: int = 0,
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Embed image files without a cache: ``(vectors of the readable ones in order, [(position, error)])``.
 
     ``num_workers`` and ``threads`` choose the decoding workers as in :func:`iter_image_batches`.
     """
     parts, failures = [], []
-    for _, batch, failed in iter_image_batches(paths, encoder, batch_size=batch_size, num_workers=num_workers,
-                                               threads=threads):
+    for _, batch, failed in iter_image_batches(
+        paths, encoder, batch_size=batch_size, num_workers=num_workers, threads=threads
+    ):
         failures.extend(failed)
         if batch is not None:
             parts.append(encoder.encode_preprocessed(batch))
@@ -154,9 +175,17 @@ def embed_paths(paths: Sequence[Path], encoder: DualEncoder, *, batch_size: int 
     return vectors, failures
 
 
-def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | None = None, *,
-               batch_size: int = 32, shard_size: int = 1024, num_workers: int | None = None,
-               threads: int = 0, progress: bool = True) -> EmbedResult:
+def embed_pool(
+    pool: ImagePool,
+    encoder: DualEncoder,
+    cache: EmbeddingCache | None = None,
+    *,
+    batch_size: int = 32,
+    shard_size: int = 1024,
+    num_workers: int | None = None,
+    threads: int = 0,
+    progress: bool = True,
+) -> EmbedResult:
     """Embed every image of ``pool`` with ``encoder``, reusing and filling ``cache``.
 
     Args:
@@ -178,8 +207,16 @@ def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | No
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="mmdial-embed-") as tmp:
-            return embed_pool(pool, encoder, EmbeddingCache(tmp), batch_size=batch_size, shard_size=shard_size,
-                              num_workers=num_workers, threads=threads, progress=progress)
+            return embed_pool(
+                pool,
+                encoder,
+                EmbeddingCache(tmp),
+                batch_size=batch_size,
+                shard_size=shard_size,
+                num_workers=num_workers,
+                threads=threads,
+                progress=progress,
+            )
     all_ids = pool.ids()
     cache_id = encoder.image_cache_id
     todo = cache.missing(cache_id, all_ids)
@@ -199,8 +236,9 @@ def embed_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | No
             buf_vecs.clear()
 
     paths = pool.paths(todo)
-    for positions, batch, failures in iter_image_batches(paths, encoder, batch_size=batch_size,
-                                                         num_workers=num_workers, threads=threads):
+    for positions, batch, failures in iter_image_batches(
+        paths, encoder, batch_size=batch_size, num_workers=num_workers, threads=threads
+    ):
         for pos, message in failures:
             failed.append(PoolProblem(str(paths[pos]), "unreadable", message))
             failed_ids.add(todo[pos])

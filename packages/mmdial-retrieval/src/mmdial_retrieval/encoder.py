@@ -76,8 +76,9 @@ class DualEncoder(ABC):  # noqa: B024 - every hook is optional (text-only / imag
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        parts = [self._encode_texts(texts[i:i + self.text_batch_size])
-                 for i in range(0, len(texts), self.text_batch_size)]
+        parts = [
+            self._encode_texts(texts[i : i + self.text_batch_size]) for i in range(0, len(texts), self.text_batch_size)
+        ]
         return l2_normalize(np.concatenate(parts))
 
     def encode_images(self, images: Sequence[ImageInput], batch_size: int = 32) -> np.ndarray:
@@ -94,7 +95,7 @@ class DualEncoder(ABC):  # noqa: B024 - every hook is optional (text-only / imag
             return np.zeros((0, self.dim), np.float32)
         parts = []
         for i in range(0, len(images), batch_size):
-            batch = [self.preprocess(load_rgb(im)) for im in images[i:i + batch_size]]
+            batch = [self.preprocess(load_rgb(im)) for im in images[i : i + batch_size]]
             parts.append(self.encode_preprocessed(self.collate(batch)))
         return np.concatenate(parts)
 

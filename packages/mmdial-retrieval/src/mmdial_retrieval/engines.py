@@ -69,8 +69,11 @@ class ImageEmbedWorker:
             vectors[ok] = self.encoder.encode_preprocessed(self.encoder.collate(tensors))
         import pyarrow as pa
 
-        return {"image_id": [image_id for image_id, _ in batch], "vector": vectors,
-                "error": pa.array(errors, pa.string())}
+        return {
+            "image_id": [image_id for image_id, _ in batch],
+            "vector": vectors,
+            "error": pa.array(errors, pa.string()),
+        }
 
 
 @dataclass
@@ -94,13 +97,22 @@ def load_embeddings(out_dir: str | os.PathLike[str]) -> EmbeddedImages:
     dim = flat.type.list_size
     vectors = np.asarray(flat.flatten().to_numpy(zero_copy_only=False), np.float32).reshape(len(ids), dim)
     keep = [i for i, e in enumerate(errors) if e is None]
-    return EmbeddedImages([ids[i] for i in keep], vectors[keep],
-                          [(ids[i], errors[i]) for i, e in enumerate(errors) if e is not None])
+    return EmbeddedImages(
+        [ids[i] for i in keep], vectors[keep], [(ids[i], errors[i]) for i, e in enumerate(errors) if e is not None]
+    )
 
 
-def embed_images(items: Sequence[tuple[str, str]], encoder: str | DualEncoder, *, out_dir: str | os.PathLike[str],
-                 engine: str | Engine | None = None, batch_size: int = 32, shard_size: int = 1024,
-                 engine_options: Mapping[str, Any] | None = None, progress: bool = True) -> EmbeddedImages:
+def embed_images(
+    items: Sequence[tuple[str, str]],
+    encoder: str | DualEncoder,
+    *,
+    out_dir: str | os.PathLike[str],
+    engine: str | Engine | None = None,
+    batch_size: int = 32,
+    shard_size: int = 1024,
+    engine_options: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> EmbeddedImages:
     """Embed ``(image_id, path)`` items on ``engine`` into shards under ``out_dir``; returns the vectors.
 
     Args:
@@ -117,18 +129,35 @@ def embed_images(items: Sequence[tuple[str, str]], encoder: str | DualEncoder, *
     from mmdial_data.engines import run_batches
 
     enc_key = encoder if isinstance(encoder, str) else encoder.encoder_id
-    run = run_batches([(str(i), str(p)) for i, p in items], ImageEmbedWorker, worker_kwargs={"encoder": encoder},
-                      out_dir=out_dir, engine=engine, batch_size=batch_size, shard_size=shard_size,
-                      engine_options=engine_options, job_version=f"embed-v1:{enc_key}", progress=progress)
+    run = run_batches(
+        [(str(i), str(p)) for i, p in items],
+        ImageEmbedWorker,
+        worker_kwargs={"encoder": encoder},
+        out_dir=out_dir,
+        engine=engine,
+        batch_size=batch_size,
+        shard_size=shard_size,
+        engine_options=engine_options,
+        job_version=f"embed-v1:{enc_key}",
+        progress=progress,
+    )
     result = load_embeddings(out_dir)
     result.run = run
     return result
 
 
-def embed_pool_on_engine(pool: ImagePool, encoder: str | DualEncoder, cache: EmbeddingCache, *,
-                         out_dir: str | os.PathLike[str], engine: str | Engine | None = None, batch_size: int = 32,
-                         shard_size: int = 1024, engine_options: Mapping[str, Any] | None = None,
-                         progress: bool = True) -> EmbedResult:
+def embed_pool_on_engine(
+    pool: ImagePool,
+    encoder: str | DualEncoder,
+    cache: EmbeddingCache,
+    *,
+    out_dir: str | os.PathLike[str],
+    engine: str | Engine | None = None,
+    batch_size: int = 32,
+    shard_size: int = 1024,
+    engine_options: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> EmbedResult:
     """:func:`mmdial_retrieval.embed.embed_pool` on an engine: embeds what ``cache`` lacks, stores it there.
 
     Same result as ``embed_pool`` (ids in pool order, failed images reported), so ``embed_pool(..., engine=...)``
@@ -146,12 +175,20 @@ def embed_pool_on_engine(pool: ImagePool, encoder: str | DualEncoder, cache: Emb
     failed_ids: set[str] = set()
     if todo:
         paths = pool.paths(todo)
-        got = embed_images(list(zip(todo, map(str, paths), strict=True)), encoder, out_dir=out_dir, engine=engine,
-                           batch_size=batch_size, shard_size=shard_size, engine_options=engine_options,
-                           progress=progress)
+        got = embed_images(
+            list(zip(todo, map(str, paths), strict=True)),
+            encoder,
+            out_dir=out_dir,
+            engine=engine,
+            batch_size=batch_size,
+            shard_size=shard_size,
+            engine_options=engine_options,
+            progress=progress,
+        )
         for start in range(0, len(got.ids), shard_size):
-            done_now += cache.write_shard(enc.encoder_id, got.ids[start:start + shard_size],
-                                          got.vectors[start:start + shard_size])
+            done_now += cache.write_shard(
+                enc.encoder_id, got.ids[start : start + shard_size], got.vectors[start : start + shard_size]
+            )
         by_id = dict(zip(todo, paths, strict=True))
         failed = [PoolProblem(str(by_id[i]), "unreadable", message) for i, message in got.failed]
         failed_ids = {i for i, _ in got.failed}
@@ -180,23 +217,51 @@ class TextScoreWorker:
         scores = text @ self.vectors.T
         top = np.argsort(-scores, axis=1, kind="stable")[:, : self.k]
         top_scores = np.take_along_axis(scores, top, axis=1).astype(np.float64)
-        return {"item_id": [i for i, _ in batch], "top_ids": [self.ids[row].tolist() for row in top],
-                "top_scores": top_scores.tolist(), "image_score": top_scores[:, 0]}
+        return {
+            "item_id": [i for i, _ in batch],
+            "top_ids": [self.ids[row].tolist() for row in top],
+            "top_scores": top_scores.tolist(),
+            "image_score": top_scores[:, 0],
+        }
 
 
-def score_texts(items: Sequence[tuple[str, str]], encoder: str | DualEncoder, pool_dir: str | os.PathLike[str], *,
-                out_dir: str | os.PathLike[str], k: int = 5, engine: str | Engine | None = None,
-                batch_size: int = 256, shard_size: int = 4096, engine_options: Mapping[str, Any] | None = None,
-                progress: bool = True) -> RunResult:
+def score_texts(
+    items: Sequence[tuple[str, str]],
+    encoder: str | DualEncoder,
+    pool_dir: str | os.PathLike[str],
+    *,
+    out_dir: str | os.PathLike[str],
+    k: int = 5,
+    engine: str | Engine | None = None,
+    batch_size: int = 256,
+    shard_size: int = 4096,
+    engine_options: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> RunResult:
     """Score ``(item_id, text)`` items against an embedded pool on ``engine``; shards under ``out_dir``."""
     from mmdial_data.engines import run_batches
 
     enc_key = encoder if isinstance(encoder, str) else encoder.encoder_id
-    return run_batches([(str(i), str(t)) for i, t in items], TextScoreWorker,
-                       worker_kwargs={"encoder": encoder, "pool_dir": str(Path(pool_dir).resolve()), "k": k},
-                       out_dir=out_dir, engine=engine, batch_size=batch_size, shard_size=shard_size,
-                       engine_options=engine_options, job_version=f"score-v1:{enc_key}", progress=progress)
+    return run_batches(
+        [(str(i), str(t)) for i, t in items],
+        TextScoreWorker,
+        worker_kwargs={"encoder": encoder, "pool_dir": str(Path(pool_dir).resolve()), "k": k},
+        out_dir=out_dir,
+        engine=engine,
+        batch_size=batch_size,
+        shard_size=shard_size,
+        engine_options=engine_options,
+        job_version=f"score-v1:{enc_key}",
+        progress=progress,
+    )
 
 
-__all__ = ["EmbeddedImages", "ImageEmbedWorker", "TextScoreWorker", "embed_images", "embed_pool_on_engine",
-           "load_embeddings", "score_texts"]
+__all__ = [
+    "EmbeddedImages",
+    "ImageEmbedWorker",
+    "TextScoreWorker",
+    "embed_images",
+    "embed_pool_on_engine",
+    "load_embeddings",
+    "score_texts",
+]

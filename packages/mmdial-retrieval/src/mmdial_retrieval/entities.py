@@ -72,8 +72,9 @@ def extract_nouns(text: str, *, model: str = DEFAULT_SPACY_MODEL) -> list[str]:
     return out
 
 
-def extract_entities(text: str, *, kinds: Sequence[str] = ("noun", "named_entity", "noun_chunk"),
-                     model: str = DEFAULT_SPACY_MODEL) -> list[Entity]:
+def extract_entities(
+    text: str, *, kinds: Sequence[str] = ("noun", "named_entity", "noun_chunk"), model: str = DEFAULT_SPACY_MODEL
+) -> list[Entity]:
     """Nouns, named entities and noun chunks of ``text`` (as asked by ``kinds``), sorted by position."""
     unknown = set(kinds) - {"noun", "named_entity", "noun_chunk"}
     if unknown:
@@ -88,11 +89,13 @@ def extract_entities(text: str, *, kinds: Sequence[str] = ("noun", "named_entity
                 seen.add(lemma)
                 found.append(Entity(tok.text, lemma, "noun", None, tok.idx, tok.idx + len(tok.text)))
     if "named_entity" in kinds:
-        found.extend(Entity(e.text, e.lemma_.lower(), "named_entity", e.label_, e.start_char, e.end_char)
-                     for e in doc.ents)
+        found.extend(
+            Entity(e.text, e.lemma_.lower(), "named_entity", e.label_, e.start_char, e.end_char) for e in doc.ents
+        )
     if "noun_chunk" in kinds:
-        found.extend(Entity(c.text, c.root.lemma_.lower(), "noun_chunk", None, c.start_char, c.end_char)
-                     for c in doc.noun_chunks)
+        found.extend(
+            Entity(c.text, c.root.lemma_.lower(), "noun_chunk", None, c.start_char, c.end_char) for c in doc.noun_chunks
+        )
     order = {"named_entity": 0, "noun_chunk": 1, "noun": 2}
     return sorted(found, key=lambda e: (e.start, order[e.kind], -e.end))
 

@@ -44,8 +44,9 @@ class RetrievalScores:
         return d
 
 
-def retrieval_scores(text_vectors: np.ndarray, image_vectors: np.ndarray, targets: Sequence[int],
-                     batch_size: int = 1024) -> RetrievalScores:
+def retrieval_scores(
+    text_vectors: np.ndarray, image_vectors: np.ndarray, targets: Sequence[int], batch_size: int = 1024
+) -> RetrievalScores:
     """Score queries ``text_vectors[i]`` whose correct image is row ``targets[i]`` of ``image_vectors``."""
     t = np.asarray(text_vectors, np.float32)
     im = np.asarray(image_vectors, np.float32)
@@ -54,17 +55,25 @@ def retrieval_scores(text_vectors: np.ndarray, image_vectors: np.ndarray, target
         raise ValueError(f"{len(t)} queries but {len(tg)} targets")
     ranks: list[int] = []
     for i in range(0, len(t), batch_size):
-        s = t[i:i + batch_size] @ im.T
-        own = s[np.arange(len(s)), tg[i:i + batch_size]]
+        s = t[i : i + batch_size] @ im.T
+        own = s[np.arange(len(s)), tg[i : i + batch_size]]
         ranks.extend((1 + (s > own[:, None]).sum(axis=1)).tolist())
     r = np.asarray(ranks, dtype=np.float64)
     n = max(len(r), 1)
-    return RetrievalScores(len(r), len(im), float((r <= 1).sum() / n), float((r <= 5).sum() / n),
-                           float((r <= 10).sum() / n), float((1.0 / r).sum() / n) if len(r) else 0.0, ranks)
+    return RetrievalScores(
+        len(r),
+        len(im),
+        float((r <= 1).sum() / n),
+        float((r <= 5).sum() / n),
+        float((r <= 10).sum() / n),
+        float((1.0 / r).sum() / n) if len(r) else 0.0,
+        ranks,
+    )
 
 
-def evaluate_pool(pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | None = None,
-                  **embed_kwargs: Any) -> RetrievalScores:
+def evaluate_pool(
+    pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | None = None, **embed_kwargs: Any
+) -> RetrievalScores:
     """Embed ``pool`` and score text->image retrieval with each captioned image's caption as its query."""
     from mmdial_retrieval.embed import embed_pool
 

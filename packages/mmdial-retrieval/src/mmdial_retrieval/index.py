@@ -74,8 +74,14 @@ class IndexParams:
             raise ValueError(f"index kind must be 'flat', 'hnsw' or 'ivfpq', got {self.kind!r}")
 
 
-def choose_index_params(n: int, dim: int, *, kind: str = "auto", exact_threshold: int = EXACT_THRESHOLD,
-                        ivfpq_threshold: int = IVFPQ_THRESHOLD) -> IndexParams:
+def choose_index_params(
+    n: int,
+    dim: int,
+    *,
+    kind: str = "auto",
+    exact_threshold: int = EXACT_THRESHOLD,
+    ivfpq_threshold: int = IVFPQ_THRESHOLD,
+) -> IndexParams:
     """Parameters for ``n`` vectors of size ``dim``; ``kind`` forces ``flat``/``hnsw``/``ivfpq``.
 
     >>> choose_index_params(50_000_000, 512).nlist
@@ -112,9 +118,16 @@ class VectorIndex:
     combine shards with :meth:`merge`.
     """
 
-    def __init__(self, faiss_index: Any, ids: Sequence[str], params: IndexParams, *,
-                 captions: Sequence[str | None] | None = None, encoder_id: str | None = None,
-                 provenance: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        faiss_index: Any,
+        ids: Sequence[str],
+        params: IndexParams,
+        *,
+        captions: Sequence[str | None] | None = None,
+        encoder_id: str | None = None,
+        provenance: dict[str, Any] | None = None,
+    ):
         if faiss_index.ntotal != len(ids):
             raise ValueError(f"index has {faiss_index.ntotal} vectors but {len(ids)} ids")
         if captions is not None and len(captions) != len(ids):
@@ -134,9 +147,17 @@ class VectorIndex:
 
     # ---- building ---------------------------------------------------------------------------------------------
     @classmethod
-    def build(cls, vectors: np.ndarray, ids: Sequence[str], *, captions: Sequence[str | None] | None = None,
-              params: IndexParams | str = "auto", encoder_id: str | None = None,
-              provenance: dict[str, Any] | None = None, progress: bool = False) -> VectorIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        ids: Sequence[str],
+        *,
+        captions: Sequence[str | None] | None = None,
+        params: IndexParams | str = "auto",
+        encoder_id: str | None = None,
+        provenance: dict[str, Any] | None = None,
+        progress: bool = False,
+    ) -> VectorIndex:
         """Build an index of ``vectors`` (rows, float32, normalized for cosine) with one id per row.
 
         Args:
@@ -168,8 +189,15 @@ class VectorIndex:
         return cls(index, ids, params, captions=captions, encoder_id=encoder_id, provenance=provenance)
 
     # ---- searching --------------------------------------------------------------------------------------------
-    def search(self, queries: np.ndarray, k: int = 10, *, batch_size: int = 4096, ef_search: int | None = None,
-               nprobe: int | None = None) -> SearchResults:
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int = 10,
+        *,
+        batch_size: int = 4096,
+        ef_search: int | None = None,
+        nprobe: int | None = None,
+    ) -> SearchResults:
         """Top-``k`` rows by inner product for each query row (``k`` is capped at the index size)."""
         x = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if x.shape[1] != self.params.dim:
@@ -180,8 +208,8 @@ class VectorIndex:
         rows = np.zeros((len(x), k), np.int64)
         for i in range(0, len(x), batch_size):
             if k:
-                s, r = self.faiss_index.search(x[i:i + batch_size], k)
-                scores[i:i + batch_size], rows[i:i + batch_size] = s, r
+                s, r = self.faiss_index.search(x[i : i + batch_size], k)
+                scores[i : i + batch_size], rows[i : i + batch_size] = s, r
         ids = [[self.ids[j] for j in row if j >= 0] for row in rows]
         captions = [[self.captions[j] for j in row if j >= 0] for row in rows]
         return SearchResults(ids, scores, captions, rows)
@@ -212,8 +240,9 @@ class VectorIndex:
         dims = {s.params.dim for s in shards}
         encoders = {s.encoder_id for s in shards}
         if len(dims) > 1 or len(encoders) > 1:
-            raise ValueError(f"cannot merge indexes of different dims {sorted(dims)} "
-                             f"or encoders {sorted(map(str, encoders))}")
+            raise ValueError(
+                f"cannot merge indexes of different dims {sorted(dims)} or encoders {sorted(map(str, encoders))}"
+            )
         seen: set[str] = set()
         vecs, ids, caps = [], [], []
         for shard in shards:
@@ -222,8 +251,14 @@ class VectorIndex:
             ids.extend(shard.ids[i] for i in keep)
             caps.extend(shard.captions[i] for i in keep)
         merged = np.concatenate(vecs) if vecs else np.zeros((0, dims.pop()), np.float32)
-        return cls.build(merged, ids, captions=caps, params=params, encoder_id=shards[0].encoder_id,
-                         provenance={"merged_from": [len(s) for s in shards]})
+        return cls.build(
+            merged,
+            ids,
+            captions=caps,
+            params=params,
+            encoder_id=shards[0].encoder_id,
+            provenance={"merged_from": [len(s) for s in shards]},
+        )
 
     # ---- persistence ------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike[str]) -> Path:
@@ -235,9 +270,16 @@ class VectorIndex:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / INDEX_FILE) as tmp:
             faiss.write_index(self.faiss_index, str(tmp))
-        meta = {"kind": "mmdial-retrieval/index", "version": 1, "params": asdict(self.params),
-                "encoder_id": self.encoder_id, "count": len(self), "ids": self.ids, "captions": self.captions,
-                "provenance": self.provenance}
+        meta = {
+            "kind": "mmdial-retrieval/index",
+            "version": 1,
+            "params": asdict(self.params),
+            "encoder_id": self.encoder_id,
+            "count": len(self),
+            "ids": self.ids,
+            "captions": self.captions,
+            "provenance": self.provenance,
+        }
         write_text_atomic(folder / META_FILE, json.dumps(meta, ensure_ascii=False))
         return folder
 
@@ -252,8 +294,14 @@ class VectorIndex:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         index = faiss.read_index(str(folder / INDEX_FILE), flags)
-        return cls(index, meta["ids"], IndexParams(**meta["params"]), captions=meta["captions"],
-                   encoder_id=meta.get("encoder_id"), provenance=meta.get("provenance"))
+        return cls(
+            index,
+            meta["ids"],
+            IndexParams(**meta["params"]),
+            captions=meta["captions"],
+            encoder_id=meta.get("encoder_id"),
+            provenance=meta.get("provenance"),
+        )
 
 
 def _new_faiss_index(faiss: Any, params: IndexParams) -> Any:
@@ -275,4 +323,4 @@ def _add_in_chunks(index: Any, x: np.ndarray, progress: bool, chunk: int = 100_0
 
         steps = tqdm(steps, desc="indexing", unit="chunk")
     for i in steps:
-        index.add(x[i:i + chunk])
+        index.add(x[i : i + chunk])

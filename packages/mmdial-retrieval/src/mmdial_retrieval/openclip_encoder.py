@@ -67,7 +67,8 @@ class OpenClipEncoder(DualEncoder):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self._model, _, self._preprocess = open_clip.create_model_and_transforms(
-                name, pretrained=pretrained or None, device=device)
+                name, pretrained=pretrained or None, device=device
+            )
         self._model.eval()
         self._tokenizer = open_clip.get_tokenizer(name)
         self.device = device

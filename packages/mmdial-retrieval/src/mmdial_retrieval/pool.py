@@ -75,8 +75,15 @@ class PoolItem:
         """This image as an :class:`mmdial_data.ImageRef` of the unified schema."""
         from mmdial_data.schema import ImageRef
 
-        return ImageRef(image_id=self.image_id, uri=self.uri, source=self.source, caption=self.caption,
-                        level=level, entity=entity, score=score)
+        return ImageRef(
+            image_id=self.image_id,
+            uri=self.uri,
+            source=self.source,
+            caption=self.caption,
+            level=level,
+            entity=entity,
+            score=score,
+        )
 
 
 @dataclass
@@ -174,9 +181,15 @@ class ImagePool:
         self.folder.mkdir(parents=True, exist_ok=True)
         lines = "".join(json.dumps(asdict(i), ensure_ascii=False) + "\n" for i in self.items)
         write_text_atomic(self.folder / ITEMS_FILE, lines)
-        meta = {"kind": "mmdial-retrieval/pool", "version": 1, "count": len(self.items), "roots": self.roots,
-                "additions": self.additions, "problems": [asdict(p) for p in self.problems],
-                "provenance": provenance(config={"additions": self.additions})}
+        meta = {
+            "kind": "mmdial-retrieval/pool",
+            "version": 1,
+            "count": len(self.items),
+            "roots": self.roots,
+            "additions": self.additions,
+            "problems": [asdict(p) for p in self.problems],
+            "provenance": provenance(config={"additions": self.additions}),
+        }
         write_text_atomic(self.folder / POOL_FILE, json.dumps(meta, ensure_ascii=False, indent=1))
 
     # ---- access -----------------------------------------------------------------------------------------------
@@ -218,8 +231,15 @@ class ImagePool:
         return [self.path_of(i) for i in (self.items if ids is None else ids)]
 
     # ---- adding -----------------------------------------------------------------------------------------------
-    def add(self, fmt: str, path: str | os.PathLike[str], *, source: str | None = None,
-            image_root: str | os.PathLike[str] | None = None, workers: int | None = None) -> AddReport:
+    def add(
+        self,
+        fmt: str,
+        path: str | os.PathLike[str],
+        *,
+        source: str | None = None,
+        image_root: str | os.PathLike[str] | None = None,
+        workers: int | None = None,
+    ) -> AddReport:
         """Add images from ``path`` in format ``fmt`` (one of :data:`SOURCE_FORMATS`)."""
         if fmt == "folder":
             return self.add_folder(path, source=source, workers=workers)
@@ -235,16 +255,24 @@ class ImagePool:
 
         raise ValueError(f"unknown pool source format {fmt!r}{suggest(fmt, SOURCE_FORMATS)}")
 
-    def add_folder(self, folder: str | os.PathLike[str], *, source: str | None = None,
-                   workers: int | None = None) -> AddReport:
+    def add_folder(
+        self, folder: str | os.PathLike[str], *, source: str | None = None, workers: int | None = None
+    ) -> AddReport:
         """Add every image file under ``folder`` (recursively, sorted); no captions."""
         root = _existing_dir(folder)
         candidates = [_Candidate(p, p.relative_to(root).as_posix(), None) for p in _image_files(root)]
-        return self._add_candidates(source or root.name, root, candidates, {"format": "folder", "path": str(root)},
-                                    [], workers)
+        return self._add_candidates(
+            source or root.name, root, candidates, {"format": "folder", "path": str(root)}, [], workers
+        )
 
-    def add_captions_file(self, path: str | os.PathLike[str], *, image_root: str | os.PathLike[str] | None = None,
-                          source: str | None = None, workers: int | None = None) -> AddReport:
+    def add_captions_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        image_root: str | os.PathLike[str] | None = None,
+        source: str | None = None,
+        workers: int | None = None,
+    ) -> AddReport:
         """Add the images listed in a CSV (header with an image column and a caption column) or JSONL file.
 
         Image columns: ``image``, ``file``, ``file_name``, ``filename``, ``path``, ``uri``, ``image_path``;
@@ -269,12 +297,23 @@ class ImagePool:
                 problems.append(PoolProblem(str(file), "missing", f"{path}, {record}: image outside root {root}"))
                 continue
             candidates.append(_Candidate(file, uri, caption.strip() if caption else None))
-        return self._add_candidates(source or path.stem, root, candidates,
-                                    {"format": "captions", "path": str(path), "image_root": str(root)}, problems,
-                                    workers)
+        return self._add_candidates(
+            source or path.stem,
+            root,
+            candidates,
+            {"format": "captions", "path": str(path), "image_root": str(root)},
+            problems,
+            workers,
+        )
 
-    def add_coco(self, annotations: str | os.PathLike[str], image_root: str | os.PathLike[str], *,
-                 source: str | None = None, workers: int | None = None) -> AddReport:
+    def add_coco(
+        self,
+        annotations: str | os.PathLike[str],
+        image_root: str | os.PathLike[str],
+        *,
+        source: str | None = None,
+        workers: int | None = None,
+    ) -> AddReport:
         """Add the images of a COCO captions file (``images`` + ``annotations`` with ``caption``).
 
         The first caption (lowest annotation id) becomes ``caption``, the rest ``extra_captions``.
@@ -292,22 +331,32 @@ class ImagePool:
         caps: dict[Any, list[tuple[Any, str]]] = {}
         for n, ann in enumerate(data.get("annotations", [])):
             if "image_id" not in ann or "caption" not in ann:
-                raise MMDialDataError("annotation without image_id/caption", path=annotations,
-                                      record=f"annotations[{n}]")
+                raise MMDialDataError(
+                    "annotation without image_id/caption", path=annotations, record=f"annotations[{n}]"
+                )
             caps.setdefault(ann["image_id"], []).append((ann.get("id", n), str(ann["caption"]).strip()))
         candidates = []
         for n, img in enumerate(data["images"]):
             if "file_name" not in img or "id" not in img:
                 raise MMDialDataError("image without id/file_name", path=annotations, record=f"images[{n}]")
             texts = [c for _, c in sorted(caps.get(img["id"], []), key=lambda t: str(t[0]).zfill(20))]
-            candidates.append(_Candidate(root / img["file_name"], Path(img["file_name"]).as_posix(),
-                                         texts[0] if texts else None, texts[1:]))
-        return self._add_candidates(source or annotations.stem, root, candidates,
-                                    {"format": "coco", "path": str(annotations), "image_root": str(root)}, [],
-                                    workers)
+            candidates.append(
+                _Candidate(
+                    root / img["file_name"], Path(img["file_name"]).as_posix(), texts[0] if texts else None, texts[1:]
+                )
+            )
+        return self._add_candidates(
+            source or annotations.stem,
+            root,
+            candidates,
+            {"format": "coco", "path": str(annotations), "image_root": str(root)},
+            [],
+            workers,
+        )
 
-    def add_tuxpaint(self, stamps: str | os.PathLike[str] = TUXPAINT_STAMPS, *, source: str = "tuxpaint",
-                     workers: int | None = None) -> AddReport:
+    def add_tuxpaint(
+        self, stamps: str | os.PathLike[str] = TUXPAINT_STAMPS, *, source: str = "tuxpaint", workers: int | None = None
+    ) -> AddReport:
         """Add Tux Paint stamps: each raster image whose ``<stem>.txt`` exists, captioned by its first line.
 
         Images without a ``.txt`` (mirrored variants, extra poses) are reported as ``no-caption``.
@@ -325,11 +374,19 @@ class ImagePool:
                 problems.append(PoolProblem(str(p), "no-caption", f"{txt.name} is empty"))
                 continue
             candidates.append(_Candidate(p, p.relative_to(root).as_posix(), caption))
-        return self._add_candidates(source, root, candidates, {"format": "tuxpaint", "path": str(root)}, problems,
-                                    workers)
+        return self._add_candidates(
+            source, root, candidates, {"format": "tuxpaint", "path": str(root)}, problems, workers
+        )
 
-    def _add_candidates(self, source: str, root: Path, candidates: list[_Candidate], addition: dict[str, Any],
-                        problems: list[PoolProblem], workers: int | None) -> AddReport:
+    def _add_candidates(
+        self,
+        source: str,
+        root: Path,
+        candidates: list[_Candidate],
+        addition: dict[str, Any],
+        problems: list[PoolProblem],
+        workers: int | None,
+    ) -> AddReport:
         if source in self.roots and Path(self.roots[source]) != root:
             raise ValueError(f"source name {source!r} already points to {self.roots[source]}; pass another source=")
         self.roots[source] = str(root)
@@ -343,15 +400,26 @@ class ImagePool:
                 report.problems.append(PoolProblem(str(cand.path), "format-mismatch", checked.note))
             if checked.image_id in self._by_id:
                 first = self.get(checked.image_id)
-                report.problems.append(PoolProblem(str(cand.path), "duplicate",
-                                                   f"same content as {first.source}:{first.uri}", checked.image_id))
+                report.problems.append(
+                    PoolProblem(
+                        str(cand.path), "duplicate", f"same content as {first.source}:{first.uri}", checked.image_id
+                    )
+                )
                 continue
-            self._append(PoolItem(checked.image_id, source, cand.uri, cand.caption, checked.width, checked.height,
-                                  list(cand.extra_captions)))
+            self._append(
+                PoolItem(
+                    checked.image_id,
+                    source,
+                    cand.uri,
+                    cand.caption,
+                    checked.width,
+                    checked.height,
+                    list(cand.extra_captions),
+                )
+            )
             report.added += 1
         self.problems.extend(report.problems)
-        self.additions.append({**addition, "source": source, "added": report.added,
-                               "problems": len(report.problems)})
+        self.additions.append({**addition, "source": source, "added": report.added, "problems": len(report.problems)})
         self.save()
         return report
 
@@ -370,8 +438,9 @@ def _check_all(paths: Sequence[Path], workers: int | None) -> Iterable[CheckedIm
             return exc
 
     with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as ex:
-        yield from tqdm(ex.map(one, paths), total=len(paths), desc="checking images", unit="img",
-                        disable=len(paths) < 200)
+        yield from tqdm(
+            ex.map(one, paths), total=len(paths), desc="checking images", unit="img", disable=len(paths) < 200
+        )
 
 
 def _existing_dir(path: str | os.PathLike[str], hint: str = "") -> Path:

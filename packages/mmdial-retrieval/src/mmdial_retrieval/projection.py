@@ -52,10 +52,19 @@ def _recall_at_1(images: np.ndarray, texts: np.ndarray) -> float:
     return float(np.mean(scores.argmax(axis=1) == np.arange(len(texts))))
 
 
-def fit_projection(image_embeddings: np.ndarray, caption_embeddings: np.ndarray, out: str | os.PathLike[str], *,
-                   epochs: int = 300, lr: float = 1e-2, temperature: float = 0.05, identity_decay: float = 1e-3,
-                   val_fraction: float = 0.2, seed: int = 0, provenance: dict[str, Any] | None = None,
-                   ) -> ProjectionResult:
+def fit_projection(
+    image_embeddings: np.ndarray,
+    caption_embeddings: np.ndarray,
+    out: str | os.PathLike[str],
+    *,
+    epochs: int = 300,
+    lr: float = 1e-2,
+    temperature: float = 0.05,
+    identity_decay: float = 1e-3,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    provenance: dict[str, Any] | None = None,
+) -> ProjectionResult:
     """Train the projection on pairs (row i of both arrays is one captioned image) and save it atomically.
 
     Args:
@@ -91,8 +100,9 @@ def fit_projection(image_embeddings: np.ndarray, caption_embeddings: np.ndarray,
         opt.zero_grad()
         z = torch.nn.functional.normalize(xt @ weight + bias, dim=-1)
         logits = yt @ z.T / temperature
-        loss = (torch.nn.functional.cross_entropy(logits, targets)
-                + torch.nn.functional.cross_entropy(logits.T, targets)) / 2
+        loss = (
+            torch.nn.functional.cross_entropy(logits, targets) + torch.nn.functional.cross_entropy(logits.T, targets)
+        ) / 2
         loss = loss + identity_decay * ((weight - eye) ** 2).sum()
         loss.backward()
         opt.step()
@@ -101,9 +111,18 @@ def fit_projection(image_embeddings: np.ndarray, caption_embeddings: np.ndarray,
     before = _recall_at_1(x[val], y[val])
     after = _recall_at_1(x[val] @ w + b, y[val])
     result = ProjectionResult(str(out), len(train), len(val), before, after, float(loss.item()))
-    meta = {"kind": "mmdial-retrieval/projection", "version": 1, "dim": dim, "epochs": epochs, "lr": lr,
-            "temperature": temperature, "identity_decay": identity_decay, "seed": seed,
-            "result": asdict(result), "provenance": provenance}
+    meta = {
+        "kind": "mmdial-retrieval/projection",
+        "version": 1,
+        "dim": dim,
+        "epochs": epochs,
+        "lr": lr,
+        "temperature": temperature,
+        "identity_decay": identity_decay,
+        "seed": seed,
+        "result": asdict(result),
+        "provenance": provenance,
+    }
     save_projection(out, w, b, meta)
     return result
 

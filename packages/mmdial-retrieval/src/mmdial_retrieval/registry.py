@@ -50,8 +50,14 @@ def suggest(name: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def register_encoder(name: str, factory: Callable[[str | None], DualEncoder], *, description: str = "",
-                     usage: str = "", replace: bool = False) -> None:
+def register_encoder(
+    name: str,
+    factory: Callable[[str | None], DualEncoder],
+    *,
+    description: str = "",
+    usage: str = "",
+    replace: bool = False,
+) -> None:
     """Register a backend under ``name`` (the part before the first ``:`` of encoder names)."""
     if ":" in name:
         raise ValueError(f"backend names cannot contain ':' ({name!r})")
@@ -104,9 +110,21 @@ def _sentence(argument: str | None) -> DualEncoder:
     return SentenceEncoder(argument)
 
 
-register_encoder("offline", _offline, usage="offline[:<projection.npz>]",
-                 description="ConSE: EfficientNet-Lite0 ImageNet classes -> MiniLM class-name embeddings; no downloads")
-register_encoder("openclip", _openclip, usage="openclip:<model>[:<pretrained tag or checkpoint path>]",
-                 description="any open_clip model; 'openclip:mmdial-tiny' is a seeded random tiny model for tests")
-register_encoder("sentence", _sentence, usage="sentence[:<local sentence-transformers dir>]",
-                 description="text-only sentence encoder (packaged all-MiniLM-L6-v2 by default)")
+register_encoder(
+    "offline",
+    _offline,
+    usage="offline[:<projection.npz>]",
+    description="ConSE: EfficientNet-Lite0 ImageNet classes -> MiniLM class-name embeddings; no downloads",
+)
+register_encoder(
+    "openclip",
+    _openclip,
+    usage="openclip:<model>[:<pretrained tag or checkpoint path>]",
+    description="any open_clip model; 'openclip:mmdial-tiny' is a seeded random tiny model for tests",
+)
+register_encoder(
+    "sentence",
+    _sentence,
+    usage="sentence[:<local sentence-transformers dir>]",
+    description="text-only sentence encoder (packaged all-MiniLM-L6-v2 by default)",
+)

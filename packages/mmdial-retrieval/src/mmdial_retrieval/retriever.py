@@ -37,14 +37,22 @@ class Retriever:
         self.pool = pool
 
     @classmethod
-    def from_pool(cls, pool: ImagePool, encoder: DualEncoder, cache: EmbeddingCache | None = None, *,
-                  params: IndexParams | str = "auto", **embed_kwargs: Any) -> Retriever:
+    def from_pool(
+        cls,
+        pool: ImagePool,
+        encoder: DualEncoder,
+        cache: EmbeddingCache | None = None,
+        *,
+        params: IndexParams | str = "auto",
+        **embed_kwargs: Any,
+    ) -> Retriever:
         """Embed ``pool`` (through ``cache``) and index it."""
         from mmdial_retrieval.embed import embed_pool
 
         result = embed_pool(pool, encoder, cache, **embed_kwargs)
-        index = VectorIndex.build(result.vectors, result.ids, captions=pool.captions(result.ids), params=params,
-                                  encoder_id=encoder.encoder_id)
+        index = VectorIndex.build(
+            result.vectors, result.ids, captions=pool.captions(result.ids), params=params, encoder_id=encoder.encoder_id
+        )
         return cls(encoder, index, pool)
 
     def search_text(self, texts: Sequence[str], k: int = 10, **search_kwargs: Any) -> SearchResults:

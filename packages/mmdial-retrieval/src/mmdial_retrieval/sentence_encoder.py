@@ -33,6 +33,7 @@ class SentenceEncoder(DualEncoder):
         self.encoder_id = "sentence:all-MiniLM-L6-v2" if path is None else f"sentence:{Path(path).name}"
 
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
-        out: np.ndarray = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                             convert_to_numpy=True, show_progress_bar=False)
+        out: np.ndarray = self._model.encode(
+            texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return out.astype(np.float32)
