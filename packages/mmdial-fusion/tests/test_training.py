@@ -73,6 +73,24 @@ def test_train_writes_checkpoints_and_resume_matches_straight_run(tmp_path, stor
     assert [r["loss"] for r in log_b] == pytest.approx([r["loss"] for r in log_a], rel=1e-5)
 
 
+def test_final_checkpoint_shares_weights_with_best_and_can_drop_trainer_state(tmp_path, store, samples) -> None:  # type: ignore[no-untyped-def]
+    cfg = _config(tmp_path, store, samples, max_steps=2, eval_every=2, keep_final_trainer_state=False)
+    result = train(cfg, progress=False)
+    assert result.steps == 2 and result.best_step == 2
+    run = tmp_path / "run"
+    weights = sorted(p.relative_to(run / "best") for p in (run / "best").rglob("*") if p.is_file())
+    assert any(p.name == "fusion_head.pt" for p in weights)
+    for rel in weights:  # written once, linked into last/
+        assert (run / "last" / rel).samefile(run / "best" / rel), rel
+    assert not (run / "last" / "trainer_state.pt").exists()
+    _, _, loaded = load_checkpoint(run / "last")
+    assert loaded.train.keep_final_trainer_state is False
+    # an unfinished (time-sliced) run always keeps the state it needs to resume
+    sliced = _config(tmp_path / "sliced", store, samples, max_steps=4, eval_every=1, keep_final_trainer_state=False)
+    assert train(sliced, progress=False, stop_after_steps=1).steps == 1
+    assert (tmp_path / "sliced" / "run" / "last" / "trainer_state.pt").is_file()
+
+
 def test_early_stopping_on_a_flat_metric(tmp_path, store, samples) -> None:  # type: ignore[no-untyped-def]
     cfg = _config(
         tmp_path,

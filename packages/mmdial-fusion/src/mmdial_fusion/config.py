@@ -73,6 +73,7 @@ class TrainConfig:
     metric: str = "loss"
     eval_generation_samples: int = 64
     resume: bool = True
+    keep_final_trainer_state: bool = True
     log_every: int = 10
 
 

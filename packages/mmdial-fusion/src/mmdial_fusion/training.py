@@ -5,7 +5,11 @@ Output folder layout (``train.output_dir``):
 
 - ``last/``: the latest checkpoint (model, tokenizer, ``trainer_state.pt`` with optimizer, scheduler, RNG and
   loop state, ``config.yaml``, ``provenance.json``); training resumes from it when ``train.resume`` is true.
+  With ``train.keep_final_trainer_state`` false, the checkpoint of a finished run has no trainer state (it is
+  as large as two copies of the weights): such a run cannot be extended, only re-run.
 - ``best/``: the checkpoint with the best validation metric so far (same files, without the trainer state).
+  When ``best/`` and ``last/`` are written at the same step, ``last/`` hard-links the files of ``best/``
+  (one copy of the weights on disk where the file system allows it).
 - ``history.jsonl``: one line per evaluation.
 - ``train_loss.jsonl``: one line per optimizer step, ``{"step", "loss", "lr"}`` (the step's sample-weighted mean
   training loss; after an interrupted run a step may appear twice, the last line counts).
@@ -106,6 +110,20 @@ def validation_loss(
     return total / tokens if tokens else float("nan")
 
 
+def _link_or_copy_tree(source: Path, target: Path) -> None:
+    """Recreate ``source`` under ``target`` with hard links (copies where the file system cannot link)."""
+    for path in sorted(source.rglob("*")):
+        dest = target / path.relative_to(source)
+        if path.is_dir():
+            dest.mkdir(parents=True, exist_ok=True)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copy2(path, dest)
+
+
 def _save_checkpoint(
     directory: Path,
     model: FusionModel,
@@ -113,19 +131,28 @@ def _save_checkpoint(
     config: FusionConfig,
     extra: dict[str, Any],
     trainer_state: dict[str, Any] | None,
+    *,
+    same_as: Path | None = None,
 ) -> None:
-    """Write a checkpoint folder atomically (tmp folder, then rename)."""
+    """Write a checkpoint folder atomically (tmp folder, then rename).
+
+    ``same_as`` names a checkpoint folder just written from the same model state: its files are hard-linked
+    instead of serializing the weights again.
+    """
     import yaml
 
     from mmdial_data.provenance import provenance
 
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp / "tokenizer")
-    (tmp / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
-    record = provenance(config=config.to_dict(), seed=config.seed, extra=extra)
-    (tmp / "provenance.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    if same_as is not None:
+        _link_or_copy_tree(same_as, tmp)
+    else:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp / "tokenizer")
+        (tmp / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+        record = provenance(config=config.to_dict(), seed=config.seed, extra=extra)
+        (tmp / "provenance.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
     if trainer_state is not None:
         torch.save(trainer_state, tmp / TRAINER_STATE)
     old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
@@ -307,11 +334,15 @@ def train(
         with (out_dir / "history.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
         extra = {"step": step, "metric": config.train.metric, "best": best, "best_step": best_step}
+        patience = config.train.early_stopping_patience
+        stop = patience is not None and bad_evals >= patience
+        final = stop or step >= total
+        trainer_state = state() if config.train.keep_final_trainer_state or not final else None
         if improved:
             _save_checkpoint(out_dir / "best", model, tokenizer, config, extra, None)
-        _save_checkpoint(last, model, tokenizer, config, extra, state())
-        patience = config.train.early_stopping_patience
-        return patience is not None and bad_evals >= patience
+        same_as = out_dir / "best" if improved else None
+        _save_checkpoint(last, model, tokenizer, config, extra, trainer_state, same_as=same_as)
+        return stop
 
     bar = None
     if progress:
