@@ -22,10 +22,10 @@ import os
 import random
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmdial_data.errors import ErrorPolicy, OnError, Skipped
 from mmdial_data.io import DEFAULT_ROW_GROUP, ParquetDialogueWriter
@@ -34,6 +34,9 @@ from mmdial_data.readers import read_source
 from mmdial_data.recipe import Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
 from mmdial_data.schema import Dialogue
 from mmdial_data.validate import validated
+
+if TYPE_CHECKING:
+    from mmdial_data.engines import Engine
 
 
 @dataclass
@@ -186,16 +189,34 @@ def _portable(path: Path, base: Path) -> str:
         return str(path)
 
 
+def read_recipe_source(
+    i: int, spec: SourceSpec, paths: list[Path], policy: ErrorPolicy, seed: int
+) -> Iterator[Dialogue]:
+    """Source ``i`` of a recipe read, validated and capped to ``max_dialogues``: what an engine worker runs."""
+    stream = read_source(spec.reader, paths, split=spec.split, on_error=policy, options=spec.options)
+    return _capped(validated(stream, path=str(paths[0]), policy=policy, unique_ids=False), spec.max_dialogues, seed + i)
+
+
 def build_dataset(
     recipe_path: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
     on_error: OnError | None = None,
     progress: bool = True,
+    engine: str | Engine | None = None,
+    engine_options: Mapping[str, Any] | None = None,
 ) -> BuildResult:
-    """Build the dataset described by a recipe file into ``out`` (replacing earlier build outputs there)."""
+    """Build the dataset described by a recipe file into ``out`` (replacing earlier build outputs there).
+
+    ``engine``: ``"local"`` (default) reads the sources here; ``"ray"`` or an engine instance reads and validates
+    each source on an engine worker (:mod:`mmdial_data.engines.sources`) while filters, dedup, splits and writing
+    stay here, so the outputs are identical. ``engine_options`` configure a named engine (``{"workers": 4}``).
+    """
     from tqdm.auto import tqdm
 
+    from mmdial_data.engines import resolve_engine
+
+    eng = resolve_engine(engine, engine_options)
     recipe_path = Path(recipe_path)
     recipe = Recipe.load(recipe_path)
     if on_error is not None:
@@ -206,6 +227,12 @@ def build_dataset(
     out.mkdir(parents=True, exist_ok=True)
     base = recipe_path.parent
     policy = ErrorPolicy(recipe.on_error)
+    on_engine = None
+    if eng is not None:
+        from mmdial_data.engines.sources import SourcesOnEngine
+
+        on_engine = SourcesOnEngine(recipe, base, out, eng, progress=progress)
+    sources = read_recipe_source if on_engine is None else on_engine
     writer = _ShardedWriter(out, recipe.shard_size)
     counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: Counter()))
     filtered: Counter[str] = Counter()
@@ -223,12 +250,7 @@ def build_dataset(
             paths = recipe.resolve_paths(spec, base)
             for f in _input_files(paths):
                 inputs[_portable(f, base)] = file_sha256(f)
-            stream = read_source(spec.reader, paths, split=spec.split, on_error=policy, options=spec.options)
-            for d in _capped(
-                validated(stream, path=str(paths[0]), policy=policy, unique_ids=False),
-                spec.max_dialogues,
-                recipe.seed + i,
-            ):
+            for d in sources(i, spec, paths, policy, recipe.seed):
                 stats = per_source[d.source]
                 stats["read"] += 1
                 n_images = sum(len(t.images) for t in d.turns)
@@ -287,6 +309,8 @@ def build_dataset(
         raise
     writer.close()
     bar.close()
+    if on_engine is not None:
+        on_engine.close()
     result = BuildResult(
         out=out,
         dialogues=total,

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 
 class UsageError(Exception):
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--on-error", choices=["raise", "skip"], default=None, help="override the recipe's on_error")
+    add_engine_arguments(p, "where sources are read and validated")
     p.set_defaults(handler=_cmd_build)
 
     p = sub.add_parser("export", help="export a unified dataset: hf (datasets.DatasetDict) or instructions (JSONL)")
@@ -172,10 +173,32 @@ def _cmd_show(args: argparse.Namespace) -> int:
     raise KeyError(f"{args.file}: no dialogue with id {args.dialogue_id!r}")
 
 
+def add_engine_arguments(p: argparse.ArgumentParser, what: str, default: str | None = "local") -> None:
+    """``--engine {local,ray}`` and ``--engine-workers N`` for a command (``what`` runs on the engine).
+
+    ``ray`` runs on ``$RAY_ADDRESS`` or a local cluster and needs the ``ray`` extra (``mmdial-data[ray]``).
+    """
+    where = "this process (local) or a Ray cluster" + ("" if default else "; default: the config's engine")
+    p.add_argument("--engine", choices=["local", "ray"], default=default, help=f"{what}: {where}")
+    p.add_argument("--engine-workers", type=int, default=None, help="ray actors (default: one per CPU)")
+
+
+def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``engine`` and ``engine_options`` from the options of :func:`add_engine_arguments`.
+
+    >>> engine_kwargs(argparse.Namespace(engine="ray", engine_workers=2))
+    {'engine': 'ray', 'engine_options': {'workers': 2}}
+    """
+    if args.engine_workers is not None and args.engine in (None, "local"):
+        raise UsageError("--engine-workers needs --engine ray")
+    options = None if args.engine_workers is None else {"workers": args.engine_workers}
+    return {"engine": args.engine, "engine_options": options}
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from mmdial_data.build import build_dataset
 
-    result = build_dataset(args.recipe, args.out, on_error=args.on_error)
+    result = build_dataset(args.recipe, args.out, on_error=args.on_error, **engine_kwargs(args))
     print(f"built {result.dialogues} dialogues in {len(result.shards)} shards -> {args.out}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} records (listed in {args.out / 'card.md'})")

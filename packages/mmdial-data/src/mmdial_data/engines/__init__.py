@@ -105,6 +105,31 @@ register_engine("local", LocalEngine)
 register_engine("ray", _ray_engine)
 
 
+def in_process(engine: str | Engine | None) -> bool:
+    """Whether ``engine`` asks for the default in-process path (None or ``"local"``).
+
+    The public entry points (``embed_pool``, ``AugmentPipeline``, ``build_dataset``) keep their own in-process
+    code for these and hand anything else (``"ray"``, an engine instance) to :func:`run_batches`.
+
+    >>> in_process(None), in_process("local"), in_process("ray")
+    (True, True, False)
+    """
+    return engine is None or engine == DEFAULT_ENGINE
+
+
+def resolve_engine(engine: str | Engine | None, options: Mapping[str, Any] | None = None) -> Engine | None:
+    """None for the in-process path, else the engine built now (so a misspelled name fails before any work).
+
+    >>> resolve_engine("local") is None, resolve_engine("ray", {"workers": 2}).workers
+    (True, 2)
+    """
+    if in_process(engine):
+        if options:
+            raise ValueError(f"engine_options {dict(options)} need an engine other than 'local'")
+        return None
+    return get_engine(engine, **dict(options or {}))
+
+
 @dataclass
 class RunResult:
     """What :func:`run_batches` did: shards computed now, shards reused from an earlier run, timings."""
@@ -221,8 +246,10 @@ __all__ = [
     "RunResult",
     "ShardReport",
     "get_engine",
+    "in_process",
     "list_engines",
     "read_shards",
     "register_engine",
+    "resolve_engine",
     "run_batches",
 ]
