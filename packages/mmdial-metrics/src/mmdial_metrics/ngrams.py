@@ -190,17 +190,56 @@ class NgramKeys:
         self.radix = max(len(uniq), 1)
 
 
-def _count_pairs(group: np.ndarray, keys: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unique (group, key) composites and their counts."""
-    comp = np.sort(group * radix + keys)
-    if len(comp) == 0:
-        return comp, np.zeros(0, dtype=np.int64)
-    flags = np.empty(len(comp), dtype=bool)
+def run_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """Start index of each run of equal values in a sorted array.
+
+    >>> run_starts(np.array([1, 1, 2, 5, 5, 5])).tolist()
+    [0, 2, 3]
+    """
+    if len(sorted_values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    flags = np.empty(len(sorted_values), dtype=bool)
     flags[0] = True
-    np.not_equal(comp[1:], comp[:-1], out=flags[1:])
-    starts = np.flatnonzero(flags)
-    counts = np.diff(np.append(starts, len(comp)))
-    return comp[starts], counts
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=flags[1:])
+    return np.flatnonzero(flags)
+
+
+def unique_counts(values: np.ndarray, *, presorted_runs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and their counts (``np.unique(values, return_counts=True)``).
+
+    With ``presorted_runs`` the values are nearly sorted (e.g. sentence-major composites whose sentence
+    part is non-decreasing): timsort (``kind="stable"``) then runs in about linear time.
+
+    >>> [a.tolist() for a in unique_counts(np.array([3, 1, 3, 2, 3]))]
+    [[1, 2, 3], [1, 1, 3]]
+    """
+    ordered = np.sort(values, kind="stable" if presorted_runs else None)
+    starts = run_starts(ordered)
+    counts = np.empty(len(starts), dtype=np.int64)
+    if len(starts):
+        counts[:-1] = starts[1:] - starts[:-1]
+        counts[-1] = len(ordered) - starts[-1]
+    return ordered[starts], counts
+
+
+def _count_pairs(group: np.ndarray, keys: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unique (group, key) composites and their counts (``group`` non-decreasing, so the sort is cheap)."""
+    return unique_counts(group * radix + keys, presorted_runs=True)
+
+
+def dense_ids(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """Ids re-ranked to ``0..V-1`` (order-preserving, O(ids + largest id) without a sort) and ``V``.
+
+    >>> t, v = dense_ids(np.array([7, 3, 7, 10]))
+    >>> t.tolist(), v
+    ([1, 0, 1, 2], 3)
+    """
+    if len(ids) == 0:
+        return ids.astype(np.int64), 1
+    present = np.zeros(int(ids.max()) + 1, dtype=bool)
+    present[ids] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return rank[ids], int(rank[-1]) + 1
 
 
 def clipped_matches(
@@ -217,46 +256,83 @@ def clipped_matches(
     Returns:
         ``(matches, totals)``, int64 arrays of shape ``(n_hyp, max_order)``: for each order,
         ``sum_g min(count_hyp(g), max_r count_ref_r(g))`` and the number of hypothesis n-grams.
+
+    How: hypothesis and reference positions are sorted together by (hypothesis index, n-gram,
+    source); each run of one (hypothesis, n-gram) then holds the hypothesis count and the count in
+    each reference. The run index of an n-gram is the key prefix of the next order (``rank * V + next
+    token``), so keys never overflow, and positions whose n-gram is missing from the hypothesis or
+    from all its references are dropped (no longer n-gram starting there can match). Since the
+    positions are hypothesis-major, every sort is of nearly sorted keys (timsort: about linear).
+
+    >>> h, r = encode([["a", "b", "a", "b"]]), encode([["b", "a", "b"], ["a", "b", "a"]])
+    >>> m, t = clipped_matches(h, r, [0, 0], 3)
+    >>> m.tolist(), t.tolist()
+    ([[4, 2, 2]], [[4, 3, 2]])
     """
     n_hyp = len(hyp.lengths)
     owner = np.asarray(ref_owner, dtype=np.int64)
     n_refs = len(refs.lengths)
-    multi = n_refs != n_hyp or (n_refs and np.any(owner != np.arange(n_refs)))
     matches = np.zeros((n_hyp, max_order), dtype=np.int64)
     totals = np.zeros((n_hyp, max_order), dtype=np.int64)
-    hyp_pos_owner = _owners(hyp.lengths)
-    ref_pos_ref = _owners(refs.lengths)
-    groups = max(n_refs, n_hyp, 1)
-    keys = NgramKeys([hyp, refs], extra_radix=groups)
     for n in range(1, max_order + 1):
-        keys.next_order()
         totals[:, n - 1] = np.maximum(hyp.lengths - n + 1, 0)
-        hm = keys.valid(0)
-        rm = keys.valid(1)
-        if not hm.any() or not rm.any():
-            continue
-        radix = keys.radix
-        h_comp, h_cnt = _count_pairs(hyp_pos_owner[hm], keys.keys[0][hm], radix)
-        if multi:
-            r_comp, r_cnt = _count_pairs(ref_pos_ref[rm], keys.keys[1][rm], radix)
-            # (reference, key) -> (hypothesis, key), then the max count over the references of a hypothesis
-            comp2 = owner[r_comp // radix] * radix + r_comp % radix
-            order = np.argsort(comp2, kind="stable")
-            comp2 = comp2[order]
-            cnt2 = r_cnt[order]
-            flags = np.empty(len(comp2), dtype=bool)
-            flags[0] = True
-            np.not_equal(comp2[1:], comp2[:-1], out=flags[1:])
-            starts = np.flatnonzero(flags)
-            r_comp = comp2[starts]
-            r_cnt = np.maximum.reduceat(cnt2, starts)
+    n_hyp_tok = len(hyp.ids)
+    if n_hyp_tok == 0 or len(refs.ids) == 0:
+        return matches, totals
+    lengths = np.concatenate([hyp.lengths, refs.lengths])
+    tok, vocab = dense_ids(np.concatenate([hyp.ids, refs.ids]))
+    grp = np.repeat(np.concatenate([np.arange(n_hyp, dtype=np.int64), owner]), lengths)
+    rem = _remaining(lengths)
+    src = None
+    n_src = 2
+    if n_refs != n_hyp or not np.array_equal(owner, np.arange(n_refs)):
+        # source of each position: 0 hypothesis, 1 + k the k-th reference of its hypothesis
+        by_owner = np.argsort(owner, kind="stable")
+        first = np.searchsorted(owner[by_owner], np.arange(n_hyp))
+        within = np.empty(n_refs, dtype=np.int64)
+        within[by_owner] = np.arange(n_refs) - first[owner[by_owner]]
+        src_seq = np.concatenate([np.zeros(n_hyp, dtype=np.int64), within + 1])
+        src = np.repeat(src_seq, lengths)
+        n_src = int(src_seq.max()) + 1
+    total = len(tok)
+    if max(n_hyp, total) * max(vocab, n_src) >= _LIMIT:  # pragma: no cover - beyond any real corpus
+        raise ValueError("clipped_matches: corpus too large for 62-bit n-gram keys")
+    pos = np.arange(total, dtype=np.int64)
+    key = grp * vocab + tok  # order 1: (hypothesis index, token)
+    for n in range(1, max_order + 1):
+        order = np.argsort(key, kind="stable")  # positions stay in order within a run: hypothesis first
+        ks = key[order]
+        flags = np.empty(len(ks), dtype=np.int64)
+        flags[0] = 0
+        np.not_equal(ks[1:], ks[:-1], out=flags[1:])
+        run_sorted = np.cumsum(flags)
+        n_runs = int(run_sorted[-1]) + 1
+        rank = np.empty(len(ks), dtype=np.int64)
+        rank[order] = run_sorted
+        n_hyp_pos = int(np.searchsorted(pos, n_hyp_tok))  # pos is increasing: hypothesis positions first
+        hyp_cnt = np.bincount(rank[:n_hyp_pos], minlength=n_runs)
+        if src is None:
+            ref_cnt = np.bincount(rank[n_hyp_pos:], minlength=n_runs)
         else:
-            r_comp, r_cnt = _count_pairs(ref_pos_ref[rm], keys.keys[1][rm], radix)
-        idx = np.searchsorted(r_comp, h_comp)
-        idx_c = np.minimum(idx, len(r_comp) - 1)
-        found = r_comp[idx_c] == h_comp
-        clipped = np.where(found, np.minimum(h_cnt, r_cnt[idx_c]), 0)
-        matches[:, n - 1] = np.bincount(h_comp // radix, weights=clipped, minlength=n_hyp).astype(np.int64)
+            # (run, source) is non-decreasing along ``order``: count each reference's run, keep the max
+            comp = run_sorted * n_src + src[pos[order]]
+            sub = run_starts(comp)
+            sub_cnt = np.diff(np.append(sub, len(comp)))
+            sub_run, sub_src = np.divmod(comp[sub], n_src)
+            is_ref = sub_src > 0
+            ref_cnt = np.zeros(n_runs, dtype=np.int64)
+            np.maximum.at(ref_cnt, sub_run[is_ref], sub_cnt[is_ref])
+        clipped = np.minimum(hyp_cnt, ref_cnt)
+        first_pos = pos[order[np.concatenate([[0], np.flatnonzero(flags)])]]
+        matches[:, n - 1] = np.bincount(grp[first_pos], weights=clipped, minlength=n_hyp).astype(np.int64)
+        if n == max_order:
+            break
+        # the next order extends n-grams that both sides have (no other can match) and that have room
+        keep = (clipped > 0)[rank] & (rem[pos] > n)
+        pos = pos[keep]
+        if len(pos) == 0:
+            break
+        key = rank[keep] * vocab + tok[pos + n]
     return matches, totals
 
 
