@@ -24,14 +24,14 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, ClassVar
 
 import numpy as np
 
 from mmdial_metrics.core import Metric, MetricResult
-from mmdial_metrics.ngrams import clipped_matches, encode_lines, take, token_ids
-from mmdial_metrics.tokenize import get_tokenizer, tokenize_all
+from mmdial_metrics.ngrams import Encoded, clipped_matches, concat, encode, encode_lines, encode_split, take, token_ids
+from mmdial_metrics.tokenize import get_tokenizer, tokenize_13a, tokenize_13a_text, tokenize_all
 
 SMOOTH_DEFAULTS: dict[str, float | None] = {"none": None, "floor": 0.1, "add-k": 1, "exp": None}
 
@@ -64,7 +64,7 @@ def bleu_stats(
     )
     # every distinct line tokenized once, 13a/whitespace in one batch
     enc = encode_lines(
-        predictions + flat_refs, lambda lines: tokenize_all(lines, tokenizer, lowercase=lowercase, rstrip=rstrip)
+        predictions + flat_refs, partial(encode_all, tokenizer=tokenizer, lowercase=lowercase, rstrip=rstrip)
     )
     n_pred = len(predictions)
     hyp = take(enc, np.arange(n_pred))
@@ -73,6 +73,30 @@ def bleu_stats(
     hyp_len = hyp.lengths
     ref_len = _closest_ref_len(hyp_len, ref.lengths, owner, len(predictions))
     return np.column_stack([hyp_len, ref_len, matches, totals]).astype(np.int64)
+
+
+def encode_all(lines: list[str], *, tokenizer: str, lowercase: bool = False, rstrip: bool = False) -> Encoded:
+    """``encode(tokenize_all(lines, tokenizer, ...))``; 13a and whitespace without a token list per line.
+
+    >>> e = encode_all(["Hi, you.", "a-\\nb", ""], tokenizer="13a")
+    >>> e.lengths.tolist()
+    [4, 1, 0]
+    """
+    if tokenizer not in ("13a", "none", "whitespace"):
+        return encode(tokenize_all(lines, tokenizer, lowercase=lowercase, rstrip=rstrip))
+    if lowercase:
+        lines = list(map(str.lower, lines))
+    if rstrip:
+        lines = list(map(str.rstrip, lines))
+    if tokenizer != "13a":
+        return encode_split(lines)
+    text, fallback = tokenize_13a_text(lines)
+    enc = encode_split(text.split("\n") if lines else [])
+    if not fallback:
+        return enc
+    index = np.arange(len(lines), dtype=np.int64)
+    index[fallback] = len(lines) + np.arange(len(fallback))
+    return take(concat([enc, encode([tokenize_13a(lines[i]) for i in fallback])]), index)
 
 
 def _closest_ref_len(hyp_len: np.ndarray, ref_len: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:

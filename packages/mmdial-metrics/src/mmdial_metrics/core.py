@@ -176,7 +176,7 @@ class Metric:
         preds, refs = self._check(predictions, references)
         if not preds:
             raise ValueError(f"{self.name}: no predictions given")
-        nrefs = {len(r) for r in refs} if refs is not None else set()
+        nrefs = set(map(len, refs)) if refs is not None else set()
         return self._result(self._stats(preds, refs), nrefs)
 
     def __call__(self, predictions: Sequence[str], references: Sequence[Any] | None = None) -> MetricResult:

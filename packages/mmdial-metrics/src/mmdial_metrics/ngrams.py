@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, count
+from typing import Any
 
 import numpy as np
 
@@ -56,14 +57,104 @@ def encode(token_lists: Sequence[Sequence[str]]) -> Encoded:
     return Encoded(ids=ids, lengths=lengths)
 
 
+#: The characters ``str.split()`` splits on (``str.isspace``), as a regex class for polars (Rust ``regex``).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_PL_OTHER_WS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE if c != " ") + "]"
+
+#: ``None``: use polars for whitespace tokenization when it is installed; ``False``: never (tests set it).
+USE_POLARS: bool | None = None
+
+
+def _polars() -> object | None:
+    if USE_POLARS is False:
+        return None
+    try:
+        import polars
+    except ImportError:
+        return None
+    return polars
+
+
+def _from_unique(codes: np.ndarray, unique_tokens: list[str], lengths: np.ndarray, sep: str | None = None) -> Encoded:
+    """Encoded from local codes (indices into ``unique_tokens``), mapped to the process vocabulary."""
+    vocab = _VOCAB
+    lut = np.fromiter(
+        (-1 if t == sep else vocab.setdefault(t, len(vocab)) for t in unique_tokens),
+        dtype=np.int64,
+        count=len(unique_tokens),
+    )
+    return Encoded(ids=lut[codes] if len(codes) else np.zeros(0, dtype=np.int64), lengths=lengths)
+
+
+def _encode_split_polars(texts: list[str], pl: Any) -> Encoded:
+    s = pl.Series(values=texts, dtype=pl.String)
+    if s.str.contains(_PL_OTHER_WS).any():
+        s = s.str.replace_all(_PL_OTHER_WS, " ")
+    parts = s.str.split(" ")  # runs of spaces give empty parts, dropped below
+    counts = parts.list.len().to_numpy().astype(np.int64)
+    flat = parts.explode()
+    nonempty = (flat.str.len_bytes() > 0).to_numpy()
+    if nonempty.all():
+        lengths = counts
+    else:
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+        lengths = np.bincount(owner[nonempty], minlength=len(texts)).astype(np.int64)
+        flat = flat.filter(pl.Series(values=nonempty))
+    unique = flat.unique(maintain_order=True)  # first-occurrence order, as the Python path
+    codes = flat.cast(pl.Enum(unique)).to_physical().to_numpy().astype(np.int64)
+    return _from_unique(codes, unique.to_list(), lengths)
+
+
+def _encode_split_python(texts: list[str]) -> Encoded:
+    n = len(texts)
+    for sep in ("\x00", "\x01", "\x02", "\x03"):  # a separator token no text contains
+        joined = f" {sep} ".join(texts)
+        if joined.count(sep) == n - 1:
+            break
+    else:
+        return encode([t.split() for t in texts])
+    tokens = joined.split()  # one call for the corpus: no list per text
+    local = dict(zip(dict.fromkeys(tokens), count()))
+    codes = np.fromiter(map(local.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    if n > 1:
+        is_sep = codes == local[sep]
+        bounds = np.flatnonzero(is_sep)
+        lengths = np.diff(np.concatenate([[-1], bounds, [len(codes)]])) - 1
+        codes = codes[~is_sep]
+    else:
+        lengths = np.array([len(codes)], dtype=np.int64)
+    return _from_unique(codes, list(local), lengths.astype(np.int64), sep)
+
+
+def encode_split(texts: Sequence[str]) -> Encoded:
+    """``encode([t.split() for t in texts])``, without a token list per text.
+
+    With polars installed, its string kernels split and index the tokens (other whitespace mapped to
+    spaces first, empty parts dropped: exactly ``str.split()``); otherwise one ``str.split()`` over
+    the texts joined by a separator token. Both give the same ids (first-occurrence order).
+
+    >>> e = encode_split(["a  b\ta", "", " b "])
+    >>> e.lengths.tolist(), (e.ids[[0, 1]] == e.ids[[2, 3]]).tolist()
+    ([3, 0, 1], [True, True])
+    """
+    texts = list(texts)
+    if not texts:
+        return Encoded(ids=np.zeros(0, dtype=np.int64), lengths=np.zeros(0, dtype=np.int64))
+    pl = _polars()
+    return _encode_split_polars(texts, pl) if pl is not None else _encode_split_python(texts)
+
+
 def encode_texts(texts: Sequence[str], *, lowercase: bool = False) -> Encoded:
-    """Encode whitespace-tokenized texts (``str.split()``, optionally lowercased first) in one pass.
+    """Encode whitespace-tokenized texts (``str.split()``, optionally lowercased first), each distinct text once.
 
     >>> e = encode_texts(["a b a", "", "b"])
     >>> e.lengths.tolist(), (e.ids[[0, 1]] == e.ids[[2, 3]]).tolist(), bool(e.ids[0] == e.ids[1])
     ([3, 0, 1], [True, True], False)
     """
-    return encode([t.lower().split() for t in texts] if lowercase else [t.split() for t in texts])
+    return encode_lines([t.lower() for t in texts] if lowercase else texts, encode_split)
 
 
 def take(enc: Encoded, index: np.ndarray | Sequence[int]) -> Encoded:
@@ -90,17 +181,20 @@ def concat(parts: Sequence[Encoded]) -> Encoded:
     return Encoded(ids=np.concatenate([p.ids for p in parts]), lengths=np.concatenate([p.lengths for p in parts]))
 
 
-def encode_lines(lines: Sequence[str], tokenize: Callable[[list[str]], list[list[str]]]) -> Encoded:
-    """Encode ``lines``, tokenizing each distinct line once (``tokenize`` maps a list of lines to token lists).
+def encode_lines(lines: Sequence[str], encoder: Callable[[list[str]], Encoded]) -> Encoded:
+    """Encode ``lines``, each distinct line once when that saves work (``encoder`` maps a list of lines
+    to their :class:`Encoded`).
 
-    >>> e = encode_lines(["a b", "c", "a b"], lambda xs: [x.split() for x in xs])
+    >>> e = encode_lines(["a b", "c", "a b"], encode_split)
     >>> e.lengths.tolist(), e.ids[:2].tolist() == e.ids[3:].tolist()
     ([2, 1, 2], True)
     """
-    position = {x: i for i, x in enumerate(dict.fromkeys(lines))}
-    unique = encode(tokenize(list(position)))
-    if len(position) == len(lines):
-        return unique
+    lines = list(lines)
+    distinct = dict.fromkeys(lines)
+    if len(distinct) > 0.8 * len(lines):  # few repeats: not worth the gather
+        return encoder(lines)
+    position = dict(zip(distinct, count()))
+    unique = encoder(list(distinct))
     return take(unique, np.fromiter(map(position.__getitem__, lines), dtype=np.int64, count=len(lines)))
 
 
@@ -257,12 +351,13 @@ def clipped_matches(
         ``(matches, totals)``, int64 arrays of shape ``(n_hyp, max_order)``: for each order,
         ``sum_g min(count_hyp(g), max_r count_ref_r(g))`` and the number of hypothesis n-grams.
 
-    How: hypothesis and reference positions are sorted together by (hypothesis index, n-gram,
-    source); each run of one (hypothesis, n-gram) then holds the hypothesis count and the count in
-    each reference. The run index of an n-gram is the key prefix of the next order (``rank * V + next
-    token``), so keys never overflow, and positions whose n-gram is missing from the hypothesis or
-    from all its references are dropped (no longer n-gram starting there can match). Since the
-    positions are hypothesis-major, every sort is of nearly sorted keys (timsort: about linear).
+    How: hypothesis and reference positions are sorted together by (hypothesis index, n-gram); each
+    run of one (hypothesis, n-gram) then holds the hypothesis count and the count in each reference.
+    The run index of an n-gram is the key prefix of the next order (``run * V + next token``), so keys
+    never overflow, and positions whose n-gram is missing from the hypothesis or from all its
+    references are dropped (no longer n-gram starting there can match). The arrays stay in the sorted
+    order of the previous order, where the next keys are nearly sorted (timsort: about linear time),
+    and stable sorting keeps each run's entries in position order (hypothesis, then its references).
 
     >>> h, r = encode([["a", "b", "a", "b"]]), encode([["b", "a", "b"], ["a", "b", "a"]])
     >>> m, t = clipped_matches(h, r, [0, 0], 3)
@@ -282,7 +377,7 @@ def clipped_matches(
     lengths = np.concatenate([hyp.lengths, refs.lengths])
     tok, vocab = dense_ids(np.concatenate([hyp.ids, refs.ids]))
     grp = np.repeat(np.concatenate([np.arange(n_hyp, dtype=np.int64), owner]), lengths)
-    rem = _remaining(lengths)
+    end = np.repeat(np.cumsum(lengths), lengths)  # end of each position's sequence
     src = None
     n_src = 2
     if n_refs != n_hyp or not np.array_equal(owner, np.arange(n_refs)):
@@ -297,42 +392,44 @@ def clipped_matches(
     total = len(tok)
     if max(n_hyp, total) * max(vocab, n_src) >= _LIMIT:  # pragma: no cover - beyond any real corpus
         raise ValueError("clipped_matches: corpus too large for 62-bit n-gram keys")
-    pos = np.arange(total, dtype=np.int64)
+    pos = np.arange(total, dtype=np.int64)  # the positions, in the current arrangement
     key = grp * vocab + tok  # order 1: (hypothesis index, token)
     for n in range(1, max_order + 1):
-        order = np.argsort(key, kind="stable")  # positions stay in order within a run: hypothesis first
+        order = np.argsort(key, kind="stable")
+        pos = pos[order]
         ks = key[order]
-        flags = np.empty(len(ks), dtype=np.int64)
-        flags[0] = 0
-        np.not_equal(ks[1:], ks[:-1], out=flags[1:])
-        run_sorted = np.cumsum(flags)
-        n_runs = int(run_sorted[-1]) + 1
-        rank = np.empty(len(ks), dtype=np.int64)
-        rank[order] = run_sorted
-        n_hyp_pos = int(np.searchsorted(pos, n_hyp_tok))  # pos is increasing: hypothesis positions first
-        hyp_cnt = np.bincount(rank[:n_hyp_pos], minlength=n_runs)
+        new_run = np.empty(len(ks), dtype=bool)
+        new_run[0] = True
+        np.not_equal(ks[1:], ks[:-1], out=new_run[1:])
+        starts = np.flatnonzero(new_run)
+        run = np.cumsum(new_run, dtype=np.int64)
+        run -= 1
+        count_all = np.diff(np.append(starts, len(ks)))
+        hyp_cnt = np.add.reduceat(pos < n_hyp_tok, starts, dtype=np.int64)
         if src is None:
-            ref_cnt = np.bincount(rank[n_hyp_pos:], minlength=n_runs)
+            ref_cnt = count_all - hyp_cnt
         else:
-            # (run, source) is non-decreasing along ``order``: count each reference's run, keep the max
-            comp = run_sorted * n_src + src[pos[order]]
+            # (run, source) is non-decreasing here: count each reference's run, keep the max
+            comp = run * n_src + src[pos]
             sub = run_starts(comp)
             sub_cnt = np.diff(np.append(sub, len(comp)))
             sub_run, sub_src = np.divmod(comp[sub], n_src)
             is_ref = sub_src > 0
-            ref_cnt = np.zeros(n_runs, dtype=np.int64)
+            ref_cnt = np.zeros(len(starts), dtype=np.int64)
             np.maximum.at(ref_cnt, sub_run[is_ref], sub_cnt[is_ref])
         clipped = np.minimum(hyp_cnt, ref_cnt)
-        first_pos = pos[order[np.concatenate([[0], np.flatnonzero(flags)])]]
-        matches[:, n - 1] = np.bincount(grp[first_pos], weights=clipped, minlength=n_hyp).astype(np.int64)
+        matches[:, n - 1] = np.bincount(grp[pos[starts]], weights=clipped, minlength=n_hyp).astype(np.int64)
         if n == max_order:
             break
         # the next order extends n-grams that both sides have (no other can match) and that have room
-        keep = (clipped > 0)[rank] & (rem[pos] > n)
+        keep = (clipped > 0)[run]
+        keep &= end[pos] - pos > n
         pos = pos[keep]
         if len(pos) == 0:
             break
-        key = rank[keep] * vocab + tok[pos + n]
+        key = run[keep]
+        key *= vocab
+        key += tok[pos + n]
     return matches, totals
 
 

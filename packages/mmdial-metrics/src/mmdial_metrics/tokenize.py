@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import accumulate
 
 Tokenizer = Callable[[str], list[str]]
 
@@ -60,17 +62,13 @@ def tokenize_13a(line: str) -> list[str]:
     return _tok_13a_str(line).split()
 
 
-# Rules 2-4 with look-around and literal replacements (no per-match template expansion). They equal the
-# rules above on lines without two consecutive "."/"," characters: only there can a rule-2/3 match consume
-# the context of the next one; rule 4 never overlaps itself.
-_13A_FAST = [
-    (re.compile(r"\.(?<=[^0-9]\.)"), " . "),  # the literal first: the regex engine skips to each "."
-    (re.compile(r",(?<=[^0-9],)"), " , "),
-    (re.compile(r"\.(?=[^0-9])"), " . "),
-    (re.compile(r",(?=[^0-9])"), " , "),
-]
+# Rules 2-4 for the batch. They equal the rules above on lines without two consecutive "."/","
+# characters: only there can a rule-2/3 match consume the context of the next one; rule 4 never
+# overlaps itself. Literals first, so the regex engine skips to candidates.
+_13A_DIGIT_DOT = re.compile(r" \. (?<=[0-9] \. )(?=[0-9])")
+_13A_DIGIT_COMMA = re.compile(r" , (?<=[0-9] , )(?=[0-9])")
 _13A_DASH = re.compile(r"-(?<=[0-9]-)")
-_13A_PAD_CHARS = [chr(c) for c in _13A_PAD if chr(c) != " "]
+_13A_PAD_SPLIT = re.compile("([" + re.escape("".join(chr(c) for c in _13A_PAD if chr(c) != " ")) + "])")
 _13A_SLOW = re.compile(r"[.,][.,]|\n|<skipped>")
 
 
@@ -83,27 +81,58 @@ def tokenize_13a_batch(lines: list[str]) -> list[list[str]]:
     >>> tokenize_13a_batch(["It costs $3.50, ok?", "a-\\nb", "", "x &amp; y.", "Wait...3,5 ,.a"])
     [['It', 'costs', '$', '3.50', ',', 'ok', '?'], ['ab'], [], ['x', '&', 'y', '.'], ['Wait', '...3,5', ',', '.', 'a']]
     """
-    slow = _13A_SLOW.search
-    batch = list(lines)
-    fallback = [i for i, x in enumerate(lines) if slow(x)]
-    for i in fallback:
-        batch[i] = ""
-    text = "\n".join(batch)
-    if "&" in text:
-        text = text.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-    text = f" {text.replace(chr(10), ' ' + chr(10) + ' ')} "
-    for char in _13A_PAD_CHARS:  # rule 1 without a per-character table lookup; spaces need no padding
-        if char in text:
-            text = text.replace(char, f" {char} ")
-    if "." in text or "," in text:
-        for pattern, repl in _13A_FAST:
-            text = pattern.sub(repl, text)
-    if "-" in text:
-        text = _13A_DASH.sub(" - ", text)
+    text, fallback = tokenize_13a_text(lines)
     out = [seg.split() for seg in text.split("\n")] if lines else []
     for i in fallback:
         out[i] = tokenize_13a(lines[i])
     return out
+
+
+def _13a_fallback(lines: list[str]) -> tuple[str, list[int]]:
+    """The lines joined by newlines, and the indices of lines the batch rules cannot take (blanked)."""
+    text = "\n".join(lines)
+    if text.count("\n") == len(lines) - 1:  # no line has a newline: search the joined text
+        found: set[int] = set()
+        starts: list[int] = []
+        for needle in ("..", ".,", ",.", ",,", "<skipped>"):  # what _13A_SLOW matches besides "\n"
+            at = text.find(needle)
+            while at != -1:
+                starts = starts or list(accumulate(map((1).__add__, map(len, lines)), initial=0))
+                found.add(bisect_right(starts, at) - 1)
+                at = text.find(needle, at + 1)
+        hits = sorted(found)
+    else:
+        hits = [i for i, x in enumerate(lines) if _13A_SLOW.search(x)]
+    if not hits:
+        return text, []
+    batch = list(lines)
+    for i in hits:
+        batch[i] = ""
+    return "\n".join(batch), hits
+
+
+def tokenize_13a_text(lines: list[str]) -> tuple[str, list[int]]:
+    """The 13a rules applied once to all ``lines``: a text whose ``\\n``-separated segments split into each
+    line's tokens, and the indices of the lines left blank there (tokenize those with :func:`tokenize_13a`).
+
+    >>> text, fallback = tokenize_13a_text(["a, b", "c..d", "x-1"])
+    >>> [seg.split() for seg in text.split("\\n")], fallback
+    ([['a', ',', 'b'], [], ['x-1']], [1])
+    """
+    text, fallback = _13a_fallback(lines)
+    if "&" in text:
+        text = text.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    text = f" {text.replace(chr(10), ' ' + chr(10) + ' ')} "
+    text = " ".join(_13A_PAD_SPLIT.split(text))  # rule 1: the pieces around each character, joined by spaces
+    # rules 2 and 3 pad a "." or "," unless a digit is on both sides (no [.,][.,] here, so the neighbours
+    # of each are the same before and after): pad all, then undo between digits
+    if "." in text:
+        text = _13A_DIGIT_DOT.sub(".", text.replace(".", " . "))
+    if "," in text:
+        text = _13A_DIGIT_COMMA.sub(",", text.replace(",", " , "))
+    if "-" in text:
+        text = _13A_DASH.sub(" - ", text)
+    return text, fallback
 
 
 @lru_cache(maxsize=1)
