@@ -4,9 +4,12 @@ Input: the PhotoChat sample (``$MMDIAL_SAMPLES/photochat``, or the demo file whe
 ``dialogue_id`` values into JSON-list files of 10,000 dialogues (the release layout). Three ways, each in
 its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
 
-- ``mmdial``: ``build_dataset`` (``photochat`` reader, validation, columnar Arrow row groups streamed into
-  Parquet shards, card with two plots). Files up to ``MMDIAL_WHOLE_FILE_JSON_MB`` (default 4) are parsed
-  whole with ``json.loads``; set ``MMDIAL_BENCH_WHOLE_MB`` to choose it for this row (the input files are ~20 MB);
+- ``mmdial``: ``build_dataset`` (``photochat`` reader, validation, filters, Parquet shards, card with two plots,
+  input and output hashes). The PhotoChat reader's columnar path turns each batch of 1,024 regular items into
+  one unified Arrow table (the builder validates, filters and counts it vectorized; the same bytes as the
+  one-by-one path), and Parquet row groups are encoded on a background thread. Files up to
+  ``MMDIAL_WHOLE_FILE_JSON_MB`` (default 4) are parsed whole with ``json.loads``; set ``MMDIAL_BENCH_WHOLE_MB``
+  to choose it for this row (the input files are ~20 MB);
 - ``mmdial-ijson``: the same with ``MMDIAL_WHOLE_FILE_JSON_MB=0`` (every file parsed incrementally by ijson);
 - ``naive``: ``json.load`` of every file, one Python dict per turn, ``pandas.DataFrame(...).to_parquet``;
 - ``datasets``: ``datasets.load_dataset("json", data_files=...)`` (Arrow conversion into a fresh cache).

@@ -10,9 +10,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mmdial_data.schema import SCHEMA_VERSION, Dialogue, dump_json
 
@@ -197,93 +197,147 @@ class TableBuilder:
 
     def finish(self) -> pa.Table:
         """Return the table of the dialogues added so far (schema :func:`arrow_schema`) and start empty."""
-        import pyarrow as pa
-
-        schema = arrow_schema()
-        turn_type = schema.field("turns").type.value_type
-        annotations_type = turn_type.field("annotations").type
-        string, offsets = pa.string(), pa.int32()
-
-        def strings(values: list[str | None]) -> pa.Array:
-            return pa.array(values, string)
-
-        def listed(offs: list[int], values: pa.Array, type_: pa.DataType) -> pa.Array:
-            return pa.ListArray.from_arrays(pa.array(offs, offsets), values, type=type_)
-
-        def struct(arrays: list[pa.Array], type_: pa.DataType) -> pa.Array:
-            return pa.StructArray.from_arrays(arrays, fields=list(type_))
-
-        image_type = turn_type.field("images").type
-        images = struct(
-            [
-                strings(self.img_id),
-                strings(self.img_uri),
-                strings(self.img_source),
-                strings(self.img_caption),
-                strings(self.img_level),
-                strings(self.img_entity),
-                pa.array(self.img_score, pa.float64()),
-            ],
-            image_type.value_type,
-        )
-        act_type = annotations_type.field("dialogue_acts").type
-        act_values_type = act_type.value_type.field("values").type
-        acts = struct(
-            [
-                strings(self.act),
-                strings(self.act_domain),
-                strings(self.act_slot),
-                listed(self.act_value_offsets, strings(self.act_values), act_values_type),
-            ],
-            act_type.value_type,
-        )
-        state_type = annotations_type.field("state").type
-        state = struct(
-            [
-                strings(self.state_slot),
-                listed(
-                    self.state_value_offsets,
-                    strings(self.state_values),
-                    state_type.value_type.field("values").type,
-                ),
-            ],
-            state_type.value_type,
-        )
-        annotations = struct(
-            [
-                listed(self.act_offsets, acts, act_type),
-                strings(self.emotion),
-                strings(self.intent),
-                listed(self.state_offsets, state, state_type),
-                listed(self.knowledge_offsets, strings(self.knowledge), annotations_type.field("knowledge").type),
-                strings(self.extra),
-            ],
-            annotations_type,
-        )
-        turns = struct(
-            [
-                pa.array(self.turn_index, pa.int32()),
-                strings(self.speaker),
-                strings(self.role),
-                strings(self.text),
-                listed(self.image_offsets, images, image_type),
-                annotations,
-            ],
-            turn_type,
-        )
-        table = pa.Table.from_arrays(
-            [
-                strings(self.dialogue_id),
-                strings(self.source),
-                strings(self.split),
-                listed(self.turn_offsets, turns, schema.field("turns").type),
-                strings(self.meta),
-                strings(self.schema_version),
-            ],
-            schema=schema,
-        )
+        table = table_from_columns({name: getattr(self, name) for name in self.__slots__})
         self._reset()
         return table
+
+
+#: The flat columns :func:`table_from_columns` takes (the leaf columns and list offsets of the schema).
+COLUMNS: tuple[str, ...] = TableBuilder.__slots__
+
+
+def table_from_columns(columns: Mapping[str, Any]) -> pa.Table:
+    """Assemble the nested Arrow table of the schema from flat columns (the :data:`COLUMNS`, as in
+    :class:`TableBuilder`): Python lists, numpy arrays or Arrow arrays of the leaf values, and list offsets
+    (``turn_offsets`` has one entry per dialogue plus one, ``image_offsets``/``act_offsets``/``state_offsets``/
+    ``knowledge_offsets`` one per turn plus one, ``act_value_offsets``/``state_value_offsets`` one per act/slot
+    plus one). Readers with a columnar fast path build their tables with it, so the table (and the Parquet
+    bytes) equal what :class:`TableBuilder` makes of the same dialogues.
+
+    Example:
+        >>> from mmdial_data import Turn
+        >>> turns = {"turn_offsets": [0, 1], "turn_index": [0], "speaker": ["A"], "role": ["user"],
+        ...          "text": ["hi"], "extra": ["{}"]}
+        >>> t = table_from_columns({**empty_columns(1), **turns, "dialogue_id": ["d/x/1"], "source": ["d"],
+        ...                         "split": ["x"], "meta": ["{}"], "schema_version": ["1"]})
+        >>> t.equals(to_table([Dialogue("d/x/1", "d", "x", [Turn(0, "A", "user", "hi")])]))
+        True
+    """
+    import pyarrow as pa
+
+    missing = set(COLUMNS) - set(columns)
+    if missing:
+        raise ValueError(f"missing columns: {sorted(missing)}")
+    schema = arrow_schema()
+    turn_type = schema.field("turns").type.value_type
+    annotations_type = turn_type.field("annotations").type
+    string, offsets = pa.string(), pa.int32()
+
+    def array(values: Any, type_: pa.DataType) -> pa.Array:
+        if isinstance(values, pa.Array):
+            return values if values.type == type_ else values.cast(type_)
+        return pa.array(values, type_)
+
+    def strings(name: str) -> pa.Array:
+        return array(columns[name], string)
+
+    def listed(name: str, values: pa.Array, type_: pa.DataType) -> pa.Array:
+        return pa.ListArray.from_arrays(array(columns[name], offsets), values, type=type_)
+
+    def struct(arrays: list[pa.Array], type_: pa.DataType) -> pa.Array:
+        return pa.StructArray.from_arrays(arrays, fields=list(type_))
+
+    image_type = turn_type.field("images").type
+    images = struct(
+        [
+            strings("img_id"),
+            strings("img_uri"),
+            strings("img_source"),
+            strings("img_caption"),
+            strings("img_level"),
+            strings("img_entity"),
+            array(columns["img_score"], pa.float64()),
+        ],
+        image_type.value_type,
+    )
+    act_type = annotations_type.field("dialogue_acts").type
+    act_values_type = act_type.value_type.field("values").type
+    acts = struct(
+        [
+            strings("act"),
+            strings("act_domain"),
+            strings("act_slot"),
+            listed("act_value_offsets", strings("act_values"), act_values_type),
+        ],
+        act_type.value_type,
+    )
+    state_type = annotations_type.field("state").type
+    state = struct(
+        [
+            strings("state_slot"),
+            listed("state_value_offsets", strings("state_values"), state_type.value_type.field("values").type),
+        ],
+        state_type.value_type,
+    )
+    annotations = struct(
+        [
+            listed("act_offsets", acts, act_type),
+            strings("emotion"),
+            strings("intent"),
+            listed("state_offsets", state, state_type),
+            listed("knowledge_offsets", strings("knowledge"), annotations_type.field("knowledge").type),
+            strings("extra"),
+        ],
+        annotations_type,
+    )
+    turns = struct(
+        [
+            array(columns["turn_index"], pa.int32()),
+            strings("speaker"),
+            strings("role"),
+            strings("text"),
+            listed("image_offsets", images, image_type),
+            annotations,
+        ],
+        turn_type,
+    )
+    return pa.Table.from_arrays(
+        [
+            strings("dialogue_id"),
+            strings("source"),
+            strings("split"),
+            listed("turn_offsets", turns, schema.field("turns").type),
+            strings("meta"),
+            strings("schema_version"),
+        ],
+        schema=schema,
+    )
+
+
+def empty_columns(n_turns: int = 0) -> dict[str, Any]:
+    """Columns of ``n_turns`` turns without images, acts, state, knowledge, emotion or intent (the turn-level
+    ``turn_index``/``speaker``/``role``/``text``/``extra`` and all dialogue-level columns are left to the caller).
+
+    >>> sorted(k for k, v in empty_columns(2).items() if len(v) == 3)
+    ['act_offsets', 'image_offsets', 'knowledge_offsets', 'state_offsets']
+    >>> len(empty_columns(2)) + 11 == len(COLUMNS)
+    True
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    zeros = np.zeros(n_turns + 1, np.int32)
+    nulls = pa.nulls(n_turns, pa.string())
+    columns: dict[str, Any] = {name: [] for name in COLUMNS}
+    columns.update(
+        image_offsets=zeros, act_offsets=zeros, state_offsets=zeros, knowledge_offsets=zeros,
+        act_value_offsets=[0], state_value_offsets=[0], emotion=nulls, intent=nulls,
+    )  # fmt: skip
+    for name in ("turn_offsets", "turn_index", "speaker", "role", "text", "extra"):
+        del columns[name]
+    for name in ("dialogue_id", "source", "split", "meta", "schema_version"):
+        del columns[name]
+    return columns
 
 
 def to_table(dialogues: Iterable[Dialogue]) -> pa.Table:

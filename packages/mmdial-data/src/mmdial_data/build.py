@@ -22,20 +22,26 @@ import os
 import random
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmdial_data.errors import ErrorPolicy, OnError, Skipped
+from mmdial_data.errors import ErrorPolicy, OnError, Skipped, ValidationError
 from mmdial_data.io import DEFAULT_ROW_GROUP, ParquetDialogueWriter
 from mmdial_data.provenance import file_sha256, provenance
-from mmdial_data.readers import read_source
-from mmdial_data.recipe import Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
-from mmdial_data.schema import Dialogue
-from mmdial_data.validate import validated
+from mmdial_data.readers import read_source, read_source_batches
+from mmdial_data.recipe import Filters, Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
+from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue
+from mmdial_data.validate import check_image_uri, validate_dialogue, validated
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
     from mmdial_data.engines import Engine
 
 
@@ -60,38 +66,79 @@ class BuildResult:
 class _ShardedWriter:
     """One open Parquet shard per split, written a row group at a time; a new shard every ``shard_size`` dialogues.
 
-    Memory is bounded by one row group per split (held as flat columns), whatever the size of the input.
+    Memory is bounded by one row group per split (held as flat columns), whatever the size of the input. With
+    ``background=True`` the row groups are encoded and written by one worker thread (same bytes, same order).
     """
 
-    def __init__(self, out: Path, shard_size: int, row_group: int = DEFAULT_ROW_GROUP):
+    def __init__(self, out: Path, shard_size: int, row_group: int = DEFAULT_ROW_GROUP, *, background: bool = False):
         self.out, self.shard_size, self.row_group = out, shard_size, row_group
         self.open: dict[str, ParquetDialogueWriter] = {}
         self.next_index: Counter[str] = Counter()
         self.shards: list[Path] = []
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="mmdial-parquet") if background else None
+        self._closed: list[ParquetDialogueWriter] = []  # closed, but maybe still being written in the background
+
+    def _writer(self, split: str) -> ParquetDialogueWriter:
+        writer = self.open.get(split)
+        if writer is None:
+            path = self.out / "data" / split / f"part-{self.next_index[split]:05d}.parquet"
+            writer = ParquetDialogueWriter(path, row_group=self.row_group, executor=self.executor)
+            self.open[split] = writer
+        return writer
 
     def add(self, d: Dialogue) -> None:
-        writer = self.open.get(d.split)
-        if writer is None:
-            path = self.out / "data" / d.split / f"part-{self.next_index[d.split]:05d}.parquet"
-            writer = self.open[d.split] = ParquetDialogueWriter(path, row_group=self.row_group)
+        writer = self._writer(d.split)
         writer.write(d)
         if writer.count >= self.shard_size:
             self._finish(d.split)
 
+    def add_table(self, table: pa.Table) -> None:
+        """Add the rows of a unified-schema table, as :meth:`add` of each row in order."""
+        import numpy as np
+
+        if not table.num_rows:
+            return
+        encoded = table.column("split").combine_chunks().dictionary_encode()
+        names = encoded.dictionary.to_pylist()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        bounds = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), len(codes)]
+        for a, b in pairwise(bounds):  # runs of one split, in row order
+            split = names[codes[a]]
+            while a < b:
+                writer = self._writer(split)
+                take = min(self.shard_size - writer.count, b - a)
+                writer.write_table(table.slice(a, take))
+                a += take
+                if writer.count >= self.shard_size:
+                    self._finish(split)
+
     def _finish(self, split: str) -> None:
         writer = self.open.pop(split)
         writer.close()
+        self._closed.append(writer)
         self.shards.append(writer.path)
         self.next_index[split] += 1
 
     def close(self) -> None:
-        for split in sorted(self.open):
-            self._finish(split)
+        try:
+            for split in sorted(self.open):
+                self._finish(split)
+            for writer in self._closed:
+                writer.wait()
+        except BaseException:
+            self.abort()
+            raise
+        self._shutdown()
 
     def abort(self) -> None:
-        for writer in self.open.values():
+        for writer in [*self._closed, *self.open.values()]:
             writer.abort()
         self.open.clear()
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown()
 
 
 def _capped(dialogues: Iterator[Dialogue], cap: int | None, seed: int) -> Iterator[Dialogue]:
@@ -175,6 +222,226 @@ def _resplit(d: Dialogue, splits: dict[str, float] | None, seed: int) -> Dialogu
     return d
 
 
+def _columnar(spec: SourceSpec, recipe: Recipe) -> bool:
+    """Whether a source may take the columnar path: no step that needs the dialogue objects one by one."""
+    return (
+        spec.max_dialogues is None
+        and spec.weight is None
+        and recipe.filters.languages is None
+        and not (recipe.dedup.exact or recipe.dedup.near)
+        and recipe.splits is None
+    )
+
+
+def _tables_apart(stream: Iterable[pa.Table | Dialogue], on_table: Callable[[pa.Table], None]) -> Iterator[Dialogue]:
+    """Yield the dialogues of ``stream``; hand its tables to ``on_table`` in their place (in stream order, as the
+    consumer asks for the next dialogue only once it has finished with the previous one)."""
+    for item in stream:
+        if isinstance(item, Dialogue):
+            yield item
+        else:
+            on_table(item)
+
+
+#: ASCII bytes that ``str.split()`` and ``str.strip()`` treat as whitespace (as a lookup table).
+_ASCII_SPACE = bytes(int(chr(c).isspace()) for c in range(256))
+
+
+def _word_counts(texts: pa.Array) -> np.ndarray:
+    """``len(text.split())`` of each string (a null as an empty string).
+
+    ASCII strings are counted on the UTF-8 buffer (word starts: a non-space byte after a space or at the start);
+    others, whose whitespace may be any Unicode space, with ``str.split``.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = texts.cast(pa.string()) if texts.type != pa.string() else texts
+    n = len(texts)
+    counts = np.zeros(n, np.int64)
+    buffers = texts.buffers()
+    if n and buffers[2] is not None:
+        offsets = np.frombuffer(buffers[1], np.int32)[texts.offset : texts.offset + n + 1]
+        first, last = int(offsets[0]), int(offsets[-1])
+        data = np.frombuffer(buffers[2], np.uint8)[first:last]
+        starts = offsets - first
+        word = np.frombuffer(_ASCII_SPACE, np.uint8)[data] == 0
+        begins = word.copy()  # a word byte after a space byte, or the first byte of a string
+        begins[1:] &= ~word[:-1]
+        inside = starts[:-1][starts[:-1] < len(data)]
+        begins[inside] = word[inside]
+        counts = np.diff(np.searchsorted(np.flatnonzero(begins), starts))
+    ascii_ = pc.string_is_ascii(texts)
+    if texts.null_count or not pc.all(ascii_).as_py():
+        other = np.flatnonzero(~np.asarray(ascii_.fill_null(False)))
+        values = texts.take(pa.array(other)).to_pylist()
+        counts[other] = [0 if v is None else len(v.split()) for v in values]
+    return counts
+
+
+def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np.ndarray:
+    """Rows that may break a rule of :func:`validate_dialogue` (a superset of those that do), vectorized.
+
+    ``words`` are the word counts of the turns: a turn whose text is only whitespace has none.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_turns = turns.value_lengths().to_numpy(zero_copy_only=False)
+    suspect = n_turns == 0
+    ids, sources, splits, versions = (
+        table.column(name).to_pylist() for name in ("dialogue_id", "source", "split", "schema_version")
+    )
+    if len(set(sources)) == 1 and len(set(splits)) == 1 and set(versions) == {SCHEMA_VERSION}:
+        prefix = f"{sources[0]}/{splits[0]}/"
+        if not (
+            sources[0]
+            and splits[0]
+            and all(map(str.startswith, ids, repeat(prefix)))
+            and min(map(len, ids)) > len(prefix)
+        ):
+            suspect[:] = True  # rare: the exact check below sorts them out
+    else:
+        suspect |= ~np.fromiter(map(_id_ok, ids, sources, splits, versions), bool, len(ids))
+    flat = turns.flatten()
+    owner = np.repeat(np.arange(len(n_turns)), n_turns)  # the row of each turn
+    starts = np.cumsum(n_turns) - n_turns
+    images = flat.field("images")
+    n_images = images.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    bad_turn = (
+        (flat.field("turn_index").fill_null(-1).to_numpy(zero_copy_only=False) != np.arange(len(flat)) - starts[owner])
+        | np.asarray(pc.fill_null(pc.equal(flat.field("role"), ""), True))
+        | ((words == 0) & (n_images == 0))
+    )
+    image = images.flatten()
+    if len(image):
+        bad_image = (
+            ~np.asarray(pc.fill_null(pc.is_in(image.field("level"), value_set=pa.array(IMAGE_LEVELS)), False))
+            | ~np.asarray(pc.fill_null(pc.is_finite(image.field("score")), True))
+            | np.fromiter((check_image_uri(u) is not None for u in image.field("uri").to_pylist()), bool, len(image))
+        )
+        bad_turn[np.repeat(np.arange(len(flat)), n_images)[bad_image]] = True
+    suspect[owner[bad_turn]] = True
+    return suspect
+
+
+def _id_ok(dialogue_id: str, source: str, split: str, version: str) -> bool:
+    prefix = f"{source}/{split}/"
+    return bool(
+        dialogue_id and source and split and version == SCHEMA_VERSION
+        and dialogue_id.startswith(prefix) and len(dialogue_id) > len(prefix)
+    )  # fmt: skip
+
+
+def _groups(keys: list[str], rows: list[int]) -> dict[str, list[int]]:
+    """``rows`` by ``keys[row]``, keys in order of first occurrence."""
+    if len(set(keys)) == 1:
+        return {keys[0]: rows} if rows else {}
+    out: dict[str, list[int]] = {}
+    for row in rows:
+        out.setdefault(keys[row], []).append(row)
+    return out
+
+
+def _histogram(values: np.ndarray) -> dict[int, int]:
+    """``Counter(values)`` of non-negative integers, as a dict."""
+    import numpy as np
+
+    freq = np.bincount(values)
+    keys = np.flatnonzero(freq)
+    return dict(zip(keys.tolist(), freq[keys].tolist(), strict=True))
+
+
+def _add_table(
+    table: pa.Table,
+    *,
+    path: str,
+    policy: ErrorPolicy,
+    filters: Filters,
+    writer: _ShardedWriter,
+    seen_ids: set[str],
+    counts: dict[str, dict[str, Counter[str]]],
+    filtered: Counter[str],
+    per_source: dict[str, Counter[str]],
+    turn_lengths: dict[str, Counter[int]],
+    dialogue_lengths: dict[str, Counter[int]],
+) -> int:
+    """The steps :func:`build_dataset` takes for each dialogue (validation, filters, the id check, counts,
+    histograms, the write) on a table of a columnar reader at once: the same outcome, the errors in row order.
+    Returns the number of dialogues written."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = table.num_rows
+    if not n:
+        return 0
+    turns = table.column("turns").combine_chunks()
+    flat = turns.flatten()
+    words = _word_counts(flat.field("text"))
+    n_turns = turns.value_lengths().to_numpy(zero_copy_only=False)
+    errors: list[tuple[int, ValidationError]] = []
+    valid = np.ones(n, bool)
+    for i in np.flatnonzero(_suspect_rows(table, turns, words)).tolist():
+        try:
+            validate_dialogue(Dialogue.from_dict(table.slice(i, 1).to_pylist()[0]), path=path)
+        except ValidationError as exc:
+            errors.append((i, exc))
+            valid[i] = False
+    image_counts = flat.field("images").value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    cumulative = np.concatenate([[0], np.cumsum(image_counts)])
+    offsets = np.concatenate([[0], np.cumsum(n_turns)])
+    n_images = cumulative[offsets[1:]] - cumulative[offsets[:-1]]
+    sources = table.column("source").to_pylist()
+    for source, rows in _groups(sources, np.flatnonzero(valid).tolist()).items():
+        per_source[source]["read"] += len(rows)
+    # filters: one call per distinct (turns, images) pair
+    pairs, inverse = np.unique(np.stack([n_turns, n_images]), axis=1, return_inverse=True)
+    reasons = [filters.reason_to_drop(int(t), int(m)) for t, m in pairs.T.tolist()]
+    dropped = valid & np.array([r is not None for r in reasons])[inverse.reshape(-1)]
+    for i in np.flatnonzero(dropped).tolist():
+        reason = reasons[inverse.reshape(-1)[i]]
+        filtered[reason] += 1
+        per_source[sources[i]][f"filtered_{reason}"] += 1
+    keep = valid & ~dropped
+    ids = table.column("dialogue_id").to_pylist()
+    candidates = np.flatnonzero(keep).tolist()
+    new_ids = [ids[i] for i in candidates]
+    if seen_ids.isdisjoint(new_ids) and len(set(new_ids)) == len(new_ids):
+        seen_ids.update(new_ids)
+    else:
+        for i in candidates:
+            if ids[i] in seen_ids:
+                message = "duplicate dialogue_id across sources"
+                errors.append((i, ValidationError(message, path=path, record=f"dialogue {ids[i]}")))
+                keep[i] = False
+            else:
+                seen_ids.add(ids[i])
+    errors.sort(key=lambda e: e[0])
+    if errors and policy.on_error == "raise":
+        keep[errors[0][0] :] = False  # the one-by-one path writes what comes before the error, then raises
+    splits = table.column("split").to_pylist()
+    kept = np.flatnonzero(keep).tolist()
+    for source, rows in _groups(sources, kept).items():
+        for split, split_rows in _groups(splits, rows).items():
+            c = counts[source][split]
+            c["dialogues"] += len(split_rows)
+            c["turns"] += int(n_turns[split_rows].sum())
+            c["images"] += int(n_images[split_rows].sum())
+        per_source[source]["kept"] += len(rows)
+        mine = keep
+        if len(rows) < len(kept):
+            mine = np.zeros(n, bool)
+            mine[rows] = True
+        turn_lengths[source].update(_histogram(words[np.repeat(mine, n_turns)]))
+        dialogue_lengths[source].update(_histogram(n_turns[rows]))
+    writer.add_table(table if len(kept) == n else table.filter(pa.array(keep)))
+    for _, exc in errors:
+        policy.handle(exc)
+    return len(kept)
+
+
 def _input_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for p in paths:
@@ -233,11 +500,12 @@ def build_dataset(
 
         on_engine = SourcesOnEngine(recipe, base, out, eng, progress=progress)
     sources = read_recipe_source if on_engine is None else on_engine
-    writer = _ShardedWriter(out, recipe.shard_size)
+    writer = _ShardedWriter(out, recipe.shard_size, background=True)  # Parquet encoding overlaps reading
     counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: Counter()))
     filtered: Counter[str] = Counter()
     turn_lengths: dict[str, Counter[int]] = defaultdict(Counter)
-    inputs: dict[str, str] = {}
+    hasher = ThreadPoolExecutor(1, thread_name_prefix="mmdial-sha256")  # input hashes, also in the background
+    hashes: dict[str, Future[str]] = {}
     seen_ids: set[str] = set()
     total = 0
     bar = tqdm(desc=f"build {recipe.name}", unit="dlg", disable=not progress)
@@ -245,12 +513,31 @@ def build_dataset(
     dialogue_lengths: dict[str, Counter[int]] = defaultdict(Counter)
     seen_exact: set[str] = set()
     seen_near: set[str] = set()
+
+    def add_table(table: pa.Table, *, path: str) -> None:  # a columnar reader's batch: the loop below, vectorized
+        nonlocal total
+        n = _add_table(
+            table, path=path, policy=policy, filters=recipe.filters, writer=writer, seen_ids=seen_ids,
+            counts=counts, filtered=filtered, per_source=per_source, turn_lengths=turn_lengths,
+            dialogue_lengths=dialogue_lengths,
+        )  # fmt: skip
+        total += n
+        bar.update(n)
+
     try:
         for i, spec in enumerate(recipe.sources):
             paths = recipe.resolve_paths(spec, base)
             for f in _input_files(paths):
-                inputs[_portable(f, base)] = file_sha256(f)
-            for d in sources(i, spec, paths, policy, recipe.seed):
+                hashes[_portable(f, base)] = hasher.submit(file_sha256, f)
+            if on_engine is None and _columnar(spec, recipe):
+                batches = read_source_batches(
+                    spec.reader, paths, split=spec.split, on_error=policy, options=spec.options
+                )
+                stream = _tables_apart(batches, partial(add_table, path=str(paths[0])))
+                dialogues = validated(stream, path=str(paths[0]), policy=policy, unique_ids=False)
+            else:
+                dialogues = sources(i, spec, paths, policy, recipe.seed)
+            for d in dialogues:
                 stats = per_source[d.source]
                 stats["read"] += 1
                 n_images = sum(len(t.images) for t in d.turns)
@@ -304,9 +591,12 @@ def build_dataset(
                     writer.add(d)
                     total += 1
                     bar.update(1)
+        inputs = {name: digest.result() for name, digest in hashes.items()}
     except BaseException:
         writer.abort()
         raise
+    finally:
+        hasher.shutdown(cancel_futures=True)
     writer.close()
     bar.close()
     if on_engine is not None:

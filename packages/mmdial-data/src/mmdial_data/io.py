@@ -18,12 +18,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmdial_data.errors import SourceFormatError
 from mmdial_data.schema import Dialogue, dump_json
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Dialogues per Parquet row group (and per JSONL flush).
 DEFAULT_ROW_GROUP = 512
@@ -48,7 +53,12 @@ class ParquetDialogueWriter:
 
     Only one row group of dialogues is held (as flat columns, see :class:`mmdial_data.arrow.TableBuilder`), so
     memory does not grow with the file. The file appears at ``path`` on :meth:`close`; :meth:`abort` (or an
-    exception inside ``with``) leaves no file behind. The same dialogues give byte-identical files.
+    exception inside ``with``) leaves no file behind. The same dialogues give byte-identical files, whether they
+    come one by one (:meth:`write`), as Arrow tables (:meth:`write_table`) or mixed.
+
+    With an ``executor`` (one worker thread), row groups are encoded and written there (pyarrow releases the GIL
+    while it encodes and compresses), overlapping with the caller's work; :meth:`close` then only queues the
+    rename, and :meth:`wait` waits for it (and raises what failed). At most ``MAX_QUEUED`` row groups wait.
 
     Example:
         >>> import tempfile, pathlib
@@ -61,7 +71,12 @@ class ParquetDialogueWriter:
         (3, 3)
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, row_group: int = DEFAULT_ROW_GROUP):
+    #: Row groups that may wait for the executor before :meth:`write` blocks.
+    MAX_QUEUED = 4
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, row_group: int = DEFAULT_ROW_GROUP, executor: Executor | None = None
+    ):
         import pyarrow.parquet as pq
 
         from mmdial_data.arrow import TableBuilder, arrow_schema
@@ -69,40 +84,112 @@ class ParquetDialogueWriter:
         self.path = Path(path)
         self.row_group = row_group
         self.count = 0
-        self._tmp = _atomic_target(self.path)
+        self._tmp: Path | None = _atomic_target(self.path)
         self._builder = TableBuilder()
+        self._pending: list[Any] = []  # tables not written yet, in order; the builder's rows come after them
+        self._pending_rows = 0
+        self._executor = executor
+        self._futures: deque[Future[None]] = deque()
         self._writer: Any = pq.ParquetWriter(self._tmp, arrow_schema(), compression="zstd", write_statistics=True)
 
     def write(self, d: Dialogue) -> None:
         """Add one dialogue; a full row group is written out."""
         self._builder.append(d)
         self.count += 1
-        if len(self._builder) >= self.row_group:
+        if self._pending_rows + len(self._builder) >= self.row_group:
             self._flush()
 
-    def _flush(self) -> None:
-        self._writer.write_table(self._builder.finish(), row_group_size=self.row_group)
+    def write_table(self, table: pa.Table) -> None:
+        """Add the rows of a table with :func:`mmdial_data.arrow.arrow_schema` (as :meth:`write` of each row)."""
+        from mmdial_data.arrow import arrow_schema
+
+        if not table.schema.equals(arrow_schema(), check_metadata=True):
+            raise ValueError(f"{self.path}: table schema is not the unified schema:\n{table.schema}")
+        if not table.num_rows:
+            return
+        self._hold_builder()
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        self.count += table.num_rows
+        if self._pending_rows >= self.row_group:
+            self._flush()
+
+    def _hold_builder(self) -> None:
+        if len(self._builder):
+            table = self._builder.finish()
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
+
+    def _flush(self, *, final: bool = False) -> None:
+        """Write the full row groups held (and the rest too when ``final``)."""
+        import pyarrow as pa
+
+        self._hold_builder()
+        if not self._pending:
+            return
+        table = self._pending[0] if len(self._pending) == 1 else pa.concat_tables(self._pending)
+        end = table.num_rows if final else table.num_rows - table.num_rows % self.row_group
+        for offset in range(0, end, self.row_group):
+            self._run(self._write_group, table.slice(offset, self.row_group))
+        rest = table.slice(end)
+        self._pending = [rest] if rest.num_rows else []
+        self._pending_rows = rest.num_rows
+
+    def _write_group(self, table: pa.Table) -> None:
+        # one chunk per column, as TableBuilder makes them: the same pages whatever the tables the rows came in
+        self._writer.write_table(table.combine_chunks(), row_group_size=self.row_group)
+
+    def _run(self, func: Callable[..., None], *args: Any) -> None:
+        if self._executor is None:
+            func(*args)
+            return
+        while self._futures and self._futures[0].done():
+            self._futures.popleft().result()
+        self._futures.append(self._executor.submit(func, *args))
+        while len(self._futures) > self.MAX_QUEUED:
+            self._futures.popleft().result()
 
     def close(self) -> int:
         """Write the last row group (an empty one for an empty file), close and move the file into place."""
-        if self._writer is None:
+        if self._tmp is None:
             return self.count
         try:
-            if len(self._builder) or self.count == 0:
-                self._flush()
-            self._writer.close()
-            self._writer = None
-            os.replace(self._tmp, self.path)
-        finally:
+            self._flush(final=True)
+            if self.count == 0:
+                self._run(self._write_group, self._builder.finish())
+        except BaseException:
             self.abort()
+            raise
+        tmp, self._tmp = self._tmp, None  # closed: _close_file moves the file into place
+        self._run(self._close_file, tmp)
         return self.count
 
-    def abort(self) -> None:
-        """Stop without producing a file."""
+    def _close_file(self, tmp: Path) -> None:
+        try:
+            self._writer.close()
+            self._writer = None
+            os.replace(tmp, self.path)
+        finally:
+            self._close_writer(tmp)
+
+    def _close_writer(self, tmp: Path) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        self._tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+
+    def wait(self) -> None:
+        """Wait for the row groups (and the rename) queued on the executor; raises the first that failed."""
+        while self._futures:
+            self._futures.popleft().result()
+
+    def abort(self) -> None:
+        """Stop without producing a file (a file already moved into place by :meth:`close` stays)."""
+        while self._futures:
+            self._futures.popleft().exception()  # wait; the abort is the outcome
+        if self._tmp is not None:
+            self._close_writer(self._tmp)
+            self._tmp = None
 
     def __enter__(self) -> ParquetDialogueWriter:
         return self
@@ -110,6 +197,7 @@ class ParquetDialogueWriter:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self.close()
+            self.wait()
         else:
             self.abort()
 

@@ -21,10 +21,13 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mmdial_data.errors import ErrorPolicy, OnError
 from mmdial_data.schema import Dialogue
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class ReaderFunc(Protocol):
@@ -99,6 +102,12 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
     ),
+}
+
+#: Columnar fast paths of built-in readers: the same dialogues, errors and order, but regular batches come as
+#: unified Arrow tables (see :func:`read_source_batches`).
+_BATCH_READERS: dict[str, str] = {
+    "photochat": "mmdial_data.readers.photochat:read_photochat_batches",
 }
 
 _REGISTRY: dict[str, ReaderInfo] = {}
@@ -183,7 +192,18 @@ def read_source(
         >>> len(dialogues), dialogues[0].dialogue_id
         (3, 'dailydialog/train/1')
     """
-    reader = get_reader(name).load()
+    yield from _read(get_reader(name).load(), name, paths, split=split, on_error=on_error, options=options)
+
+
+def _read(
+    reader: Callable[..., Iterator[Any]],
+    name: str,
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    split: str | None,
+    on_error: OnError | ErrorPolicy,
+    options: dict[str, Any] | None,
+) -> Iterator[Any]:
     policy = on_error if isinstance(on_error, ErrorPolicy) else ErrorPolicy(on_error)
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -192,6 +212,35 @@ def read_source(
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or directory (reader {name!r})")
         if options:
-            yield from reader(path, split=split, policy=policy, **options)  # type: ignore[call-arg]
+            yield from reader(path, split=split, policy=policy, **options)
         else:
             yield from reader(path, split=split, policy=policy)
+
+
+def read_source_batches(
+    name: str,
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    split: str | None = None,
+    on_error: OnError | ErrorPolicy = "raise",
+    options: dict[str, Any] | None = None,
+) -> Iterator[pa.Table | Dialogue]:
+    """What :func:`read_source` reads, in the same order and with the same errors, where a reader with a
+    columnar fast path (``photochat``) yields runs of dialogues as unified Arrow tables (schema
+    :func:`mmdial_data.arrow.arrow_schema`, equal to ``to_table`` of those dialogues); other readers, and
+    batches the fast path does not take, yield :class:`Dialogue` objects.
+
+    Example:
+        >>> from mmdial_data.testing import demo_dir
+        >>> [type(x).__name__ for x in read_source_batches("photochat", demo_dir() / "photochat")]
+        ['Table']
+        >>> {type(x).__name__ for x in read_source_batches("dailydialog", demo_dir() / "dailydialog")}
+        {'Dialogue'}
+    """
+    info = get_reader(name)
+    target = _BATCH_READERS.get(name)
+    reader: Callable[..., Iterator[Any]] = info.load()
+    if target is not None and not options and info.target == _BUILTIN[name][1]:  # the built-in reader
+        module, _, attr = target.partition(":")
+        reader = getattr(importlib.import_module(module), attr)
+    yield from _read(reader, name, paths, split=split, on_error=on_error, options=options)

@@ -1,0 +1,307 @@
+"""The columnar build path (PhotoChat batches as Arrow tables, vectorized builder steps, background writes)
+against the one-by-one object path it replaces: same tables, same errors, byte-identical outputs."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from mmdial_data import Dialogue, ErrorPolicy, build_dataset
+from mmdial_data import build as build_module
+from mmdial_data.arrow import from_table, to_table
+from mmdial_data.build import _ShardedWriter, _word_counts
+from mmdial_data.io import ParquetDialogueWriter
+from mmdial_data.readers import read_source, read_source_batches
+from mmdial_data.readers.photochat import _image_id, _image_id_fast, read_photochat, read_photochat_batches
+from mmdial_data.testing import assert_fields_covered, demo_dir, samples_dir
+
+#: Written by hand in the PhotoChat release format (google-research multimodalchat/photochat README).
+BASE = json.loads((demo_dir() / "photochat" / "train" / "train_00.json").read_text())
+
+
+def _items(n: int, start: int = 0) -> list[dict[str, Any]]:
+    out = []
+    for i in range(n):
+        item = copy.deepcopy(BASE[i % len(BASE)])
+        item["dialogue_id"] = start + i
+        out.append(item)
+    return out
+
+
+def _irregular() -> list[Any]:
+    """Every kind of item the fast path must hand to the object path (or take with the same result)."""
+    items: list[Any] = _items(60)
+    items[1]["dialogue"][1]["message"] = "  \u3000"  # blank message: the reader rejects it
+    items[2]["dialogue"][0]["user_id"] = 2
+    items[3]["dialogue"][0]["user_id"] = True  # the reader takes a bool as 1
+    items[4]["dialogue"][1]["user_id"] = 1.0
+    items[5]["dialogue"][0]["extra_key"] = [1, "x"]  # goes to extra
+    items[6]["source_thing"] = {"a": 1.5}  # goes to meta
+    items[7]["photo_id"] = "pid123"
+    items[8]["photo_id"] = ""
+    items[9]["photo_id"] = 7
+    items[10]["dialogue"] = []
+    items[11]["dialogue_id"] = "str-id"
+    items[12]["photo_url"] = "https://ex.org/a/b/c.tar.gz?x=1#f"
+    items[13]["photo_url"] = "https://ex.org/a/b/;p=1/img.png;v"
+    items[14]["photo_url"] = "https://ex.org/"
+    items[15]["photo_url"] = "HTTPS://EX.org/a/B.JPG"
+    items[16]["photo_description"] = 'quote " backslash \\ ctrl \x01 tab\t é \u2028 emoji 😀'
+    items[17]["dialogue"][0]["message"] = "x\x1cy\x1fz \x85w\xa0v"
+    items[18]["dialogue"][1]["share_photo"] = 1
+    items[19]["dialogue"][1]["share_photo"] = None
+    items[20]["dialogue"][0].pop("share_photo")
+    items[21]["dialogue"][0]["message"] = None
+    items[22]["dialogue"] = [t for t in items[22]["dialogue"] if not t["share_photo"]]
+    items[23]["dialogue"][0]["share_photo"] = True  # two shared photos
+    items[24]["photo_url"] = "../escape.jpg"  # the validator rejects it
+    items[25]["photo_url"] = "/abs/x.jpg"
+    items[26]["photo_description"] = None
+    items[27]["dialogue_id"] = 0  # a duplicate id
+    items[28] = "not a dict"
+    items[29].pop("photo_url")
+    items[30]["dialogue_id"] = 1.5
+    items[31]["dialogue"][0] = 5
+    items[32]["dialogue"][0] = ["a", "b", "c"]
+    items[33]["dialogue"] = "abc"
+    items[34] = ["a", "b", "c", "d"]
+    items[35]["dialogue"][0]["message"] = "word  \t\n other\u00a0third\u2003fourth"
+    return items
+
+
+def _write(path: Path, items: Any, raw: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(raw if raw is not None else json.dumps(items, indent=1, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def inputs(tmp_path: Path) -> Path:
+    root = tmp_path / "in"
+    _write(root / "clean" / "train" / "train_01.json", _items(1500))
+    _write(root / "edge" / "dev" / "dev_00.json", _irregular())
+    text = json.dumps(_items(300, 5000), indent=1)
+    _write(root / "trunc" / "test" / "test_01.json", None, raw=text[: len(text) * 2 // 3])
+    short = _items(400, 9000)
+    for i, item in enumerate(short):
+        kept = item["dialogue"][: 1 + i % 5]
+        if not any(t["share_photo"] for t in kept):
+            kept[-1] = {"message": "", "share_photo": True, "user_id": i % 2}
+        item["dialogue"] = kept
+    _write(root / "short" / "train" / "train_05.json", short)
+    return root
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 1024])
+def test_batches_equal_the_object_reader(inputs: Path, batch_size: int) -> None:
+    for folder in ("clean", "edge", "trunc", "short"):
+        reference_policy, policy = ErrorPolicy("skip"), ErrorPolicy("skip")
+        reference = list(read_photochat(inputs / folder, split=None, policy=reference_policy))
+        got: list[Dialogue] = []
+        tables = 0
+        for item in read_photochat_batches(inputs / folder, split=None, policy=policy, batch_size=batch_size):
+            if isinstance(item, Dialogue):
+                got.append(item)
+                continue
+            tables += 1
+            assert item.equals(to_table(reference[len(got) : len(got) + item.num_rows]))
+            got.extend(from_table(item))
+        assert got == reference
+        assert policy.skipped == reference_policy.skipped
+        assert tables > 0 or (folder == "edge" and batch_size > 60)  # one irregular item: the whole batch
+    assert len(reference_policy.skipped) == 0  # "short" is clean
+
+
+def test_batches_raise_like_the_object_reader(inputs: Path) -> None:
+    for folder in ("edge", "trunc"):
+        with pytest.raises(Exception) as expected:
+            list(read_source("photochat", inputs / folder))
+        with pytest.raises(type(expected.value)) as got:
+            list(read_source_batches("photochat", inputs / folder))
+        assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.samples
+def test_sample_batches_and_field_coverage() -> None:
+    path = samples_dir("photochat") / "test" / "test_00.json"
+    [table] = read_source_batches("photochat", path)
+    assert table.equals(to_table(read_source("photochat", path)))
+    for d, source in zip(from_table(table), json.loads(path.read_text()), strict=True):
+        assert_fields_covered(source, d, mapped={"message": "Turn.text", "share_photo": "Turn.images"})
+
+
+def test_fast_image_id_equals_urlparse_pathlib() -> None:
+    urls = [
+        "https://example.org/photochat/0a1b2c3d.jpg",
+        "https://ex.org/a/b/c.tar.gz?x=1#f",
+        "https://ex.org/a/b/;p=1/img.png;v",
+        "https://ex.org/",
+        "https://ex.org",
+        "http://ex.org/a/./.hidden",
+        "http://ex.org/a/.",
+        "http://ex.org/a/..",
+        "http://ex.org/a/b..",
+        "http://ex.org/a/.b.",
+        "http://ex.org//x//",
+        "http://[::1]/a.png",
+        "http://ex.org/a b.png",
+        "http://ex.org/é.png",
+        " http://ex.org/a.png",
+        "http://ex.org/a\t.png",
+        "HTTPS://EX.org/a/B.JPG",
+        "//ex.org/x/y.jpg",
+        "ftp://ex.org/f.png",
+        "relative/path.png",
+        "",
+        "http://ex.org/x.png#frag/with/slash",
+        "http://ex.org?q=/a.png",
+        "https://u:p@ex.org:8080/p/q.r.s",
+    ]
+    rng = random.Random(0)
+    alphabet = "ab./;?#:[]@%é \t"
+    urls += ["http://" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    urls += ["https://ex.org/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+
+    def outcome(func: Any, arg: Any) -> Any:
+        try:
+            return func(arg)
+        except ValueError as exc:  # urlparse rejects some hosts (the reader then reports the item)
+            return repr(exc)
+
+    for url in urls:
+        assert outcome(_image_id_fast, url) == outcome(_image_id, {"photo_url": url}), url
+
+
+def test_word_counts_equal_str_split() -> None:
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    alphabet = [*spaces, *"ab.é😀\x00\x7f", "\u200b", "\ufeff"]
+    rng = random.Random(1)
+    values: list[str | None] = []
+    for _ in range(5000):
+        pool = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1fab.\x00\x7f" if rng.random() < 0.5 else alphabet
+        values.append(None if rng.random() < 0.05 else "".join(rng.choice(pool) for _ in range(rng.randint(0, 12))))
+    array = pa.array(values, pa.string())
+    expected = [0 if v is None else len(v.split()) for v in values]
+    for offset, length in [(0, 5000), (1, 3000), (333, 0), (4999, 1)]:
+        assert _word_counts(array.slice(offset, length)).tolist() == expected[offset : offset + length]
+    assert _word_counts(pa.array(["", None], pa.string())).tolist() == [0, 0]
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+RECIPES = {
+    "shards": """
+shard_size: 400
+sources:
+  - reader: photochat
+    paths: [{in}/clean]
+  - reader: dailydialog
+    paths: [{demo}/dailydialog]
+  - reader: photochat
+    paths: [{demo}/photochat]
+""",
+    "errors_skipped": """
+shard_size: 333
+on_error: skip
+sources:
+  - reader: photochat
+    paths: [{in}/edge, {in}/trunc, {in}/clean]
+  - reader: photochat
+    paths: [{in}/clean]
+""",
+    "filters": """
+shard_size: 150
+on_error: skip
+sources:
+  - reader: photochat
+    paths: [{in}/short]
+  - reader: photochat
+    paths: [{in}/short]
+    split: valid
+filters: {{min_turns: 2, max_turns: 4, has_images: true}}
+""",
+    "no_images": """
+shard_size: 150
+sources:
+  - reader: photochat
+    paths: [{in}/short]
+filters: {{has_images: false}}
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_columnar_build_is_byte_identical_to_object_build(
+    tmp_path: Path, inputs: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"name: {name}\n" + RECIPES[name].format(**{"in": inputs, "demo": demo_dir()}))
+    fast = build_dataset(recipe, tmp_path / "fast", progress=False)
+    monkeypatch.setattr(build_module, "_columnar", lambda spec, recipe: False)
+    slow = build_dataset(recipe, tmp_path / "slow", progress=False)
+    assert _files(tmp_path / "fast") == _files(tmp_path / "slow")
+    assert (fast.dialogues, fast.counts, fast.filtered, fast.per_source, fast.skipped) == (
+        slow.dialogues, slow.counts, slow.filtered, slow.per_source, slow.skipped
+    )  # fmt: skip
+    assert fast.turn_lengths == slow.turn_lengths and fast.dialogue_lengths == slow.dialogue_lengths
+    assert list(fast.counts) == list(slow.counts) and list(fast.filtered) == list(slow.filtered)
+    assert (fast.dialogues > 0) == (name != "no_images")
+
+
+def test_columnar_build_raises_like_object_build(tmp_path: Path, inputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for folder in ("edge", "trunc"):
+        recipe = tmp_path / "recipe.yaml"
+        recipe.write_text(f"name: r\nsources:\n  - reader: photochat\n    paths: [{inputs / folder}]\n")
+        with pytest.raises(Exception) as fast:
+            build_dataset(recipe, tmp_path / "fast", progress=False)
+        with monkeypatch.context() as m:
+            m.setattr(build_module, "_columnar", lambda spec, recipe: False)
+            with pytest.raises(type(fast.value)) as slow:
+                build_dataset(recipe, tmp_path / "slow", progress=False)
+        assert str(fast.value) == str(slow.value)
+
+
+def test_sharded_writer_tables_and_background_equal_one_by_one(tmp_path: Path, inputs: Path) -> None:
+    dialogues = list(read_source("photochat", inputs / "short"))[:47]
+    for i, d in enumerate(dialogues):  # two splits, interleaved (the writer goes by Dialogue.split only)
+        d.split = ("train", "test")[i % 3 % 2]
+    reference = _ShardedWriter(tmp_path / "ref", shard_size=9, row_group=4)
+    for d in dialogues:
+        reference.add(d)
+    reference.close()
+    mixed = _ShardedWriter(tmp_path / "mixed", shard_size=9, row_group=4, background=True)
+    position = 0
+    for size in [1, 5, 0, 13, 2, 7, 19]:
+        chunk = dialogues[position : position + size]
+        if size % 2:
+            mixed.add_table(to_table(chunk))
+        else:
+            for d in chunk:
+                mixed.add(d)
+        position += size
+    assert position == len(dialogues)
+    mixed.close()
+    assert [p.relative_to(tmp_path / "mixed") for p in mixed.shards] == [
+        p.relative_to(tmp_path / "ref") for p in reference.shards
+    ]
+    assert _files(tmp_path / "mixed") == _files(tmp_path / "ref")
+
+
+def test_writer_rejects_other_schemas_and_aborts_in_background(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as executor:
+        writer = ParquetDialogueWriter(tmp_path / "a.parquet", row_group=2, executor=executor)
+        with pytest.raises(ValueError, match="unified schema"):
+            writer.write_table(pa.table({"x": [1]}))
+        writer.write_table(to_table(read_source("photochat", demo_dir() / "photochat")))
+        writer.abort()
+    assert list(tmp_path.iterdir()) == []
