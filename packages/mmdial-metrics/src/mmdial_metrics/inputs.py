@@ -59,7 +59,7 @@ def check_pairs(
     if types == {str}:  # fast paths: one str per prediction, or non-empty lists of str
         return preds, [[r] for r in refs_in]
     if types == {list} and 0 not in map(len, refs_in) and set(map(type, chain.from_iterable(refs_in))) == {str}:
-        return preds, list(map(list, refs_in))
+        return preds, refs_in  # the caller's lists, read only (a copy of each costs more than the check)
     refs: list[list[str]] = []
     for i, r in enumerate(refs_in):
         if isinstance(r, str):
