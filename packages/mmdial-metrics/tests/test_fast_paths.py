@@ -135,3 +135,15 @@ def test_scores_do_not_depend_on_the_encoder(real_pairs, monkeypatch):
             ]
         )
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("alphabet", ["ab", "abcdef"])
+def test_lcs_lengths_equal_dynamic_programming(alphabet):
+    from mmdial_metrics.lcs import lcs_lengths, lcs_table
+
+    rng = random.Random(len(alphabet))
+    sizes = [0, 1, 2, 7, 40, 63, 64, 65, 90]  # one 64-bit word up to 64 tokens, Python ints beyond
+    xs = [[rng.choice(alphabet) for _ in range(rng.choice(sizes))] for _ in range(400)]
+    ys = [[rng.choice(alphabet) for _ in range(rng.choice(sizes))] for _ in range(400)]
+    expected = [lcs_table(x, y)[-1][-1] for x, y in zip(xs, ys, strict=True)]
+    assert lcs_lengths(encode(xs), encode(ys)).tolist() == expected

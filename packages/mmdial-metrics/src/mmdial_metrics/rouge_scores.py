@@ -76,6 +76,76 @@ def _score_lsum(target: list[list[str]], pred: list[list[str]]) -> tuple[float, 
     return precision, recall, _fmeasure(precision, recall)
 
 
+# rouge-score's tokens on bytes: lowercase first (str.lower), then every byte but [a-z0-9] and the line
+# separator becomes a space (a non-ASCII character is one "?" after encoding, so a space too)
+_ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _rouge_table(sep: str) -> bytes:
+    return bytes(c if c in _ALNUM or c == ord(sep) else 32 for c in range(256))
+
+
+_SEPARATORS = {sep: _rouge_table(sep) for sep in ("\n", "\x00", "\x01", "\x02")}
+
+
+def encode_rouge(lines: list[str], stemmer: bool = False) -> Any:
+    """rouge-score's tokens of ``lines`` as an :class:`~mmdial_metrics.ngrams.Encoded`, one pass over the corpus.
+
+    >>> encode_rouge(["It's 5 o'clock.", "", "Héllo"]).lengths.tolist()
+    [5, 0, 2]
+    """
+    from mmdial_metrics.ngrams import encode, encode_split
+
+    if stemmer:
+        return encode([tokenize_rouge(x, True) for x in lines])
+    for sep, table in _SEPARATORS.items():
+        joined = sep.join(lines)
+        if joined.count(sep) == len(lines) - 1:  # no line holds the separator
+            text = joined.lower().encode("ascii", "replace").translate(table).decode("ascii")
+            return encode_split(text.split(sep) if lines else [])
+    return encode([tokenize_rouge(x) for x in lines])
+
+
+def _rouge_vectorized(predictions: list[str], references: list[list[str]], rouge_type: str, stemmer: bool) -> Any:
+    """rouge-score's ``score_multi`` (ROUGE-N or ROUGE-L) of every item at once: ``(n, 3)`` float64 array."""
+    import numpy as np
+
+    from mmdial_metrics.lcs import lcs_lengths
+    from mmdial_metrics.ngrams import clipped_matches, encode_lines, take
+
+    n_pred = len(predictions)
+    counts = np.fromiter(map(len, references), dtype=np.int64, count=n_pred)
+    owner = np.repeat(np.arange(n_pred, dtype=np.int64), counts)
+    flat = [t for group in references for t in group]
+    enc = encode_lines(predictions + flat, lambda lines: encode_rouge(lines, stemmer))
+    pred = take(enc, owner)  # one (prediction, target) pair per reference
+    target = take(enc, n_pred + np.arange(len(flat), dtype=np.int64))
+    if rouge_type == "rougeL":
+        inter = lcs_lengths(target, pred)
+        pred_total, target_total = pred.lengths, target.lengths
+        both = (pred_total > 0) & (target_total > 0)  # rouge-score: (0, 0, 0) when either side is empty
+        pred_total, target_total = np.where(both, pred_total, 1), np.where(both, target_total, 1)
+    else:
+        order = int(rouge_type[5:])
+        matches, _ = clipped_matches(pred, target, np.arange(len(flat)), order)
+        inter = matches[:, order - 1]
+        pred_total = np.maximum(pred.lengths - order + 1, 1)
+        target_total = np.maximum(target.lengths - order + 1, 1)
+    precision = inter / pred_total
+    recall = inter / target_total
+    denom = precision + recall
+    fmeasure = np.where(denom > 0, 2 * precision * recall / np.where(denom > 0, denom, 1.0), 0.0)
+    scores = np.column_stack([precision, recall, fmeasure])
+    if len(flat) == n_pred:
+        return scores
+    # several references: the first with the highest F (rouge-score's argmax)
+    first = np.cumsum(counts) - counts
+    best_f = np.maximum.reduceat(fmeasure, first)
+    index = np.arange(len(flat), dtype=np.int64)
+    candidate = np.where(fmeasure == best_f[owner], index, len(flat))
+    return scores[np.minimum.reduceat(candidate, first)]
+
+
 class ROUGE(Metric):
     """rouge-score ``RougeScorer`` for one ROUGE type, mean over items, best reference by F-measure.
 
@@ -118,22 +188,26 @@ class ROUGE(Metric):
             return _score_lcs(tt, pt)
         return _score_ngrams(tt, pt, int(self.rouge_type[5:]))
 
-    def _stats(self, predictions: list[str], references: list[list[str]] | None) -> list[tuple[float, float, float]]:
-        assert references is not None
-        out = []
-        for pred, refs in zip(predictions, references, strict=True):
-            scores = [self._one(t, pred) for t in refs]
-            out.append(max(scores, key=lambda s: s[2]) if len(scores) > 1 else scores[0])
-        return out
+    def _stats(self, predictions: list[str], references: list[list[str]] | None) -> Any:
+        """``(n, 3)`` array of (precision, recall, F) per item, of the reference with the highest F."""
+        import numpy as np
 
-    def _reduce(self, stats: list[tuple[float, float, float]]) -> tuple[float, dict[str, Any], list[float] | None]:
+        assert references is not None
+        if self.rouge_type == "rougeLsum":
+            out = []
+            for pred, refs in zip(predictions, references, strict=True):
+                scores = [self._one(t, pred) for t in refs]
+                out.append(max(scores, key=lambda s: s[2]) if len(scores) > 1 else scores[0])
+            return np.array(out, dtype=np.float64).reshape(len(out), 3)
+        return _rouge_vectorized(predictions, references, self.rouge_type, self.use_stemmer)
+
+    def _reduce(self, stats: Any) -> tuple[float, dict[str, Any], list[float] | None]:
         n = len(stats)
-        p = sum(s[0] for s in stats) / n
-        r = sum(s[1] for s in stats) / n
-        f = sum(s[2] for s in stats) / n
+        cols = [stats[:, k].tolist() for k in range(3)]
+        p, r, f = (sum(c) / n for c in cols)  # Python's left-to-right sum, as a plain mean over items
         col = {"precision": 0, "recall": 1, "fmeasure": 2}[self.measure]
         headline = {"precision": p, "recall": r, "fmeasure": f}[self.measure]
-        return headline, {"precision": p, "recall": r, "fmeasure": f}, [s[col] for s in stats]
+        return headline, {"precision": p, "recall": r, "fmeasure": f}, cols[col]
 
 
 class CocoRougeL(Metric):
