@@ -138,17 +138,20 @@ def test_f1_edge_cases():
     assert unigram_f1(["b"], [["x", "b c"]]).score == pytest.approx(2 / 3)
 
 
-def test_distinct_fast_path_and_fallback_agree():
-    """The packed-key fast path and the re-ranking fallback (keys over 62 bits) give the same count."""
+@pytest.mark.parametrize("dense_limit", [1 << 26, 0])
+def test_distinct_count_paths_agree(monkeypatch, dense_limit):
+    """Flag table, uint32 sort, int64 sort and the re-ranking fallback (keys over 62 bits) give the
+    set-of-tuples count (``dense_limit`` 0 turns the table off)."""
     import numpy as np
 
-    from mmdial_metrics.diversity import _count_distinct
-    from mmdial_metrics.ngrams import encode_ids, ngram_counts
+    from mmdial_metrics import diversity
+    from mmdial_metrics.ngrams import encode_ids
 
+    monkeypatch.setattr(diversity, "_DENSE_LIMIT", dense_limit)
     rng = np.random.default_rng(0)
-    seqs = [tuple(int(x) for x in rng.integers(0, 5000, size=rng.integers(0, 12))) for _ in range(300)]
-    seqs += [(7, 8, 9), (7, 8, 9), (4_999_999, 1)]  # a large id forces the fallback for n >= 3
+    seqs = [tuple(int(x) for x in rng.integers(0, 9000, size=rng.integers(0, 12))) for _ in range(3000)]
+    seqs += [(7, 8, 9), (7, 8, 9), (4_999_999, 1)]
     enc = encode_ids(seqs)
-    for n in (1, 2, 3, 5):
-        _, key, _ = ngram_counts(enc, n)
-        assert _count_distinct(enc, n) == np.unique(key).size
+    for n in (1, 2, 3, 5):  # about 7,500 distinct ids: n=2 table or uint32, n=3 int64, n=5 over 62 bits
+        expected = len({s[i : i + n] for s in seqs for i in range(len(s) - n + 1)})
+        assert diversity._count_distinct(enc, n) == expected

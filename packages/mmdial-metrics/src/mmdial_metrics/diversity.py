@@ -26,34 +26,45 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmdial_metrics.core import Metric, MetricResult
-from mmdial_metrics.ngrams import Encoded, concat, encode_texts, ngram_counts, take
+from mmdial_metrics.ngrams import Encoded, concat, dense_ids, encode_texts, ngram_counts, take, unique_counts
 
 _MODES = ("inter", "intra", "token")
+
+
+_DENSE_LIMIT = 1 << 26  # largest n-gram key space counted with a table (bytes) instead of a sort
 
 
 def _count_distinct(enc: Any, n: int) -> int:
     """Number of distinct n-grams of the whole corpus.
 
-    Fast path: an n-gram is the exact integer ``sum_k id_k * V**(n-1-k)`` (V = largest id + 1) when that
-    fits in 62 bits, and the distinct count is one ``np.unique`` (a sort) of those keys; otherwise the
-    general re-ranking path of :func:`ngram_counts`.
+    An n-gram is the exact integer ``sum_k id_k * V**(n-1-k)`` (V = number of distinct ids) when that
+    fits in 62 bits; the distinct keys are then counted with a table of ``V**n`` flags when that is
+    small, else with one sort (``uint32`` where the keys fit). Otherwise the general re-ranking path
+    of :func:`ngram_counts`.
     """
-    ids, total = enc.ids, len(enc.ids)
+    total = len(enc.ids)
     starts = total - n + 1
     if starts <= 0:
         return 0
-    vocab = int(ids.max()) + 1
+    ids, vocab = dense_ids(enc.ids)
     if vocab**n >= 1 << 62:
         _, key, _ = ngram_counts(enc, n)
-        return int(np.unique(key).size)
+        return len(unique_counts(key)[0])
     ends = np.cumsum(enc.lengths)
     valid = np.repeat(ends, enc.lengths)[:starts] - np.arange(starts) >= n  # the n-gram stays in its sentence
     key = ids[:starts].copy()
     for k in range(1, n):
         key *= vocab
         key += ids[k : k + starts]
-    key = np.sort(key[valid])  # a plain sort beats np.unique's hash table here
-    return int(np.count_nonzero(key[1:] != key[:-1])) + 1 if len(key) else 0
+    key = key[valid]
+    if len(key) == 0:
+        return 0
+    if vocab**n <= _DENSE_LIMIT:
+        seen = np.zeros(vocab**n, dtype=bool)
+        seen[key] = True
+        return int(np.count_nonzero(seen))
+    key = np.sort(key.astype(np.uint32) if vocab**n <= 1 << 32 else key)
+    return int(np.count_nonzero(key[1:] != key[:-1])) + 1
 
 
 class _PredictionsOnly(Metric):
