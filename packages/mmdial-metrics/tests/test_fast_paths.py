@@ -113,6 +113,8 @@ def test_clipped_matches_equal_counter_definition(seed):
     refs = [[rng.choice(vocab) for _ in range(rng.randint(0, 9))] for _ in owner]
     got, totals = clipped_matches(encode(hyps), encode(refs), owner, 5)
     assert got.tolist() == _clipped_reference(hyps, refs, owner, 5).tolist()
+    chunked, _ = clipped_matches(encode(hyps), encode(refs), owner, 5, chunk_tokens=7)  # many small chunks
+    assert chunked.tolist() == got.tolist()
     assert totals.tolist() == [[max(len(h) - n + 1, 0) for n in range(1, 6)] for h in hyps]
 
 

@@ -337,7 +337,12 @@ def dense_ids(ids: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def clipped_matches(
-    hyp: Encoded, refs: Encoded, ref_owner: Sequence[int] | np.ndarray, max_order: int
+    hyp: Encoded,
+    refs: Encoded,
+    ref_owner: Sequence[int] | np.ndarray,
+    max_order: int,
+    *,
+    chunk_tokens: int = 1 << 16,
 ) -> tuple[np.ndarray, np.ndarray]:
     """BLEU's clipped n-gram matches and n-gram totals per hypothesis.
 
@@ -359,6 +364,9 @@ def clipped_matches(
     order of the previous order, where the next keys are nearly sorted (timsort: about linear time),
     and stable sorting keeps each run's entries in position order (hypothesis, then its references).
 
+    The work goes in chunks of hypotheses (about ``chunk_tokens`` tokens with their references), so
+    the arrays stay small enough for the CPU caches.
+
     >>> h, r = encode([["a", "b", "a", "b"]]), encode([["b", "a", "b"], ["a", "b", "a"]])
     >>> m, t = clipped_matches(h, r, [0, 0], 3)
     >>> m.tolist(), t.tolist()
@@ -366,14 +374,39 @@ def clipped_matches(
     """
     n_hyp = len(hyp.lengths)
     owner = np.asarray(ref_owner, dtype=np.int64)
-    n_refs = len(refs.lengths)
     matches = np.zeros((n_hyp, max_order), dtype=np.int64)
     totals = np.zeros((n_hyp, max_order), dtype=np.int64)
     for n in range(1, max_order + 1):
         totals[:, n - 1] = np.maximum(hyp.lengths - n + 1, 0)
+    if len(hyp.ids) == 0 or len(refs.ids) == 0:
+        return matches, totals
+    if len(owner) and np.any(owner[1:] < owner[:-1]):  # references grouped by hypothesis, order kept
+        by_owner = np.argsort(owner, kind="stable")
+        refs, owner = take(refs, by_owner), owner[by_owner]
+    # chunk boundaries: hypothesis index ranges of about chunk_tokens tokens, references included
+    ref_tokens = np.bincount(owner, weights=refs.lengths, minlength=n_hyp)
+    cum = np.cumsum(hyp.lengths + ref_tokens)
+    bounds = np.unique(np.searchsorted(cum, np.arange(chunk_tokens, cum[-1], chunk_tokens), side="right"))
+    h_off, r_off = hyp.offsets, refs.offsets
+    r_first = np.searchsorted(owner, np.arange(n_hyp + 1))
+    for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), n_hyp], strict=True):
+        if a == b:
+            continue
+        ra, rb = int(r_first[a]), int(r_first[b])
+        part_h = Encoded(ids=hyp.ids[h_off[a] : h_off[b]], lengths=hyp.lengths[a:b])
+        part_r = Encoded(ids=refs.ids[r_off[ra] : r_off[rb]], lengths=refs.lengths[ra:rb])
+        matches[a:b] = _clipped_chunk(part_h, part_r, owner[ra:rb] - a, max_order)
+    return matches, totals
+
+
+def _clipped_chunk(hyp: Encoded, refs: Encoded, owner: np.ndarray, max_order: int) -> np.ndarray:
+    """:func:`clipped_matches` of one chunk (references grouped by hypothesis): the matches."""
+    n_hyp = len(hyp.lengths)
+    n_refs = len(refs.lengths)
+    matches = np.zeros((n_hyp, max_order), dtype=np.int64)
     n_hyp_tok = len(hyp.ids)
     if n_hyp_tok == 0 or len(refs.ids) == 0:
-        return matches, totals
+        return matches
     lengths = np.concatenate([hyp.lengths, refs.lengths])
     tok, vocab = dense_ids(np.concatenate([hyp.ids, refs.ids]))
     grp = np.repeat(np.concatenate([np.arange(n_hyp, dtype=np.int64), owner]), lengths)
@@ -430,7 +463,7 @@ def clipped_matches(
         key = run[keep]
         key *= vocab
         key += tok[pos + n]
-    return matches, totals
+    return matches
 
 
 def ngram_counts(enc: Encoded, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
