@@ -50,8 +50,14 @@ def _count_distinct(enc: Any, n: int) -> int:
     if vocab**n >= 1 << 62:
         _, key, _ = ngram_counts(enc, n)
         return len(unique_counts(key)[0])
-    ends = np.cumsum(enc.lengths)
-    valid = np.repeat(ends, enc.lengths)[:starts] - np.arange(starts) >= n  # the n-gram stays in its sentence
+    # an n-gram starts at each position but the last n-1 of its sentence (none in a shorter sentence)
+    lengths = enc.lengths[enc.lengths > 0]
+    ends = np.cumsum(lengths)
+    first = ends - lengths
+    valid = np.ones(total, dtype=bool)
+    for k in range(1, n):
+        valid[np.maximum(ends - k, first)] = False
+    valid = valid[:starts]
     key = ids[:starts].copy()
     for k in range(1, n):
         key *= vocab

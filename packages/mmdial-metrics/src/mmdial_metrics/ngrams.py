@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain, count
+from itertools import chain, count, filterfalse, repeat
 from typing import Any
 
 import numpy as np
@@ -78,14 +78,14 @@ def _polars() -> object | None:
     return polars
 
 
-def _from_unique(codes: np.ndarray, unique_tokens: list[str], lengths: np.ndarray, sep: str | None = None) -> Encoded:
-    """Encoded from local codes (indices into ``unique_tokens``), mapped to the process vocabulary."""
+def _from_unique(codes: np.ndarray, unique_tokens: list[str], lengths: np.ndarray, skip: str | None = None) -> Encoded:
+    """Encoded from local codes (indices into ``unique_tokens``), mapped to the process vocabulary
+    (``skip``: a separator token whose codes are gone already; it gets no id)."""
     vocab = _VOCAB
-    lut = np.fromiter(
-        (-1 if t == sep else vocab.setdefault(t, len(vocab)) for t in unique_tokens),
-        dtype=np.int64,
-        count=len(unique_tokens),
-    )
+    new = dict.fromkeys(filterfalse(vocab.__contains__, unique_tokens))
+    new.pop(skip, None)
+    vocab.update(zip(new, count(len(vocab))))  # new tokens: the next ids, in order of first occurrence
+    lut = np.fromiter(map(vocab.get, unique_tokens, repeat(-1)), dtype=np.int64, count=len(unique_tokens))
     return Encoded(ids=lut[codes] if len(codes) else np.zeros(0, dtype=np.int64), lengths=lengths)
 
 
@@ -103,9 +103,13 @@ def _encode_split_polars(texts: list[str], pl: Any) -> Encoded:
         owner = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
         lengths = np.bincount(owner[nonempty], minlength=len(texts)).astype(np.int64)
         flat = flat.filter(pl.Series(values=nonempty))
-    unique = flat.unique(maintain_order=True)  # first-occurrence order, as the Python path
-    codes = flat.cast(pl.Enum(unique)).to_physical().to_numpy().astype(np.int64)
-    return _from_unique(codes, unique.to_list(), lengths)
+    cats = flat.cast(pl.Categorical)
+    present = cats.unique(maintain_order=True)  # first-occurrence order, as the Python path
+    codes = cats.to_physical().to_numpy().astype(np.int64)
+    present_codes = present.to_physical().to_numpy().astype(np.int64)
+    local = np.zeros(int(present_codes.max()) + 1 if len(present_codes) else 1, dtype=np.int64)
+    local[present_codes] = np.arange(len(present_codes))  # polars' codes -> index into ``present``
+    return _from_unique(local[codes], present.cast(pl.String).to_list(), lengths)
 
 
 def _encode_split_python(texts: list[str]) -> Encoded:
@@ -190,9 +194,10 @@ def encode_lines(lines: Sequence[str], encoder: Callable[[list[str]], Encoded]) 
     ([2, 1, 2], True)
     """
     lines = list(lines)
-    distinct = dict.fromkeys(lines)
-    if len(distinct) > 0.8 * len(lines):  # few repeats: not worth the gather
+    sample = lines[:: max(1, len(lines) // 2048)]
+    if len(set(sample)) > 0.9 * len(sample):  # few repeats (judged on a sample): not worth the look-ups
         return encoder(lines)
+    distinct = dict.fromkeys(lines)
     position = dict(zip(distinct, count()))
     unique = encoder(list(distinct))
     return take(unique, np.fromiter(map(position.__getitem__, lines), dtype=np.int64, count=len(lines)))
