@@ -26,7 +26,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmdial_metrics.core import Metric, MetricResult
-from mmdial_metrics.ngrams import Encoded, NgramKeys, _count_pairs, _owners, concat, encode_texts, take
+from mmdial_metrics.ngrams import (
+    Encoded,
+    NgramKeys,
+    _count_pairs,
+    _owners,
+    concat,
+    encode_texts,
+    take,
+    unique_counts,
+)
 
 
 @dataclass
@@ -83,8 +92,8 @@ def cider_item_scores(items: _Items, n: int = 4, sigma: float = 6.0) -> np.ndarr
         # document frequency: number of items with the n-gram in any of their references
         item_key = owner[r_ref] * radix + r_key
         if multi:
-            item_key = np.unique(item_key)
-        df_keys, df = np.unique(item_key % radix, return_counts=True)
+            item_key = unique_counts(item_key)[0]  # sort-based: numpy 2's hashed np.unique is slower here
+        df_keys, df = unique_counts(item_key % radix)
         log_df = np.log(np.maximum(1.0, df.astype(np.float64)))
         xh = h_cnt.astype(np.float64) * _idf(h_key, df_keys, log_df, ref_len)
         xr = r_cnt.astype(np.float64) * _idf(r_key, df_keys, log_df, ref_len)
