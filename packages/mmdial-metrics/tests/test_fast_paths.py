@@ -149,3 +149,17 @@ def test_lcs_lengths_equal_dynamic_programming(alphabet):
     ys = [[rng.choice(alphabet) for _ in range(rng.choice(sizes))] for _ in range(400)]
     expected = [lcs_table(x, y)[-1][-1] for x, y in zip(xs, ys, strict=True)]
     assert lcs_lengths(encode(xs), encode(ys)).tolist() == expected
+    assert lcs_lengths(encode(xs), encode(ys), chunk_tokens=50).tolist() == expected  # many chunks
+
+
+def test_rouge_tokens_on_bytes(encoder):
+    from mmdial_metrics.rouge_scores import _LOWER_TO_ASCII, encode_rouge
+    from mmdial_metrics.tokenize import tokenize_rouge
+
+    special = {chr(c) for c in range(128, 0x110000) if any(ord(x) < 128 for x in chr(c).lower())}
+    assert special == set(_LOWER_TO_ASCII)
+    assert all(chr(c).lower() == lower for c, lower in ((ord(k), v) for k, v in _LOWER_TO_ASCII.items()))
+    rng = random.Random(3)
+    lines = [*_noise(rng, 2000, "aZ9 .'-\t\nÉéİKΣσß👍\x00"), "", "ΣΑΣ.", "It's 5 O'CLOCK"]
+    assert _decode(encode_rouge(lines)) == [tokenize_rouge(x) for x in lines]
+    assert _decode(encode_rouge(["a b", "c\x00d"])) == [["a", "b"], ["c", "d"]]

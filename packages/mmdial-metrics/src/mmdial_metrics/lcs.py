@@ -36,19 +36,41 @@ def lcs_length(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
     return len(a) - v.bit_count()
 
 
-def lcs_lengths(x: Encoded, y: Encoded) -> np.ndarray:
+def lcs_lengths(x: Encoded, y: Encoded, *, chunk_tokens: int = 1 << 16) -> np.ndarray:
     """LCS length of each pair ``(x[i], y[i])`` of encoded sequences, all pairs at once.
 
     The bit-parallel recurrence of :func:`lcs_length` on numpy ``uint64`` words, one per pair: the bits
     run over the pair's shorter sequence, the steps over its longer one, and step ``j`` updates only
     the pairs whose longer sequence has a ``j``-th token (pairs sorted by that length). The match mask
     of each token of the longer sequence comes from one sort of (pair, token) keys of the shorter.
-    Pairs whose shorter sequence has more than 64 tokens use :func:`lcs_length`.
+    Pairs whose shorter sequence has more than 64 tokens use :func:`lcs_length`. The pairs go in
+    chunks of about ``chunk_tokens`` tokens, so the arrays stay cache-sized.
 
     >>> from mmdial_metrics.ngrams import encode
     >>> lcs_lengths(encode([list("abcd"), [], list("xyz")]), encode([list("acbd"), list("ab"), list("zyx")])).tolist()
     [3, 0, 1]
     """
+    import numpy as np
+
+    from mmdial_metrics.ngrams import Encoded
+
+    n = len(x.lengths)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    cum = np.cumsum(x.lengths + y.lengths)
+    bounds = np.searchsorted(cum, np.arange(chunk_tokens, int(cum[-1]), chunk_tokens), side="right").tolist()
+    x_off, y_off = x.offsets, y.offsets
+    parts = []
+    for a, b in zip([0, *bounds], [*bounds, n], strict=True):
+        if a < b:
+            xs = Encoded(ids=x.ids[x_off[a] : x_off[b]], lengths=x.lengths[a:b])
+            ys = Encoded(ids=y.ids[y_off[a] : y_off[b]], lengths=y.lengths[a:b])
+            parts.append(_lcs_chunk(xs, ys))
+    return np.concatenate(parts)
+
+
+def _lcs_chunk(x: Encoded, y: Encoded) -> np.ndarray:
+    """:func:`lcs_lengths` of one chunk of pairs."""
     import numpy as np
 
     from mmdial_metrics.ngrams import _owners, dense_ids, run_starts

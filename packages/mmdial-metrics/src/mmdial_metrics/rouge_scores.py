@@ -76,13 +76,17 @@ def _score_lsum(target: list[list[str]], pred: list[list[str]]) -> tuple[float, 
     return precision, recall, _fmeasure(precision, recall)
 
 
-# rouge-score's tokens on bytes: lowercase first (str.lower), then every byte but [a-z0-9] and the line
-# separator becomes a space (a non-ASCII character is one "?" after encoding, so a space too)
+# rouge-score's tokens on bytes: one table lowercases A-Z and turns every byte but [a-z0-9] and the line
+# separator into a space. A non-ASCII character becomes one "?" when encoded, so a space too: that equals
+# str.lower() then [a-z0-9]+ because only two non-ASCII characters lowercase to ASCII letters, and
+# those are replaced by their lowercase first.
 _ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
+_LOWER_TO_ASCII = {"\u0130": "i\u0307", "\u212a": "k"}
 
 
 def _rouge_table(sep: str) -> bytes:
-    return bytes(c if c in _ALNUM or c == ord(sep) else 32 for c in range(256))
+    lower = bytes(range(256)).lower()
+    return bytes(lower[c] if lower[c] in _ALNUM or c == ord(sep) else 32 for c in range(256))
 
 
 _SEPARATORS = {sep: _rouge_table(sep) for sep in ("\n", "\x00", "\x01", "\x02")}
@@ -101,7 +105,10 @@ def encode_rouge(lines: list[str], stemmer: bool = False) -> Any:
     for sep, table in _SEPARATORS.items():
         joined = sep.join(lines)
         if joined.count(sep) == len(lines) - 1:  # no line holds the separator
-            text = joined.lower().encode("ascii", "replace").translate(table).decode("ascii")
+            if not joined.isascii():
+                for char, lower in _LOWER_TO_ASCII.items():
+                    joined = joined.replace(char, lower)
+            text = joined.encode("ascii", "replace").translate(table).decode("ascii")
             return encode_split(text.split(sep) if lines else [])
     return encode([tokenize_rouge(x) for x in lines])
 
