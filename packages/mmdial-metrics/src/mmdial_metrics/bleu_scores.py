@@ -24,26 +24,16 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
 
 from mmdial_metrics.core import Metric, MetricResult
-from mmdial_metrics.ngrams import Encoded, clipped_matches, concat, encode, encode_lines, encode_split, take, token_ids
+from mmdial_metrics.ngrams import Encoded, clipped_matches, concat, encode, encode_lines, encode_split, take
 from mmdial_metrics.tokenize import get_tokenizer, tokenize_13a, tokenize_13a_text, tokenize_all
 
 SMOOTH_DEFAULTS: dict[str, float | None] = {"none": None, "floor": 0.1, "add-k": 1, "exp": None}
-
-
-@lru_cache(maxsize=2**20)
-def line_ids(line: str, tokenizer: str, lowercase: bool, rstrip: bool) -> tuple[int, ...]:
-    """Token ids of ``line`` after sacrebleu-style preprocessing (cached)."""
-    if lowercase:
-        line = line.lower()
-    if rstrip:
-        line = line.rstrip()
-    return tuple(token_ids(get_tokenizer(tokenizer)(line)))
 
 
 def bleu_stats(

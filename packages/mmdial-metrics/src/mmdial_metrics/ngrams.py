@@ -39,12 +39,6 @@ class Encoded:
         return out
 
 
-def token_ids(tokens: Sequence[str]) -> list[int]:
-    """Ids of ``tokens`` in the process-wide vocabulary (new tokens get new ids)."""
-    vocab = _VOCAB
-    return [vocab.setdefault(t, len(vocab)) for t in tokens]
-
-
 def encode(token_lists: Sequence[Sequence[str]]) -> Encoded:
     """Encode tokenized sequences."""
     lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
