@@ -72,6 +72,8 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     dialogues = load_dialogues(warm.config)
     utts = [c.utterance for c in all_candidates(dialogues)]
+    if not args.json:
+        print(f"# {len(dialogues)} dialogues, {len(utts)} candidates; per-stage timings as they finish:", flush=True)
     thresholds = warm.thresholds
     nouns = NounExtractor()
     nouns(["warm up spaCy"])
@@ -91,6 +93,8 @@ def main() -> None:
         fn()
         s = time.perf_counter() - t
         rows.append({"stage": label, "utterances": n, "seconds": round(s, 3), "utt_per_s": round(n / s, 2)})
+        if not args.json:  # progress as it goes: a full run takes minutes on a small CPU machine
+            print(f"{label:32s} {n:>6} {s:>9.3f} {n / s:>9.2f}", flush=True)
         return s
 
     fx_b = FeatureExtractor(encoder, pool, sent, captioner, nouns, thresholds, batch_size=64)
@@ -170,7 +174,7 @@ def main() -> None:
     print(
         f"{len(dialogues)} dialogues, {len(utts)} candidate utterances, pool {len(pool)} images (load {load_s:.1f} s)"
     )
-    print(f"{'stage':32s} {'utts':>6s} {'seconds':>9s} {'utt/s':>9s}")
+    print(f"{'stage':32s} {'utts':>6s} {'seconds':>9s} {'utt/s':>9s}  (summary)")
     for r in rows:
         print(f"{r['stage']:32s} {r['utterances']:>6} {r['seconds']:>9.3f} {r['utt_per_s']:>9.2f}")
     for k, v in ratios.items():
