@@ -123,6 +123,41 @@ class TableBuilder:
         "turn_offsets",
     )
 
+    # one flat list per leaf column / list level (annotations only: __slots__ holds them)
+    act: list[Any]
+    act_domain: list[Any]
+    act_offsets: list[Any]
+    act_slot: list[Any]
+    act_value_offsets: list[Any]
+    act_values: list[Any]
+    dialogue_id: list[Any]
+    emotion: list[Any]
+    extra: list[Any]
+    image_offsets: list[Any]
+    img_caption: list[Any]
+    img_entity: list[Any]
+    img_id: list[Any]
+    img_level: list[Any]
+    img_score: list[Any]
+    img_source: list[Any]
+    img_uri: list[Any]
+    intent: list[Any]
+    knowledge: list[Any]
+    knowledge_offsets: list[Any]
+    meta: list[Any]
+    role: list[Any]
+    schema_version: list[Any]
+    source: list[Any]
+    speaker: list[Any]
+    split: list[Any]
+    state_offsets: list[Any]
+    state_slot: list[Any]
+    state_value_offsets: list[Any]
+    state_values: list[Any]
+    text: list[Any]
+    turn_index: list[Any]
+    turn_offsets: list[Any]
+
     def __init__(self) -> None:
         self._reset()
 

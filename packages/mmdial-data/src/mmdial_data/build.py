@@ -290,7 +290,7 @@ def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np
     import pyarrow.compute as pc
 
     n_turns = turns.value_lengths().to_numpy(zero_copy_only=False)
-    suspect = n_turns == 0
+    suspect: np.ndarray = n_turns == 0
     ids, sources, splits, versions = (
         table.column(name).to_pylist() for name in ("dialogue_id", "source", "split", "schema_version")
     )
@@ -362,7 +362,7 @@ def _add_table(
     filters: Filters,
     writer: _ShardedWriter,
     seen_ids: set[str],
-    counts: dict[str, dict[str, Counter[str]]],
+    counts: dict[str, dict[str, dict[str, int]]],
     filtered: Counter[str],
     per_source: dict[str, Counter[str]],
     turn_lengths: dict[str, Counter[int]],
@@ -437,8 +437,8 @@ def _add_table(
         turn_lengths[source].update(_histogram(words[np.repeat(mine, n_turns)]))
         dialogue_lengths[source].update(_histogram(n_turns[rows]))
     writer.add_table(table if len(kept) == n else table.filter(pa.array(keep)))
-    for _, exc in errors:
-        policy.handle(exc)
+    for _, error in errors:
+        policy.handle(error)
     return len(kept)
 
 

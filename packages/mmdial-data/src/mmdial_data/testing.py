@@ -196,6 +196,6 @@ def assert_fields_covered(source: Any, dialogues: Dialogue | Iterable[Dialogue],
     dialogues = list(dialogues) if not hasattr(dialogues, "turns") else [dialogues]  # type: ignore[list-item]
     missing = uncovered_fields(source, dialogues, **kwargs)
     if missing:
-        ids = ", ".join(d.dialogue_id for d in dialogues)  # type: ignore[union-attr]
+        ids = ", ".join(d.dialogue_id for d in dialogues)
         shown = "; ".join(missing[:20]) + (f" ... ({len(missing) - 20} more)" if len(missing) > 20 else "")
         raise AssertionError(f"{len(missing)} source field(s) not found in the unified record {ids}: {shown}")

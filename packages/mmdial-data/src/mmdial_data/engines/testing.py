@@ -38,7 +38,7 @@ def local_ray_cluster(
     import ray
 
     for name in pickle_by_value:
-        ray.cloudpickle.register_pickle_by_value(sys.modules[name])
+        ray.cloudpickle.register_pickle_by_value(sys.modules[name])  # type: ignore[no-untyped-call]
     ray.init(
         num_cpus=num_cpus, include_dashboard=False, object_store_memory=object_store_mb * 1024**2, log_to_driver=False
     )
@@ -47,4 +47,4 @@ def local_ray_cluster(
     finally:
         ray.shutdown()
         for name in pickle_by_value:
-            ray.cloudpickle.unregister_pickle_by_value(sys.modules[name])
+            ray.cloudpickle.unregister_pickle_by_value(sys.modules[name])  # type: ignore[no-untyped-call]

@@ -57,6 +57,7 @@ def _dialogue(raw: dict[str, Any], split: str, file: Path, record: str) -> Dialo
     expect(isinstance(raw, dict) and "sample_id" in raw, "missing sample_id", path=file, record=record)
     conv = raw.get("conversation")
     expect(isinstance(conv, dict), "missing 'conversation' object", path=file, record=record)
+    assert isinstance(conv, dict)  # for the type checker: expect() raised otherwise
     names = {conv.get("speaker_a"): "speaker_a", conv.get("speaker_b"): "speaker_b"}
     sessions: dict[int, list[Any]] = {}
     dates: dict[str, Any] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from itertools import chain, compress, islice
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from operator import itemgetter, not_
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NoReturn

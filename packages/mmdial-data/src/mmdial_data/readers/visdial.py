@@ -92,7 +92,7 @@ def _lookup(pool: list[str], index: Any, what: str, file: Path, record: str) -> 
         path=file,
         record=record,
     )
-    text = pool[index]
+    text = str(pool[index])
     expect(bool(text.strip()), f"{what} index {index} points to an empty pool entry", path=file, record=record)
     return text
 
