@@ -8,7 +8,8 @@ One command::
 For each backbone the same samples (DailyDialog demo contexts, 5 turn-level + 6 entity-level image slots of
 384-d features, the offline encoder's size) are run with all visual slots ("full") and without ("text_only"),
 so the ratio is the cost of the visual slots on that backbone. Generation forces a fixed number of new tokens
-(``min_new_tokens = max_new_tokens``) so both sides decode the same amount.
+(``min_new_tokens = max_new_tokens``) so both sides decode the same amount. Both sides are loaded first and timed
+in turn, best of ``--repeats`` (a shared machine's load changes only ever slow a run down).
 """
 
 from __future__ import annotations
@@ -50,72 +51,96 @@ def make_samples(n: int) -> tuple[list[FusionSample], ImageFeatureStore]:
     return out, store
 
 
-def bench(
-    name: str,
-    ablation: str,
-    samples: list[FusionSample],
-    store: ImageFeatureStore,
-    *,
-    device: str,
-    amp: str,
-    batch_size: int,
-    train_steps: int,
-    new_tokens: int,
-    repeats: int,
-) -> dict[str, float]:
-    bb = load_backbone(name, seed=0)
-    model = FusionModel(bb.model, IMAGE_DIM).to(device)
-    collate = FusionCollator(
-        bb.tokenizer, store if ablation != "text_only" else None, bb.is_encoder_decoder, ablation=ablation
-    )
-    autocast: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
-    if device.startswith("cuda") and amp != "off":
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
-    batches = [collate(samples[i : i + batch_size]) for i in range(0, len(samples), batch_size)]
-    batches = [{k: v.to(device) for k, v in b.items()} for b in batches]
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    model.train()
+class Runner:
+    """One backbone + fusion head + collated batches for one ablation, with timed train and generate calls."""
 
-    def step(b: dict[str, torch.Tensor]) -> None:
-        opt.zero_grad()
-        with autocast:
-            loss = model(**b).loss
+    def __init__(
+        self,
+        name: str,
+        ablation: str,
+        samples: list[FusionSample],
+        store: ImageFeatureStore,
+        *,
+        device: str,
+        amp: str,
+        batch_size: int,
+        train_steps: int,
+        new_tokens: int,
+    ) -> None:
+        bb = load_backbone(name, seed=0)
+        self.model = FusionModel(bb.model, IMAGE_DIM).to(device)
+        collate = FusionCollator(
+            bb.tokenizer, store if ablation != "text_only" else None, bb.is_encoder_decoder, ablation=ablation
+        )
+        self.autocast: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if device.startswith("cuda") and amp != "off":
+            self.autocast = torch.autocast("cuda", dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+        batches = [collate(samples[i : i + batch_size]) for i in range(0, len(samples), batch_size)]
+        self.batches = [{k: v.to(device) for k, v in b.items()} for b in batches]
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=1e-5)
+        self.sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+        self.batch_size, self.train_steps = batch_size, train_steps
+        self.gen_kwargs = dict(
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            do_sample=False,
+            pad_token_id=bb.tokenizer.pad_token_id,
+            eos_token_id=bb.tokenizer.eos_token_id,
+        )
+        b0 = self.batches[0]
+        self.slots = int(b0["image_mask"].sum() / batch_size) if "image_mask" in b0 else 0
+        self._step(b0)  # warm-up
+        self.generate()
+
+    def _step(self, b: dict[str, torch.Tensor]) -> None:
+        self.model.train()
+        self.opt.zero_grad()
+        with self.autocast:
+            loss = self.model(**b).loss
         loss.backward()
-        opt.step()
+        self.opt.step()
 
-    step(batches[0])  # warm-up
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    best = float("inf")
-    for _ in range(repeats):  # best of: the machine may be shared
-        sync()
+    def train_seconds(self) -> float:
+        self.sync()
         t = time.perf_counter()
-        for i in range(train_steps):
-            step(batches[i % len(batches)])
-        sync()
-        best = min(best, time.perf_counter() - t)
-    train_sps = train_steps * batch_size / best
+        for i in range(self.train_steps):
+            self._step(self.batches[i % len(self.batches)])
+        self.sync()
+        return time.perf_counter() - t
 
-    model.eval()
-    gen = {k: v for k, v in batches[0].items() if k != "labels"}
-    kwargs = dict(
-        max_new_tokens=new_tokens,
-        min_new_tokens=new_tokens,
-        do_sample=False,
-        pad_token_id=bb.tokenizer.pad_token_id,
-        eos_token_id=bb.tokenizer.eos_token_id,
-    )
-    best = float("inf")
-    with autocast:
-        model.generate(**gen, **kwargs)
-        for _ in range(repeats):
-            sync()
-            t = time.perf_counter()
-            out = model.generate(**gen, **kwargs)
-            sync()
-            best = min(best, time.perf_counter() - t)
-    gen_tps = out.shape[0] * out.shape[1] / best
-    slots = int(batches[0]["image_mask"].sum() / batch_size) if "image_mask" in batches[0] else 0
-    return {"train_samples_per_s": train_sps, "gen_tokens_per_s": gen_tps, "image_slots_per_sample": slots}
+    def generate(self) -> tuple[float, int]:
+        """Seconds and number of generated tokens for the first batch."""
+        self.model.eval()
+        gen = {k: v for k, v in self.batches[0].items() if k != "labels"}
+        self.sync()
+        t = time.perf_counter()
+        with torch.no_grad(), self.autocast:
+            out = self.model.generate(**gen, **self.gen_kwargs)
+        self.sync()
+        return time.perf_counter() - t, out.numel()
+
+
+def bench(runners: dict[str, Runner], repeats: int) -> dict[str, dict[str, float]]:
+    """Time every ablation's training and generation, interleaved, best of ``repeats`` each.
+
+    Interleaving keeps a shared machine's load changes from favouring one side.
+    """
+    train = dict.fromkeys(runners, float("inf"))
+    gen = dict.fromkeys(runners, float("inf"))
+    tokens = dict.fromkeys(runners, 0)
+    for _ in range(repeats):
+        for a, r in runners.items():
+            train[a] = min(train[a], r.train_seconds())
+            seconds, tokens[a] = r.generate()
+            gen[a] = min(gen[a], seconds)
+    return {
+        a: {
+            "train_samples_per_s": r.train_steps * r.batch_size / train[a],
+            "gen_tokens_per_s": tokens[a] / gen[a],
+            "image_slots_per_sample": r.slots,
+        }
+        for a, r in runners.items()
+    }
 
 
 def main() -> None:
@@ -133,8 +158,8 @@ def main() -> None:
         batch_size, steps, new_tokens = (8, 20, 16) if small else (4, 3, 8)
         samples, store = make_samples(batch_size * 4)
         try:
-            rows = {
-                a: bench(
+            runners = {
+                a: Runner(
                     name,
                     a,
                     samples,
@@ -144,10 +169,11 @@ def main() -> None:
                     batch_size=batch_size,
                     train_steps=steps,
                     new_tokens=new_tokens,
-                    repeats=args.repeats,
                 )
                 for a in ("text_only", "full")
             }
+            rows = bench(runners, args.repeats)
+            del runners
         except ModuleNotFoundError as exc:
             print(f"{name}: skipped ({exc})")
             continue
