@@ -134,3 +134,46 @@ def test_bad_worker_results_are_reported(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no part"):
         read_shards(tmp_path / "nothing")
     assert to_arrow({"a": np.arange(3)}).column("a").to_pylist() == [0, 1, 2]
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _broken_dailydialog(tmp_path: Path) -> Path:
+    """The demo DailyDialog files with one misaligned act line (record "line 2") and its recipe."""
+    from mmdial_data.testing import demo_dir
+
+    dd = tmp_path / "dd"
+    dd.mkdir()
+    for f in (demo_dir() / "dailydialog").iterdir():
+        (dd / f.name).write_bytes(f.read_bytes())
+    acts = (dd / "dialogues_act_train.txt").read_text().splitlines()
+    acts[1] = "2 1 "
+    (dd / "dialogues_act_train.txt").write_text("\n".join(acts) + "\n")
+    recipe = tmp_path / "recipe.yaml"
+    demo = demo_dir()
+    recipe.write_text(
+        f"name: broken\nsources:\n  - reader: dailydialog\n    paths: [{dd}]\n"
+        f"  - reader: personachat\n    paths: [{demo / 'personachat'}]\n    max_dialogues: 1\n"
+    )
+    return recipe
+
+
+def test_build_on_an_engine_replays_errors_and_skips_like_a_local_build(tmp_path: Path) -> None:
+    from mmdial_data import MMDialDataError, build_dataset
+    from mmdial_data.engines import LocalEngine
+
+    recipe = _broken_dailydialog(tmp_path)
+    for engine in (None, LocalEngine()):
+        with pytest.raises(MMDialDataError, match="line 2: 3 utterances but 2 act") as err:
+            build_dataset(recipe, tmp_path / "raise", engine=engine, progress=False)
+        assert err.value.record == "line 2" and err.value.path is not None
+    local = build_dataset(recipe, tmp_path / "local", on_error="skip", progress=False)
+    dist = build_dataset(recipe, tmp_path / "engine", on_error="skip", engine=LocalEngine(), progress=False)
+    assert local.skipped == dist.skipped and len(dist.skipped) == 1
+    assert (local.dialogues, local.counts, local.per_source) == (dist.dialogues, dist.counts, dist.per_source)
+    assert _tree(tmp_path / "local") == _tree(tmp_path / "engine")  # shards, card, plots, provenance
+    assert not (tmp_path / "engine" / "engine-sources").exists()
+    with pytest.raises(KeyError, match="did you mean 'ray'"):
+        build_dataset(recipe, tmp_path / "typo", engine="rya", progress=False)

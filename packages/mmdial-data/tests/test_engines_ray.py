@@ -140,3 +140,25 @@ def test_killed_actor_loses_and_duplicates_nothing(cluster: None, tmp_path: Path
     np.testing.assert_allclose(
         np.asarray(dist.table().column("score")), np.asarray(local.table().column("score")), rtol=0, atol=1e-6
     )
+
+
+def test_build_on_ray_is_byte_identical_to_local(
+    cluster: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmdial_data import build_dataset
+    from mmdial_data.testing import repo_root
+
+    root = repo_root()
+    if root is None:
+        pytest.skip("needs the checkout's datasets/recipes")
+    # a relative recipe path: actors read the sources from the driver's working directory
+    monkeypatch.chdir(root / "datasets")
+    recipe = Path("recipes") / "mixture.yaml"  # weights, cap, filters, dedup, re-split, five readers
+    local = build_dataset(recipe, tmp_path / "local", progress=False)
+    dist = build_dataset(recipe, tmp_path / "ray", engine="ray", engine_options={"workers": 2}, progress=False)
+    assert dist.dialogues == local.dialogues > 0 and dist.counts == local.counts
+    tree = {str(p.relative_to(tmp_path / "ray")) for p in (tmp_path / "ray").rglob("*") if p.is_file()}
+    assert "engine-sources" not in {t.split("/")[0] for t in tree}
+    for name in sorted(tree):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    assert len(tree) == sum(1 for p in (tmp_path / "local").rglob("*") if p.is_file())

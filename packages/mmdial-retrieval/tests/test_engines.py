@@ -1,15 +1,19 @@
-"""Pool embedding and text scoring on the local engine vs a naive reference, and local vs ray (when installed)."""
+"""Pool embedding and text scoring on the local engine vs a naive reference, and local vs ray (when installed);
+``embed_pool(engine=...)`` against the in-process path."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mmdial_data.engines.testing import RAY_WARNING_FILTER, local_ray_cluster
+from mmdial_data.engines.testing import RAY_WARNING_FILTER, ray_cluster_or_skip
+from mmdial_retrieval import EmbeddingCache, ImagePool, embed_pool
+from mmdial_retrieval.embed import EmbedResult
 from mmdial_retrieval.engines import embed_images, load_embeddings, score_texts
 
 pytest.importorskip("open_clip", reason='needs open_clip: pip install "mmdial-retrieval[openclip]"')
@@ -74,11 +78,81 @@ def test_local_scores_match_brute_force(images: list[tuple[str, str]], tmp_path:
     assert load_embeddings(tmp_path / "pool").ids == pool.ids
 
 
+@pytest.fixture
+def pool(images: list[tuple[str, str]], tmp_path: Path) -> ImagePool:
+    """The 21 images as a retrieval pool; one of them breaks after it was added (an unreadable file)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for image_id, path in images:
+        if image_id != "broken":
+            shutil.copy(path, src / Path(path).name)
+    pool = ImagePool.create(tmp_path / "pool")
+    pool.add_folder(src)
+    victim = pool.path_of(pool.items[3])
+    victim.write_bytes(victim.read_bytes()[:60])
+    return pool
+
+
+def assert_same_embedding(a: EmbedResult, b: EmbedResult) -> None:
+    assert a.ids == b.ids and len(a.ids) == 20
+    assert (a.encoder_id, a.cache_id, a.embedded_now, a.from_cache) == (b.encoder_id, b.cache_id, 20, 0)
+    assert (b.embedded_now, b.from_cache) == (20, 0)
+    assert [(p.path, p.kind) for p in a.failed] == [(p.path, p.kind) for p in b.failed] and len(b.failed) == 1
+    np.testing.assert_allclose(b.vectors, a.vectors, rtol=0, atol=1e-6)
+
+
+def test_embed_pool_engine_option_gives_the_in_process_result(pool: ImagePool, tmp_path: Path) -> None:
+    from mmdial_data.engines import LocalEngine
+    from mmdial_retrieval import get_encoder
+    from mmdial_retrieval.cache import encoder_slug
+
+    enc = get_encoder(ENCODER)
+    kw = {"batch_size": 4, "shard_size": 8, "progress": False}
+    local = embed_pool(pool, enc, EmbeddingCache(tmp_path / "c-local"), num_workers=0, **kw)
+    dist = embed_pool(pool, enc, EmbeddingCache(tmp_path / "c-engine"), engine=LocalEngine(), **kw)
+    assert_same_embedding(local, dist)
+    # the engine's shards are gone once the vectors are in the cache, which the local path then reuses
+    assert [p.name for p in (tmp_path / "c-engine").iterdir()] == [encoder_slug(enc.image_cache_id)]
+    again = embed_pool(pool, enc, EmbeddingCache(tmp_path / "c-engine"), num_workers=0, **kw)
+    assert (again.embedded_now, again.from_cache) == (0, 20) and np.array_equal(again.vectors, dist.vectors)
+    with pytest.raises(KeyError, match="did you mean 'ray'"):
+        embed_pool(pool, enc, EmbeddingCache(tmp_path / "c-x"), engine="rya", **kw)
+
+
+def test_engine_caches_the_base_vectors_of_a_projected_encoder(
+    tmp_path: Path, photo_folder: Path, offline_encoder: object
+) -> None:
+    from mmdial_data.engines import LocalEngine
+    from mmdial_retrieval import get_encoder
+    from mmdial_retrieval.projection import save_projection
+
+    pool = ImagePool.create(tmp_path / "pool")
+    pool.add_folder(photo_folder)
+    rng = np.random.default_rng(0)
+    weight = (np.eye(384) + 0.3 * rng.standard_normal((384, 384))).astype(np.float32)
+    save_projection(tmp_path / "proj.npz", weight, np.zeros(384, np.float32), {"kind": "test"})
+    projected = get_encoder(f"offline:{tmp_path / 'proj.npz'}")
+    local = embed_pool(pool, projected, EmbeddingCache(tmp_path / "a"), num_workers=0, progress=False)
+    dist = embed_pool(pool, projected, EmbeddingCache(tmp_path / "b"), engine=LocalEngine(), progress=False)
+    assert dist.ids == local.ids and dist.cache_id == local.cache_id == "offline:conse-v1"
+    np.testing.assert_allclose(dist.vectors, local.vectors, rtol=0, atol=1e-6)
+    raw = embed_pool(pool, offline_encoder, EmbeddingCache(tmp_path / "b"), num_workers=0, progress=False)
+    assert (raw.embedded_now, raw.from_cache) == (0, 4)  # the engine stored unprojected ConSE vectors
+
+
+def test_cli_engine_options(pool: ImagePool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mmdial_data.cli import main
+
+    args = ["retrieval", "embed", str(pool.folder), "--encoder", ENCODER, "--cache", str(tmp_path / "c")]
+    assert main([*args, "--engine-workers", "2"]) == 2
+    assert "--engine-workers needs --engine ray" in capsys.readouterr().err
+    assert main([*args, "--engine", "local"]) == 0
+    assert "20 images (20 embedded now, 0 from cache, 1 failed)" in capsys.readouterr().out
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
-    pytest.importorskip("ray.data", reason='the ray engine is optional: pip install "mmdial-retrieval[ray]"')
-    with local_ray_cluster(num_cpus=2):
-        yield
+    yield from ray_cluster_or_skip("mmdial-retrieval")
 
 
 @pytest.mark.slow
@@ -124,3 +198,15 @@ def test_ray_engine_gives_identical_embeddings_and_scores(
         rtol=0,
         atol=1e-6,
     )
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(RAY_WARNING_FILTER)
+def test_embed_pool_on_ray_gives_the_in_process_result(cluster: None, pool: ImagePool, tmp_path: Path) -> None:
+    from mmdial_retrieval import get_encoder
+
+    enc = get_encoder(ENCODER)  # an instance: pickled once to each actor
+    kw = {"batch_size": 4, "shard_size": 8, "progress": False}
+    local = embed_pool(pool, enc, EmbeddingCache(tmp_path / "c-local"), num_workers=0, **kw)
+    dist = embed_pool(pool, enc, EmbeddingCache(tmp_path / "c-ray"), engine="ray", engine_options={"workers": 2}, **kw)
+    assert_same_embedding(local, dist)

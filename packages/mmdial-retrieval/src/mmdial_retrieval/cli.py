@@ -22,6 +22,8 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``retrieval`` command (with nested sub-commands) to the ``mmdial`` parser."""
+    from mmdial_data.cli import add_engine_arguments
+
     top = subparsers.add_parser("retrieval", help="image pools, dual encoders, embedding cache, faiss search")
     sub = top.add_subparsers(dest="retrieval_command", metavar="COMMAND")
     top.set_defaults(handler=lambda args: (top.print_help(), 2)[1])
@@ -52,6 +54,7 @@ def register(subparsers: Any) -> None:
         p.add_argument(
             "--threads", type=int, default=0, help="decode in N threads instead of worker processes (0: processes)"
         )
+        add_engine_arguments(p, "where missing images are embedded")
 
     p = sub.add_parser("embed", help="embed a pool into the cache (resumable)")
     common(p)
@@ -88,11 +91,14 @@ def _open_pool(path: Path) -> Any:
 
 
 def _embed_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    from mmdial_data.cli import engine_kwargs
+
     return {
         "batch_size": args.batch_size,
         "shard_size": args.shard_size,
         "num_workers": args.workers,
         "threads": args.threads,
+        **engine_kwargs(args),
     }
 
 

@@ -4,6 +4,10 @@ whole batches, finished chunks go to the :class:`~mmdial_retrieval.cache.Embeddi
 A run interrupted at any point loses at most the chunk in flight; the next run embeds only what the cache
 lacks. Images that fail to decode are reported in :attr:`EmbedResult.failed`, never stop the run.
 
+``embed_pool(..., engine="ray")`` embeds on an execution engine instead (:mod:`mmdial_data.engines`; Ray Data actor
+pools, one encoder per actor; ``pip install "mmdial-retrieval[ray]"``) and gives the same result: see
+:func:`mmdial_retrieval.engines.embed_pool_on_engine`.
+
 Example:
     >>> import tempfile, pathlib
     >>> from PIL import Image
@@ -21,7 +25,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +35,7 @@ import numpy as np
 from mmdial_retrieval.encoder import DualEncoder
 
 if TYPE_CHECKING:
+    from mmdial_data.engines import Engine
     from mmdial_retrieval.cache import EmbeddingCache
     from mmdial_retrieval.pool import ImagePool, PoolProblem
 
@@ -185,6 +190,9 @@ def embed_pool(
     num_workers: int | None = None,
     threads: int = 0,
     progress: bool = True,
+    engine: str | Engine | None = None,
+    engine_options: Mapping[str, Any] | None = None,
+    engine_dir: str | os.PathLike[str] | None = None,
 ) -> EmbedResult:
     """Embed every image of ``pool`` with ``encoder``, reusing and filling ``cache``.
 
@@ -197,12 +205,39 @@ def embed_pool(
         num_workers: DataLoader worker processes (None: CPUs - 1).
         threads: Decode in this many threads instead of worker processes (0: use processes).
         progress: Show a tqdm progress bar.
+        engine: ``"local"`` (default: this process, as above), ``"ray"`` or an engine instance
+            (``RayEngine(address="auto", workers=8)``): embed on that engine with the same batches, same result.
+            ``num_workers`` and ``threads`` apply to the local path only.
+        engine_options: Options of a named engine (``{"workers": 8}``).
+        engine_dir: Where the engine writes its shards (every engine worker must reach it); default
+            ``<cache>/engine-runs/<encoder>``, removed once the vectors are in the cache.
     """
     from tqdm.auto import tqdm
 
+    from mmdial_data.engines import resolve_engine
     from mmdial_retrieval.cache import EmbeddingCache
     from mmdial_retrieval.pool import PoolProblem
 
+    eng = resolve_engine(engine, engine_options)
+    if eng is not None and cache is not None:
+        from mmdial_retrieval.cache import encoder_slug
+        from mmdial_retrieval.engines import embed_pool_on_engine
+
+        runs = cache.folder / "engine-runs"
+        result = embed_pool_on_engine(
+            pool,
+            encoder,
+            cache,
+            out_dir=engine_dir or runs / encoder_slug(encoder.image_cache_id),
+            engine=eng,
+            batch_size=batch_size,
+            shard_size=shard_size,
+            progress=progress,
+            keep_shards=engine_dir is not None,
+        )
+        if engine_dir is None and runs.is_dir() and not any(runs.iterdir()):
+            runs.rmdir()
+        return result
     if cache is None:
         import tempfile
 
@@ -216,6 +251,8 @@ def embed_pool(
                 num_workers=num_workers,
                 threads=threads,
                 progress=progress,
+                engine=eng,
+                engine_dir=engine_dir,
             )
     all_ids = pool.ids()
     cache_id = encoder.image_cache_id

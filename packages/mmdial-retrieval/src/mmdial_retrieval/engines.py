@@ -36,7 +36,20 @@ if TYPE_CHECKING:
     from mmdial_retrieval.pool import ImagePool
 
 
-def _encoder(encoder: str | DualEncoder) -> DualEncoder:
+class ShippedEncoder:
+    """A built encoder sent to engine workers (pickled once per worker); its ``repr`` is its encoder id, so the
+    shard digests of a run (and so resumption) do not depend on where the object sits in memory."""
+
+    def __init__(self, encoder: DualEncoder):
+        self.encoder = encoder
+
+    def __repr__(self) -> str:
+        return f"ShippedEncoder({self.encoder.encoder_id!r})"
+
+
+def _encoder(encoder: str | DualEncoder | ShippedEncoder) -> DualEncoder:
+    if isinstance(encoder, ShippedEncoder):
+        return encoder.encoder
     if isinstance(encoder, DualEncoder):
         return encoder
     from mmdial_retrieval.registry import get_encoder
@@ -44,13 +57,22 @@ def _encoder(encoder: str | DualEncoder) -> DualEncoder:
     return get_encoder(encoder)
 
 
+def _shipped(encoder: str | DualEncoder) -> str | ShippedEncoder:
+    return encoder if isinstance(encoder, str) else ShippedEncoder(encoder)
+
+
 class ImageEmbedWorker:
-    """Engine worker: ``(image_id, path)`` batches -> ``image_id, vector, error`` (zero vector when unreadable)."""
+    """Engine worker: ``(image_id, path)`` batches -> ``image_id, vector, error`` (zero vector when unreadable).
+
+    With ``for_cache`` the vectors are what an embedding cache stores under :attr:`DualEncoder.image_cache_id`
+    (:meth:`DualEncoder.encode_preprocessed_for_cache`, e.g. unprojected ConSE vectors), as ``embed_pool`` does.
+    """
 
     job_version = "embed-v1"
 
-    def __init__(self, encoder: str | DualEncoder):
+    def __init__(self, encoder: str | DualEncoder | ShippedEncoder, for_cache: bool = False):
         self.encoder = _encoder(encoder)
+        self.for_cache = for_cache
 
     def __call__(self, batch: list[tuple[str, str]]) -> dict[str, Any]:
         from mmdial_retrieval.images import ImageLoadError, load_rgb
@@ -64,9 +86,16 @@ class ImageEmbedWorker:
                 errors.append(None)
             except ImageLoadError as exc:
                 errors.append(exc.message)
-        vectors = np.zeros((len(batch), self.encoder.dim), np.float32)
+        good = None
         if tensors:
-            vectors[ok] = self.encoder.encode_preprocessed(self.encoder.collate(tensors))
+            collated = self.encoder.collate(tensors)
+            if self.for_cache:
+                good = self.encoder.encode_preprocessed_for_cache(collated)
+            else:
+                good = self.encoder.encode_preprocessed(collated)
+        vectors = np.zeros((len(batch), self.encoder.dim if good is None else good.shape[1]), np.float32)
+        if good is not None:
+            vectors[ok] = good
         import pyarrow as pa
 
         return {
@@ -112,6 +141,7 @@ def embed_images(
     shard_size: int = 1024,
     engine_options: Mapping[str, Any] | None = None,
     progress: bool = True,
+    for_cache: bool = False,
 ) -> EmbeddedImages:
     """Embed ``(image_id, path)`` items on ``engine`` into shards under ``out_dir``; returns the vectors.
 
@@ -125,14 +155,19 @@ def embed_images(
         shard_size: Images per shard.
         engine_options: Options of a named engine (``{"workers": 8}``).
         progress: Progress bars.
+        for_cache: Store what an embedding cache keeps under the encoder's ``image_cache_id`` (see
+            :class:`ImageEmbedWorker`) instead of the encoder's own vectors.
     """
     from mmdial_data.engines import run_batches
 
     enc_key = encoder if isinstance(encoder, str) else encoder.encoder_id
+    worker_kwargs: dict[str, Any] = {"encoder": _shipped(encoder)}
+    if for_cache:
+        worker_kwargs["for_cache"] = True
     run = run_batches(
         [(str(i), str(p)) for i, p in items],
         ImageEmbedWorker,
-        worker_kwargs={"encoder": encoder},
+        worker_kwargs=worker_kwargs,
         out_dir=out_dir,
         engine=engine,
         batch_size=batch_size,
@@ -157,18 +192,21 @@ def embed_pool_on_engine(
     shard_size: int = 1024,
     engine_options: Mapping[str, Any] | None = None,
     progress: bool = True,
+    keep_shards: bool = True,
 ) -> EmbedResult:
     """:func:`mmdial_retrieval.embed.embed_pool` on an engine: embeds what ``cache`` lacks, stores it there.
 
-    Same result as ``embed_pool`` (ids in pool order, failed images reported), so ``embed_pool(..., engine=...)``
-    can delegate here.
+    Same result as ``embed_pool`` (ids in pool order, failed images reported, vectors cached under the encoder's
+    ``image_cache_id``), so ``embed_pool(..., engine=...)`` delegates here. The engine's shards in ``out_dir``
+    let an interrupted run resume; once their vectors are in the cache they are removed unless ``keep_shards``.
     """
     from mmdial_retrieval.embed import EmbedResult
     from mmdial_retrieval.pool import PoolProblem
 
     enc = _encoder(encoder)
+    cache_id = enc.image_cache_id
     all_ids = pool.ids()
-    todo = cache.missing(enc.encoder_id, all_ids)
+    todo = cache.missing(cache_id, all_ids)
     from_cache = len(all_ids) - len(todo)
     done_now = 0
     failed: list[PoolProblem] = []
@@ -184,16 +222,22 @@ def embed_pool_on_engine(
             shard_size=shard_size,
             engine_options=engine_options,
             progress=progress,
+            for_cache=True,
         )
         for start in range(0, len(got.ids), shard_size):
             done_now += cache.write_shard(
-                enc.encoder_id, got.ids[start : start + shard_size], got.vectors[start : start + shard_size]
+                cache_id, got.ids[start : start + shard_size], got.vectors[start : start + shard_size]
             )
         by_id = dict(zip(todo, paths, strict=True))
         failed = [PoolProblem(str(by_id[i]), "unreadable", message) for i, message in got.failed]
         failed_ids = {i for i, _ in got.failed}
+        if not keep_shards:
+            import shutil
+
+            shutil.rmtree(out_dir, ignore_errors=True)
     ids = [i for i in all_ids if i not in failed_ids]
-    return EmbedResult(ids, cache.get(enc.encoder_id, ids), enc.encoder_id, done_now, from_cache, failed)
+    vectors = enc.from_cached(cache.get(cache_id, ids)) if ids else np.zeros((0, enc.dim), np.float32)
+    return EmbedResult(ids, vectors, enc.encoder_id, done_now, from_cache, failed, cache_id)
 
 
 class TextScoreWorker:
@@ -205,7 +249,7 @@ class TextScoreWorker:
 
     job_version = "score-v1"
 
-    def __init__(self, encoder: str | DualEncoder, pool_dir: str, k: int = 5):
+    def __init__(self, encoder: str | DualEncoder | ShippedEncoder, pool_dir: str, k: int = 5):
         self.encoder = _encoder(encoder)
         pool = load_embeddings(pool_dir)
         self.ids = np.asarray(pool.ids, dtype=object)
@@ -245,7 +289,7 @@ def score_texts(
     return run_batches(
         [(str(i), str(t)) for i, t in items],
         TextScoreWorker,
-        worker_kwargs={"encoder": encoder, "pool_dir": str(Path(pool_dir).resolve()), "k": k},
+        worker_kwargs={"encoder": _shipped(encoder), "pool_dir": str(Path(pool_dir).resolve()), "k": k},
         out_dir=out_dir,
         engine=engine,
         batch_size=batch_size,
@@ -259,6 +303,7 @@ def score_texts(
 __all__ = [
     "EmbeddedImages",
     "ImageEmbedWorker",
+    "ShippedEncoder",
     "TextScoreWorker",
     "embed_images",
     "embed_pool_on_engine",

@@ -5,6 +5,12 @@ Example:
     'ignore::DeprecationWarning:ray.data.context'
     >>> with local_ray_cluster(num_cpus=2):  # doctest: +SKIP
     ...     run_batches(items, Worker, engine="ray", out_dir="out")
+
+A test module shares one cluster through a module-scoped fixture::
+
+    @pytest.fixture(scope="module")
+    def cluster():
+        yield from ray_cluster_or_skip("mmdial-augment")
 """
 
 from __future__ import annotations
@@ -48,3 +54,13 @@ def local_ray_cluster(
         ray.shutdown()
         for name in pickle_by_value:
             ray.cloudpickle.unregister_pickle_by_value(sys.modules[name])  # type: ignore[no-untyped-call]
+
+
+def ray_cluster_or_skip(dist: str, num_cpus: int = 2, **kwargs: Any) -> Iterator[Any]:
+    """For a (module-scoped) pytest fixture: skip when Ray Data is missing, naming ``dist``'s ``ray`` extra; else
+    run a :func:`local_ray_cluster` (``kwargs`` go to it) for as long as the fixture lives."""
+    import pytest
+
+    pytest.importorskip("ray.data", reason=f'the ray engine is optional: pip install "{dist}[ray]"')
+    with local_ray_cluster(num_cpus, **kwargs) as ray:
+        yield ray
