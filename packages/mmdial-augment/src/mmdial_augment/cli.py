@@ -21,6 +21,8 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``augment`` command with its sub-commands."""
+    from mmdial_data.cli import add_engine_arguments
+
     p = subparsers.add_parser("augment", help="IMAD image augmentation of text dialogues")
     sub = p.add_subparsers(dest="augment_command", metavar="SUBCOMMAND")
     p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
@@ -30,6 +32,7 @@ def register(subparsers: Any) -> None:
     r.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
     r.add_argument("--output-dir", default=None, help="override the config's output_dir")
     r.add_argument("--overwrite", action="store_true", help="discard finished chunks of an earlier run")
+    add_engine_arguments(r, "where pool embedding and the chunks run", default=None)
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(handler=_cmd_run)
 
@@ -77,7 +80,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mmdial_augment.config import load_config
     from mmdial_augment.pipeline import AugmentPipeline
 
-    cfg = load_config(args.config, limit=args.limit, output_dir=args.output_dir)
+    cfg = load_config(args.config, limit=args.limit, output_dir=args.output_dir, engine=args.engine)
+    if args.engine == "local":
+        cfg.engine_options = {}
+    if args.engine_workers is not None:
+        cfg.engine_options = {**cfg.engine_options, "workers": args.engine_workers}
+    cfg.validate()
     result = AugmentPipeline(cfg, progress=not args.no_progress).run(overwrite=args.overwrite)
     print(json.dumps(result.summary(), indent=2, default=str))
     return 0

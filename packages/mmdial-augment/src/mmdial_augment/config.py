@@ -157,7 +157,10 @@ class AugmentConfig:
     ``mmdial_retrieval.EmbeddingCache`` for the pool's image embeddings (default ``<output_dir>/cache``); point
     it at a shared cache (e.g. notebook 02's ``<cache_dir>/embeddings``) to reuse embeddings made elsewhere.
     Cached vectors are keyed by encoder id and image hash, so the folder does not change results and is not
-    part of :meth:`fingerprint`."""
+    part of :meth:`fingerprint`. ``engine`` says where the pool is embedded and the chunks are scored (stage 1,
+    decision, stage 2): ``local`` (this process) or ``ray`` (Ray Data actor pools, ``pip install
+    "mmdial-augment[ray]"``), with ``engine_options`` for it (``{"workers": 8, "address": "auto"}``); the engine
+    does not change results either, so it is not part of :meth:`fingerprint`."""
 
     inputs: list[InputSpec] = field(default_factory=list)
     pool: PoolSpec = field(default_factory=PoolSpec)
@@ -176,6 +179,8 @@ class AugmentConfig:
     limit: int | None = None
     seed: int = 0
     report_examples: int = 24
+    engine: str = "local"
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AugmentConfig:
@@ -214,6 +219,16 @@ class AugmentConfig:
                 raise ValueError(f"config.{name} must be >= 1, got {getattr(self, name)}")
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"config.limit must be >= 0, got {self.limit}")
+        from mmdial_data.engines import list_engines
+
+        if self.engine not in list_engines():
+            close = difflib.get_close_matches(self.engine, list_engines(), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(list_engines())})"
+            raise ValueError(f"config.engine: unknown engine {self.engine!r}{hint}")
+        if not isinstance(self.engine_options, dict):
+            raise ValueError(f"config.engine_options must be a mapping, got {type(self.engine_options).__name__}")
+        if self.engine_options and self.engine == "local":
+            raise ValueError("config.engine_options need an engine other than 'local'")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able mapping (round-trips through :meth:`from_dict`)."""
@@ -221,14 +236,15 @@ class AugmentConfig:
 
     def fingerprint(self) -> str:
         """Hash of everything that changes results (not ``output_dir``, ``embedding_cache``,
-        ``report_examples``): resume checks it.
+        ``report_examples``, ``engine``, ``engine_options``): resume checks it, so a run can be resumed on
+        another engine.
 
         >>> a = AugmentConfig.from_dict({"pool": {"path": "p"}, "embedding_cache": "shared/embeddings"})
         >>> a.fingerprint() == AugmentConfig.from_dict({"pool": {"path": "p"}}).fingerprint()
         True
         """
         d = self.to_dict()
-        for k in ("output_dir", "embedding_cache", "report_examples"):
+        for k in ("output_dir", "embedding_cache", "report_examples", "engine", "engine_options"):
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 

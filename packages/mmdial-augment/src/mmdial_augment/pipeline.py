@@ -10,6 +10,15 @@ run restarts where it stopped (finished chunks are not recomputed). Outputs in `
 - ``report.html``; ``provenance.json``; ``chunks/``; ``cache/`` (pool embeddings, unless ``embedding_cache``
   names a shared folder).
 
+Engines: with ``engine="ray"`` (``AugmentConfig.engine``, ``--engine ray``; ``pip install "mmdial-augment[ray]"``)
+the pool is embedded on Ray and the pending chunks run there as engine shards, one chunk per shard: each actor
+builds the models once (:class:`AugmentChunkWorker`) and runs stage 1, the decision and stage 2 on whole chunks,
+with the chunk's seed, exactly as the local loop does. Finished shards become ``chunks/chunk-NNNNN.parquet``, so
+outputs, resumption and the fingerprint are the same on either engine (a run may be resumed on the other one).
+Components passed in built (encoder, pool, captioner, VQA, nouns) are pickled once to each actor; the others
+are built there from the config, so ``output_dir``, the pool and ``embedding_cache`` must be paths every worker
+can reach.
+
 Example:
     >>> from mmdial_augment import AugmentConfig, run_augment
     >>> cfg = AugmentConfig.from_dict({"inputs": [{"reader": "dailydialog", "path": "dd/validation"}],
@@ -22,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +51,7 @@ if TYPE_CHECKING:
     from mmdial_augment.captioners import Captioner
     from mmdial_augment.vqa import VQABackend
     from mmdial_data import Dialogue
+    from mmdial_data.engines import Engine
     from mmdial_retrieval.encoder import DualEncoder
 
 
@@ -130,6 +141,9 @@ class AugmentPipeline:
         vqa: Default: ``get_vqa_backend(config.vqa.backend, ...)``.
         nouns: Callable texts -> noun lemmas (default: spaCy :class:`~mmdial_augment.nouns.NounExtractor`).
         progress: Show tqdm progress bars per stage.
+        engine: Where pool embedding and the chunks run: ``"local"``, ``"ray"`` or an engine instance
+            (``RayEngine(address="auto", workers=8)``); default ``config.engine``.
+        engine_options: Options of a named engine (default ``config.engine_options`` when ``engine`` is not given).
     """
 
     def __init__(
@@ -143,8 +157,20 @@ class AugmentPipeline:
         vqa: VQABackend | None = None,
         nouns: Any = None,
         progress: bool = True,
+        engine: str | Engine | None = None,
+        engine_options: Mapping[str, Any] | None = None,
     ) -> None:
+        from mmdial_data.engines import resolve_engine
+
         self.config = config
+        if engine is None:
+            engine = config.engine
+            engine_options = config.engine_options if engine_options is None else engine_options
+        #: The engine for pool embedding and chunks; None runs them in this process.
+        self.engine: Engine | None = resolve_engine(engine, engine_options)
+        given = {"encoder": encoder, "sentence_encoder": sentence_encoder, "pool": pool}
+        given.update({"captioner": captioner, "vqa": vqa, "nouns": nouns})
+        self._given = {k: v for k, v in given.items() if v is not None}
         self._encoder = encoder
         self._sentence_encoder = sentence_encoder
         self._pool = pool
@@ -177,6 +203,7 @@ class AugmentPipeline:
                 cache_dir=self.embedding_cache_dir,
                 batch_size=self.config.batch_size,
                 progress=self.progress,
+                engine=self.engine,
             )
         if self._pool.embeddings is None or self._pool.encoder_id != self.encoder.encoder_id:
             raise ValueError(
@@ -259,12 +286,20 @@ class AugmentPipeline:
         store.open(len(chunks), overwrite=overwrite)
         decision = self.decision()
         todo = [k for k in range(len(chunks)) if not store.done(k)]
+        if self.engine is not None and todo:
+            self.run_chunks_on_engine(self.engine, todo, cands, store)
+            todo_local: list[int] = []
+        else:
+            todo_local = todo
         bar1 = tqdm(
-            total=sum(len(cands[k]) for k in todo), desc="stage 1 (features)", unit="utt", disable=not self.progress
+            total=sum(len(cands[k]) for k in todo_local),
+            desc="stage 1 (features)",
+            unit="utt",
+            disable=not self.progress or not todo_local,
         )
-        bar2 = tqdm(total=0, desc="stage 2 (VQA)", unit="utt", disable=not self.progress)
+        bar2 = tqdm(total=0, desc="stage 2 (VQA)", unit="utt", disable=not self.progress or not todo_local)
         try:
-            for k in todo:
+            for k in todo_local:
                 seed_everything(cfg.seed + k)
                 store.write(k, self.process_chunk(cands[k], decision, bar1, bar2))
         finally:
@@ -272,6 +307,54 @@ class AugmentPipeline:
             bar2.close()
         rows = store.read_all()
         return self.finish(dialogues, rows, len(chunks) - len(todo), len(todo), report=report)
+
+    def run_chunks_on_engine(self, engine: Engine, todo: list[int], cands: list[list[Candidate]], store: Any) -> None:
+        """Compute chunks ``todo`` on ``engine`` (one engine shard per chunk) and store them as chunk files.
+
+        The pool is embedded first (on the engine too), so that workers only read the embedding cache. The
+        shards go to ``<output_dir>/engine-chunks`` (resumable while the call runs) and are moved into
+        ``chunks/`` when every one is done.
+        """
+        import shutil
+
+        from mmdial_data.engines import run_batches
+
+        _ = self.pool
+        scratch = self.out / "engine-chunks"
+        run = run_batches(
+            [(k, cands[k]) for k in todo],
+            AugmentChunkWorker,
+            worker_kwargs={"config": self.worker_config(), "components": ShippedComponents(self.shipped_components())},
+            out_dir=scratch,
+            engine=engine,
+            batch_size=1,
+            shard_size=1,
+            job_version=self.fingerprint(),
+            progress=self.progress,
+        )
+        for k, path in zip(todo, run.shards, strict=True):
+            os.replace(path, store.path(k))
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    def worker_config(self) -> dict[str, Any]:
+        """The config for engine workers: paths made absolute (workers may start elsewhere), engine ``local``."""
+        d = self.config.to_dict()
+        d["output_dir"] = str(self.out.resolve())
+        d["embedding_cache"] = str(self.embedding_cache_dir.resolve())
+        d["pool"]["path"] = str(Path(d["pool"]["path"]).resolve())
+        if d["decision"].get("classifier"):
+            d["decision"]["classifier"] = str(Path(d["decision"]["classifier"]).resolve())
+        d["engine"], d["engine_options"] = "local", {}
+        return d
+
+    def shipped_components(self) -> dict[str, Any]:
+        """The components passed in built (not those built from the config), ready to pickle to workers."""
+        import dataclasses
+
+        out = dict(self._given)
+        if "pool" in out:
+            out["pool"] = dataclasses.replace(out["pool"], _index=None)  # a faiss index does not pickle
+        return out
 
     def process_chunk(
         self, cands: list[Candidate], decision: Decision, bar1: Any = None, bar2: Any = None
@@ -393,6 +476,42 @@ class AugmentPipeline:
         return result
 
 
+class ShippedComponents:
+    """Built components sent to engine workers; the ``repr`` (part of the shard digests) names them only."""
+
+    def __init__(self, components: Mapping[str, Any]):
+        self.components = dict(components)
+
+    def __repr__(self) -> str:
+        return f"ShippedComponents({sorted(self.components)})"
+
+
+class AugmentChunkWorker:
+    """Engine worker: builds an :class:`AugmentPipeline` once (models load once per worker), then turns items
+    ``(chunk index, candidates)`` into the chunk's ``features.parquet`` columns, seeded as the local loop is.
+
+    Args:
+        config: :meth:`AugmentPipeline.worker_config` (a plain mapping).
+        components: Built components to use instead of building them from the config.
+    """
+
+    job_version = "augment-chunks-v1"
+
+    def __init__(self, config: dict[str, Any], components: ShippedComponents | None = None):
+        comps = components.components if components is not None else {}
+        self.pipeline = AugmentPipeline(AugmentConfig.from_dict(config), progress=False, engine="local", **comps)
+        self.decision = self.pipeline.decision()
+
+    def __call__(self, batch: list[tuple[int, list[Candidate]]]) -> dict[str, list[Any]]:
+        cols = empty_columns()
+        for k, cands in batch:
+            seed_everything(self.pipeline.config.seed + k)
+            part = self.pipeline.process_chunk(cands, self.decision)
+            for name, values in part.items():
+                cols[name].extend(values)
+        return cols
+
+
 FEATURE_COLUMNS = (
     "dialogue_id",
     "turn_index",
@@ -491,7 +610,8 @@ def feature_columns(
 def run_augment(
     config: AugmentConfig | str | os.PathLike[str], *, overwrite: bool = False, progress: bool = True, **components: Any
 ) -> RunResult:
-    """Run (or resume) the pipeline from a config object or YAML file; see :class:`AugmentPipeline`."""
+    """Run (or resume) the pipeline from a config object or YAML file; see :class:`AugmentPipeline` (``engine=``
+    and ``engine_options=`` are passed on with the components)."""
     from mmdial_augment.config import load_config
 
     cfg = config if isinstance(config, AugmentConfig) else load_config(config)

@@ -29,6 +29,7 @@ from mmdial_data.errors import MMDialDataError
 
 if TYPE_CHECKING:
     from mmdial_augment.config import PoolSpec
+    from mmdial_data.engines import Engine
     from mmdial_retrieval import DualEncoder, SearchResults, VectorIndex
 
 
@@ -174,10 +175,12 @@ def load_pool(
     cache_dir: str | os.PathLike[str],
     batch_size: int = 32,
     progress: bool = False,
+    engine: str | Engine | None = None,
 ) -> ImagePool:
     """Read (or index) the pool of ``spec`` and embed it with ``encoder`` through the retrieval cache
     ``mmdial_retrieval.EmbeddingCache(cache_dir)``: only images missing from the cache are embedded, so a cache
-    shared with ``mmdial retrieval embed`` or notebook 02 is reused.
+    shared with ``mmdial retrieval embed`` or notebook 02 is reused. ``engine`` (``"local"``, ``"ray"``, an
+    engine instance) is where the missing images are embedded (``mmdial_retrieval.embed_pool``'s ``engine``).
 
     Raises:
         PoolError: Missing pool/source folder, or no usable image.
@@ -188,7 +191,13 @@ def load_pool(
     if not len(rpool):
         raise PoolError("the image pool holds no image", path=spec.path)
     result = embed_pool(
-        rpool, encoder, EmbeddingCache(cache_dir), batch_size=batch_size, num_workers=0, progress=progress
+        rpool,
+        encoder,
+        EmbeddingCache(cache_dir),
+        batch_size=batch_size,
+        num_workers=0,
+        progress=progress,
+        engine=engine,
     )
     skipped = [SkippedImage("", prob.path, f"{prob.kind}: {prob.reason}") for prob in result.failed]
     items = [rpool.get(i) for i in result.ids]
