@@ -33,6 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 RAY_FILTER_NOTE = "Ray cluster start is measured separately from the job"
 
 
+def log_phase(name: str, seconds: float, items: int | None = None) -> None:
+    """One line per finished phase on stderr, so a run stopped early still reports what it measured."""
+    rate = f", {seconds / items:.5f} s/item, {items / seconds:.1f} items/s" if items else ""
+    print(f"[bench_scale] {name}: {seconds:.1f} s{rate}", file=sys.stderr, flush=True)
+
+
 def make_images(folder: Path, n: int, seed: int = 0) -> list[tuple[str, str]]:
     """``n`` small random-texture PNGs (64x48): decoding cost is realistic, content irrelevant to throughput."""
     from PIL import Image
@@ -107,6 +113,7 @@ def run_engines(args: argparse.Namespace) -> dict[str, object]:
     t = time.perf_counter()
     local_emb = embed_images(images, "offline", out_dir=work / "local" / "emb", batch_size=64, shard_size=1024)
     t_embed_local = time.perf_counter() - t
+    log_phase(f"local embed {len(images)} images", t_embed_local, len(images))
     t = time.perf_counter()
     local_scores = score_texts(
         utterances,
@@ -118,6 +125,7 @@ def run_engines(args: argparse.Namespace) -> dict[str, object]:
         shard_size=4096,
     ).table()
     t_score_local = time.perf_counter() - t
+    log_phase(f"local score {len(utterances)} utterances", t_score_local, len(utterances))
     # ray: a local cluster (measured), 2 actors with 1 CPU each
     import ray
 
@@ -126,12 +134,14 @@ def run_engines(args: argparse.Namespace) -> dict[str, object]:
     t = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     t_ray_init = time.perf_counter() - t
+    log_phase("ray cluster start", t_ray_init)
     engine = RayEngine(workers=2)
     t = time.perf_counter()
     ray_emb = embed_images(
         images, "offline", out_dir=work / "ray" / "emb", engine=engine, batch_size=64, shard_size=1024
     )
     t_embed_ray = time.perf_counter() - t
+    log_phase(f"ray (2 actors) embed {len(images)} images", t_embed_ray, len(images))
     t = time.perf_counter()
     ray_scores = score_texts(
         utterances,
@@ -144,6 +154,7 @@ def run_engines(args: argparse.Namespace) -> dict[str, object]:
         engine=engine,
     ).table()
     t_score_ray = time.perf_counter() - t
+    log_phase(f"ray (2 actors) score {len(utterances)} utterances", t_score_ray, len(utterances))
     # a tiny job: what Ray costs per run beyond the work (actor start-up with model load, scheduling)
     t = time.perf_counter()
     embed_images(images[:64], "offline", out_dir=work / "ray" / "tiny", engine=engine, batch_size=64, shard_size=64)
