@@ -43,8 +43,9 @@ def local_ray_cluster(
     """
     import ray
 
+    # ray's cloudpickle is untyped in some installs and typed in others (the typecheck venv): ignore either way
     for name in pickle_by_value:
-        ray.cloudpickle.register_pickle_by_value(sys.modules[name])  # type: ignore[no-untyped-call]
+        ray.cloudpickle.register_pickle_by_value(sys.modules[name])  # type: ignore[no-untyped-call,unused-ignore]
     ray.init(
         num_cpus=num_cpus, include_dashboard=False, object_store_memory=object_store_mb * 1024**2, log_to_driver=False
     )
@@ -53,7 +54,7 @@ def local_ray_cluster(
     finally:
         ray.shutdown()
         for name in pickle_by_value:
-            ray.cloudpickle.unregister_pickle_by_value(sys.modules[name])  # type: ignore[no-untyped-call]
+            ray.cloudpickle.unregister_pickle_by_value(sys.modules[name])  # type: ignore[no-untyped-call,unused-ignore]
 
 
 def ray_cluster_or_skip(dist: str, num_cpus: int = 2, **kwargs: Any) -> Iterator[Any]:
