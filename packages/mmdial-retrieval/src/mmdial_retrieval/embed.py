@@ -63,6 +63,24 @@ class EmbedResult:
     failed: list[PoolProblem] = field(default_factory=list)
     cache_id: str | None = None
 
+    @classmethod
+    def read_cached(
+        cls,
+        encoder: DualEncoder,
+        cache: EmbeddingCache,
+        all_ids: list[str],
+        *,
+        embedded_now: int,
+        from_cache: int,
+        failed: list[PoolProblem],
+        failed_ids: set[str],
+    ) -> EmbedResult:
+        """The result once ``cache`` holds every image of ``all_ids`` but ``failed_ids`` (pool order kept)."""
+        ids = [i for i in all_ids if i not in failed_ids]
+        cache_id = encoder.image_cache_id
+        vectors = encoder.from_cached(cache.get(cache_id, ids)) if ids else np.zeros((0, encoder.dim), np.float32)
+        return cls(ids, vectors, encoder.encoder_id, embedded_now, from_cache, failed, cache_id)
+
 
 class _ImageFiles:
     """torch Dataset: (position, preprocessed tensor or None, error message)."""
@@ -287,6 +305,6 @@ def embed_pool(
             flush()
     flush()
     bar.close()
-    ids = [i for i in all_ids if i not in failed_ids]
-    vectors = encoder.from_cached(cache.get(cache_id, ids)) if ids else np.zeros((0, encoder.dim), np.float32)
-    return EmbedResult(ids, vectors, encoder.encoder_id, done_now, from_cache, failed, cache_id)
+    return EmbedResult.read_cached(
+        encoder, cache, all_ids, embedded_now=done_now, from_cache=from_cache, failed=failed, failed_ids=failed_ids
+    )

@@ -235,9 +235,9 @@ def embed_pool_on_engine(
             import shutil
 
             shutil.rmtree(out_dir, ignore_errors=True)
-    ids = [i for i in all_ids if i not in failed_ids]
-    vectors = enc.from_cached(cache.get(cache_id, ids)) if ids else np.zeros((0, enc.dim), np.float32)
-    return EmbedResult(ids, vectors, enc.encoder_id, done_now, from_cache, failed, cache_id)
+    return EmbedResult.read_cached(
+        enc, cache, all_ids, embedded_now=done_now, from_cache=from_cache, failed=failed, failed_ids=failed_ids
+    )
 
 
 class TextScoreWorker:
