@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmdial_retrieval.encoder import DualEncoder
+from mmdial_retrieval.topk import top_k_stable
 
 if TYPE_CHECKING:
     from mmdial_data.engines import Engine, RunResult
@@ -259,7 +260,7 @@ class TextScoreWorker:
     def __call__(self, batch: list[tuple[str, str]]) -> dict[str, Any]:
         text = self.encoder.encode_text([t for _, t in batch])
         scores = text @ self.vectors.T
-        top = np.argsort(-scores, axis=1, kind="stable")[:, : self.k]
+        top = top_k_stable(scores, self.k)
         top_scores = np.take_along_axis(scores, top, axis=1).astype(np.float64)
         return {
             "item_id": [i for i, _ in batch],
