@@ -140,6 +140,50 @@ def _whole_file_items(path: Path, prefix: str) -> list[Any] | None:
     return data if isinstance(data, list) else None
 
 
+#: Files up to this size may be decoded whole by a reader's typed fast path (:func:`decode_typed_json`); the
+#: decoded records of one file are held at once, so this bounds memory per file, not per input.
+#: Set ``MMDIAL_TYPED_JSON_MB`` to change it (0: never).
+TYPED_JSON_BYTES = int(float(os.environ.get("MMDIAL_TYPED_JSON_MB", "64")) * 2**20)
+
+_DECODERS: dict[Any, Any] = {}
+
+
+def decode_typed_json(path: Path, record_type: Any) -> list[Any] | None:
+    """The file's top-level JSON list decoded straight into ``list[record_type]`` by ``msgspec``, or None.
+
+    ``record_type`` is a ``msgspec.Struct`` describing the regular records of a format exactly (strict types,
+    ``forbid_unknown_fields``), so every decoded record holds all of its source's data. None when msgspec is
+    not installed (``pip install "mmdial-data[stream]"``), the file is larger than :data:`TYPED_JSON_BYTES`,
+    or anything in it does not fit the type (malformed JSON included): the caller then reads the file the
+    generic way, which keeps every field and reports problems with their location.
+
+    >>> import msgspec, tempfile
+    >>> class Row(msgspec.Struct, forbid_unknown_fields=True):
+    ...     a: int
+    >>> p = Path(tempfile.mkdtemp()) / "a.json"
+    >>> _ = p.write_text('[{"a": 1}, {"a": 2}]')
+    >>> decode_typed_json(p, Row)
+    [Row(a=1), Row(a=2)]
+    >>> _ = p.write_text('[{"a": 1}, {"a": 2, "b": 3}]')
+    >>> decode_typed_json(p, Row) is None
+    True
+    """
+    if not 0 < path.stat().st_size <= TYPED_JSON_BYTES:
+        return None
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    decoder = _DECODERS.get(record_type)
+    if decoder is None:
+        decoder = _DECODERS[record_type] = msgspec.json.Decoder(list[record_type])
+    try:
+        records: list[Any] = decoder.decode(path.read_bytes())
+    except msgspec.MsgspecError:  # DecodeError (malformed) and ValidationError (another shape)
+        return None
+    return records
+
+
 def iter_json_array(path: Path, prefix: str = "item") -> Iterator[tuple[int, Any]]:
     """Yield ``(index, item)`` of a JSON array, parsed incrementally with ``ijson`` when installed.
 

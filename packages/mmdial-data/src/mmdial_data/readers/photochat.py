@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 from itertools import chain, compress, islice
 from json.encoder import encode_basestring
 from operator import itemgetter, not_
 from pathlib import Path, PurePosixPath
+from types import GenericAlias
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlparse
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import infer_split, iter_json_array, json_files
+from mmdial_data.readers._common import decode_typed_json, infer_split, iter_json_array, json_files
 from mmdial_data.schema import SCHEMA_VERSION, Annotations, Dialogue, ImageRef, Turn, dump_json
 
 if TYPE_CHECKING:
@@ -74,12 +76,74 @@ def read_photochat_batches(
     """
     for file in json_files(path):
         split_name = split or infer_split(file)
+        records = decode_typed_json(file, _typed_item())
+        if records is not None:  # every item has exactly the release's fields and types
+            for start in range(0, len(records), batch_size):
+                yield from _typed_batch(records[start : start + batch_size], start, split_name, file, policy)
+            continue
         items = _items_then_error(file)
         while batch := list(islice(items, batch_size)):
             error = batch.pop() if isinstance(batch[-1], SourceFormatError) else None
             yield from _batch(batch, split_name, file, policy)
             if error is not None:  # after the items before it, as read_photochat has them
                 policy.handle(error)
+
+
+@cache
+def _typed_item() -> Any:
+    """The msgspec type of a release item: exactly its fields and types (integers within 64 bits, as the
+    incremental parser requires), so a decoded item holds everything its JSON had."""
+    from typing import Annotated
+
+    import msgspec
+
+    int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+    turn = msgspec.defstruct(
+        "PhotoChatTurn",
+        [("message", str), ("share_photo", bool), ("user_id", int64)],
+        forbid_unknown_fields=True,
+        gc=False,
+    )
+    return msgspec.defstruct(
+        "PhotoChatItem",
+        [
+            ("dialogue", GenericAlias(list, (turn,))),
+            ("dialogue_id", int64 | str),
+            ("photo_description", str),
+            ("photo_url", str),
+            ("photo_id", str | msgspec.UnsetType, msgspec.UNSET),
+        ],
+        forbid_unknown_fields=True,
+    )
+
+
+def _typed_batch(
+    records: list[Any], start: int, split: str, file: Path, policy: ErrorPolicy
+) -> Iterator[pa.Table | Dialogue]:
+    """A batch of decoded release items (the first is item ``start`` of the file) as a table, or, when one
+    breaks a rule of :func:`_dialogue`, item by item through the object path."""
+    import msgspec
+    import numpy as np
+
+    dialogues = [r.dialogue for r in records]
+    turns = list(chain.from_iterable(dialogues))
+    table = _regular_table(
+        [r.dialogue_id for r in records],
+        [r.photo_url for r in records],
+        [r.photo_description for r in records],
+        [None if r.photo_id is msgspec.UNSET else r.photo_id for r in records],
+        np.fromiter(map(len, dialogues), np.int64, len(dialogues)),
+        [t.message for t in turns],
+        [t.share_photo for t in turns],
+        [t.user_id for t in turns],
+        split,
+        file,
+    )
+    if table is not None:
+        yield table
+    else:
+        yield from _dialogues(list(enumerate(msgspec.to_builtins(records), start)), split, file, policy)
 
 
 def _items_then_error(file: Path) -> Iterator[Any]:
@@ -206,9 +270,6 @@ def _table(items: list[tuple[int, Any]], split: str, file: Path) -> pa.Table | N
     Regular items pass every check of :func:`_dialogue`, so None is also the answer for any that would fail.
     """
     import numpy as np
-    import pyarrow as pa
-
-    from mmdial_data.arrow import empty_columns, table_from_columns
 
     raws = [raw for _, raw in items]
     try:  # a TypeError or KeyError: a value that is not the expected dict (or list) somewhere
@@ -233,8 +294,6 @@ def _table(items: list[tuple[int, Any]], split: str, file: Path) -> pa.Table | N
         ):
             return None
         lengths = np.fromiter(map(len, dialogues), np.int64, len(dialogues))
-        if not lengths.all():
-            return None
         turns = list(chain.from_iterable(dialogues))
         if set(map(len, turns)) != {3}:
             return None
@@ -245,16 +304,40 @@ def _table(items: list[tuple[int, Any]], split: str, file: Path) -> pa.Table | N
         return None
     if set(map(type, messages)) != {str} or set(map(type, shares)) - {bool} or set(map(type, users)) != {int}:
         return None
-    if not set(users) <= {0, 1} or not all(map(str.strip, compress(messages, map(not_, shares)))):
+    return _regular_table(ids, urls, descriptions, photo_ids, lengths, messages, shares, users, split, file)
+
+
+def _regular_table(
+    ids: list[int | str],
+    urls: list[str],
+    descriptions: list[str],
+    photo_ids: list[str | None],
+    lengths: Any,
+    messages: list[str],
+    shares: list[bool],
+    users: list[int],
+    split: str,
+    file: Path,
+) -> pa.Table | None:
+    """The table of a batch whose fields have the release's types (``lengths``: turns per dialogue, int64
+    array; the turn lists flattened), or None when it breaks a rule of :func:`_dialogue`: empty dialogue, a
+    ``user_id`` not 0 or 1, a blank message on a turn that shares no photo, a dialogue without a shared photo.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    from mmdial_data.arrow import empty_columns, table_from_columns
+
+    if not lengths.all() or not set(users) <= {0, 1} or not all(map(str.strip, compress(messages, map(not_, shares)))):
         return None
     share = np.fromiter(shares, bool, len(shares))
     user = np.fromiter(users, np.int8, len(users))
-    turn_offsets = np.zeros(len(dialogues) + 1, np.int64)
+    turn_offsets = np.zeros(len(ids) + 1, np.int64)
     np.cumsum(lengths, out=turn_offsets[1:])
     if not np.add.reduceat(share, turn_offsets[:-1]).all():  # every dialogue shares a photo
         return None
-    n_turns = len(turns)
-    owner = np.repeat(np.arange(len(dialogues)), lengths)  # the dialogue of each turn
+    n_turns = len(messages)
+    owner = np.repeat(np.arange(len(ids)), lengths)  # the dialogue of each turn
     shared = owner[share]  # the dialogue of each image turn
     prefix = f"{SOURCE}/{split}/{file.stem}/"
     file_field = ',"file":' + encode_basestring(file.name)
