@@ -15,7 +15,7 @@ its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
 - ``datasets``: ``datasets.load_dataset("json", data_files=...)`` (Arrow conversion into a fresh cache).
 
 Besides wall seconds, each row has the child's CPU seconds (user + sys; the machine may be shared) and, for
-mmdial, the seconds spent on the card's two plots (matplotlib import and drawing: a fixed cost per build) and
+mmdial, the seconds spent on the card's two plots (SVG written directly: a small fixed cost per build) and
 the rate without them. CPU seconds include the child's interpreter start-up and imports.
 
 Run: ``python benchmarks/bench_build.py`` (``--sizes 10000 100000``). Prints a table and writes

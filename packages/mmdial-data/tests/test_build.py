@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,12 @@ def test_demo_build_outputs_and_counts(tmp_path: Path) -> None:
     card = (tmp_path / "card.md").read_text()
     assert "| dailydialog | train | 3 | 12 | 0 |" in card
     assert "| sgd | train | 2 | 7 | 0 |" in card
-    assert "![turn lengths](turn_lengths.png)" in card
-    assert (tmp_path / "turn_lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![turn lengths](turn_lengths.svg)" in card
+    svg = ET.parse(tmp_path / "turn_lengths.svg").getroot()
+    bars = svg.findall(".//{http://www.w3.org/2000/svg}g/{http://www.w3.org/2000/svg}rect")
+    assert sum(int(b.findtext("{http://www.w3.org/2000/svg}title").rsplit(", ", 1)[1]) for b in bars) == sum(
+        c["turns"] for v in result.counts.values() for c in v.values()
+    )
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert prov["config"]["name"] == "demo" and prov["seed"] == 0
     assert "mmdial-data" in prov["versions"] and "pyarrow" in prov["versions"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from mmdial_data import Dialogue, Turn, read_dialogues, write_dialogues
 from mmdial_data.build import _ShardedWriter
-from mmdial_data.card import histogram_summary, write_turn_length_plot
+from mmdial_data.card import histogram_bins, histogram_summary, write_turn_length_plot
 from mmdial_data.io import ParquetDialogueWriter, write_parquet
 
 
@@ -87,6 +88,27 @@ def test_histogram_summary_matches_statistics(seed: int) -> None:
 
 def test_plot_from_histogram_equals_plot_from_list(tmp_path: Path) -> None:
     values = {"a": [1, 2, 2, 3, 150, 0], "b": [5, 5, 9]}
-    write_turn_length_plot(values, tmp_path / "list.png")
-    write_turn_length_plot({k: Counter(v) for k, v in values.items()}, tmp_path / "hist.png")
-    assert (tmp_path / "list.png").read_bytes() == (tmp_path / "hist.png").read_bytes()
+    write_turn_length_plot(values, tmp_path / "list.svg")
+    write_turn_length_plot({k: Counter(v) for k, v in values.items()}, tmp_path / "hist.svg")
+    assert (tmp_path / "list.svg").read_bytes() == (tmp_path / "hist.svg").read_bytes()
+
+
+def test_plot_bins_and_bars_hold_every_value(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    values = {"a & b": [rng.randint(0, 300) for _ in range(2000)], "c": [rng.randint(0, 30) for _ in range(500)]}
+    width, counts = histogram_bins(values, cap=100)
+    assert width == 2 and list(counts) == ["a & b", "c"]
+    assert [sum(row) for row in counts.values()] == [2000, 500]
+    assert counts["a & b"][-1] == sum(v >= 100 for v in values["a & b"])  # the capped values: last bin
+    assert counts["c"][5] == sum(v in (10, 11) for v in values["c"])
+    write_turn_length_plot(values, tmp_path / "p.svg")
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(tmp_path / "p.svg").getroot()
+    for group, (name, row) in zip(root.iter(f"{ns}g"), counts.items(), strict=True):
+        assert group.get("data-series") == name
+        titles = [r.findtext(f"{ns}title") for r in group.iter(f"{ns}rect")]
+        assert titles == [
+            f"{name}: {'100+' if b == 50 else f'{2 * b}-{2 * b + 1}'}, {c}" for b, c in enumerate(row) if c
+        ]
+        heights = [float(r.get("height")) for r in group.iter(f"{ns}rect")]
+        assert heights.index(max(heights)) == [c for c in row if c].index(max(row))

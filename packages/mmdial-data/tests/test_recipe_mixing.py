@@ -104,7 +104,7 @@ def test_shipped_recipes_rebuild_byte_identically(tmp_path: Path, name: str) -> 
     recipe = repo_root() / "datasets" / "recipes" / f"{name}.yaml"
     a = build_dataset(recipe, tmp_path / "a", progress=False)
     b = build_dataset(recipe, tmp_path / "b", progress=False)
-    for rel in ["card.md", "turn_lengths.png", "dialogue_lengths.png", *[str(p.relative_to(a.out)) for p in a.shards]]:
+    for rel in ["card.md", "turn_lengths.svg", "dialogue_lengths.svg", *[str(p.relative_to(a.out)) for p in a.shards]]:
         assert (a.out / rel).read_bytes() == (b.out / rel).read_bytes(), rel
     if name == "demo_all":
         assert set(a.counts) >= {"multiwoz", "visdial", "photochat", "locomo", "imad", "chitchat", "mychat"}

@@ -2,7 +2,7 @@
 
 Streams every source of a recipe through validation and filters into Parquet shards per split
 (``DIR/data/<split>/part-00000.parquet``, at most ``shard_size`` dialogues each), then writes ``card.md``
-(counts per source and split, turn-length plot, skipped records), ``turn_lengths.png`` and
+(counts per source and split, length plots, skipped records), ``turn_lengths.svg``, ``dialogue_lengths.svg`` and
 ``provenance.json`` (recipe, versions, git hash, input and output file hashes). Output is deterministic:
 re-running the same recipe on the same inputs gives byte-identical files.
 
@@ -614,8 +614,8 @@ def build_dataset(
     )
     from mmdial_data.card import write_card, write_dialogue_length_plot, write_turn_length_plot
 
-    write_turn_length_plot(result.turn_lengths, out / "turn_lengths.png")
-    write_dialogue_length_plot(result.dialogue_lengths, out / "dialogue_lengths.png")
+    write_turn_length_plot(result.turn_lengths, out / "turn_lengths.svg")
+    write_dialogue_length_plot(result.dialogue_lengths, out / "dialogue_lengths.svg")
     write_card(recipe, result, out / "card.md")
     record = provenance(
         config=recipe.to_dict(),

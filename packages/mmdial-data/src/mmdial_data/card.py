@@ -48,37 +48,113 @@ def histogram_summary(values: Histogram) -> tuple[int, float, float, int] | None
     return n, sum(k * c for k, c in items) / n, median, items[-1][0]
 
 
+#: Series colours (matplotlib's tab10), in the order of the sorted series names.
+_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+_WIDTH, _HEIGHT = 640, 360
+_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 36, 48
+
+
+def _nice_step(top: float, ticks: int = 5) -> int:
+    """The 1-2-5 x 10^k step (at least 1) giving about ``ticks`` ticks from 0 to ``top``."""
+    raw = max(top / ticks, 1.0)
+    magnitude = 10 ** (len(str(int(raw))) - 1)
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+
+
+def histogram_bins(series: Mapping[str, Histogram], cap: int) -> tuple[int, dict[str, list[int]]]:
+    """``(bin width, counts per bin per series)`` of the card's plots: values capped at ``cap``, bins of
+    ``max(1, upper // 40)`` from 0 to ``upper`` (the largest capped value), the last bin closed.
+
+    >>> histogram_bins({"a": [0, 1, 1, 3], "b": Counter({250: 2})}, cap=5)
+    (1, {'a': [1, 2, 0, 1, 0, 0], 'b': [0, 0, 0, 0, 0, 2]})
+    """
+    hists = {name: _as_hist(v) for name, v in series.items()}
+    upper = min(max((k for h in hists.values() for k, c in h.items() if c), default=1), cap)
+    width = max(1, upper // 40)
+    n_bins = upper // width + 1
+    counts: dict[str, list[int]] = {}
+    for name, hist in sorted(hists.items()):
+        row = [0] * n_bins
+        for k, c in hist.items():
+            if c:
+                row[min(min(k, cap) // width, n_bins - 1)] += c
+        counts[name] = row
+    return width, counts
+
+
 def _histogram_plot(
     series: Mapping[str, Histogram], path: Path, *, cap: int, xlabel: str, ylabel: str, title: str
 ) -> None:
-    """Overlaid histograms, one per series, values capped at ``cap`` (PNG, deterministic bytes).
+    """Overlaid histograms, one translucent bar series per source (:func:`histogram_bins`), written as SVG.
 
-    Uses matplotlib's object API (no pyplot, no global backend change); imported only here.
+    Plain text with no plotting library (nothing heavy to import, deterministic bytes, diffable); each bar
+    has a ``<title>`` (shown on hover) with its source, range and count.
     """
-    from matplotlib.figure import Figure
+    from xml.sax.saxutils import escape, quoteattr
 
-    hists = {name: _as_hist(v) for name, v in series.items()}
-    fig = Figure(figsize=(6.4, 3.6), dpi=100)
-    ax = fig.subplots()
-    upper = min(max((max(k for k, c in h.items() if c) for h in hists.values() if any(h.values())), default=1), cap)
-    bins = list(range(0, upper + 2, max(1, upper // 40)))
-    for name, hist in sorted(hists.items()):
-        capped: Counter[int] = Counter()
-        for k, c in hist.items():
-            capped[min(k, cap)] += c
-        keys = sorted(capped)
-        ax.hist(keys, bins=bins, weights=[capped[k] for k in keys], alpha=0.55, label=f"{name} (n={capped.total()})")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    if hists:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png", metadata={"Software": None})
+    width, counts = histogram_bins(series, cap)
+    n_bins = len(next(iter(counts.values()), [0]))
+    peak = max((c for row in counts.values() for c in row), default=0)
+    y_step = _nice_step(peak)
+    y_top = max(y_step, -(-peak // y_step) * y_step)
+    plot_w, plot_h = _WIDTH - _LEFT - _RIGHT, _HEIGHT - _TOP - _BOTTOM
+    bar_w = plot_w / n_bins
+
+    def x_at(value: float) -> float:
+        return _LEFT + value / width * bar_w
+
+    def y_at(count: float) -> float:
+        return _TOP + plot_h * (1 - count / y_top)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{_HEIGHT}" '
+        f'viewBox="0 0 {_WIDTH} {_HEIGHT}" font-family="sans-serif" font-size="11">',
+        f"<title>{escape(title)}</title>",
+        f'<rect width="{_WIDTH}" height="{_HEIGHT}" fill="white"/>',
+        f'<text x="{_WIDTH / 2:g}" y="22" text-anchor="middle" font-size="13">{escape(title)}</text>',
+    ]
+    for tick in range(0, y_top + 1, y_step):
+        y = y_at(tick)
+        out.append(f'<line x1="{_LEFT}" y1="{y:.1f}" x2="{_WIDTH - _RIGHT}" y2="{y:.1f}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+    x_step = _nice_step(n_bins * width, 8)
+    for tick in range(0, n_bins * width + 1, x_step):
+        x = x_at(tick)
+        out.append(f'<line x1="{x:.1f}" y1="{_TOP + plot_h}" x2="{x:.1f}" y2="{_TOP + plot_h + 4}" stroke="black"/>')
+        out.append(f'<text x="{x:.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle">{tick}</text>')
+    for i, (name, row) in enumerate(counts.items()):
+        colour = _COLOURS[i % len(_COLOURS)]
+        out.append(f'<g fill="{colour}" fill-opacity="0.55" data-series={quoteattr(name)}>')
+        for b, count in enumerate(row):
+            if count:
+                low = b * width
+                label = f"{low}" if width == 1 else f"{low}-{low + width - 1}"
+                if b == n_bins - 1 and low + width - 1 >= cap:
+                    label = f"{low}+"
+                y = y_at(count)
+                out.append(
+                    f'<rect x="{x_at(low):.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{_TOP + plot_h - y:.1f}">'
+                    f"<title>{escape(name)}: {label}, {count}</title></rect>"
+                )
+        out.append("</g>")
+        legend_y = _TOP + 8 + 16 * i
+        out.append(
+            f'<rect x="{_WIDTH - _RIGHT - 190}" y="{legend_y}" width="12" height="10" fill="{colour}" '
+            f'fill-opacity="0.55"/><text x="{_WIDTH - _RIGHT - 172}" y="{legend_y + 9}">'
+            f"{escape(name)} (n={sum(row)})</text>"
+        )
+    out += [
+        f'<rect x="{_LEFT}" y="{_TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="black"/>',
+        f'<text x="{_LEFT + plot_w / 2:g}" y="{_HEIGHT - 10}" text-anchor="middle">{escape(xlabel)}</text>',
+        f'<text transform="translate(16 {_TOP + plot_h / 2:g}) rotate(-90)" text-anchor="middle">'
+        f"{escape(ylabel)}</text>",
+        "</svg>",
+    ]
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
 def write_turn_length_plot(turn_lengths: Mapping[str, Histogram], path: Path) -> None:
-    """A histogram of words per turn, one series per source (PNG, deterministic bytes)."""
+    """A histogram of words per turn, one series per source (SVG, deterministic bytes)."""
     _histogram_plot(
         turn_lengths, path, cap=100, xlabel="words per turn (capped at 100)", ylabel="turns",
         title="Turn length distribution",
@@ -86,7 +162,7 @@ def write_turn_length_plot(turn_lengths: Mapping[str, Histogram], path: Path) ->
 
 
 def write_dialogue_length_plot(dialogue_lengths: Mapping[str, Histogram], path: Path) -> None:
-    """A histogram of turns per dialogue, one series per source (PNG, deterministic bytes)."""
+    """A histogram of turns per dialogue, one series per source (SVG, deterministic bytes)."""
     _histogram_plot(
         dialogue_lengths, path, cap=200, xlabel="turns per dialogue (capped at 200)", ylabel="dialogues",
         title="Dialogue length distribution",
@@ -128,7 +204,7 @@ def write_card(recipe: Recipe, result: BuildResult, path: Path) -> None:
         "|---|---:|---:|---:|---:|",
     ]
     lines += _summary_rows(result.turn_lengths)
-    lines += ["", "![turn lengths](turn_lengths.png)", ""]
+    lines += ["", "![turn lengths](turn_lengths.svg)", ""]
     if result.dialogue_lengths:
         lines += [
             "## Dialogue lengths (turns)",
@@ -137,7 +213,7 @@ def write_card(recipe: Recipe, result: BuildResult, path: Path) -> None:
             "|---|---:|---:|---:|---:|",
         ]
         lines += _summary_rows(result.dialogue_lengths)
-        lines += ["", "![dialogue lengths](dialogue_lengths.png)", ""]
+        lines += ["", "![dialogue lengths](dialogue_lengths.svg)", ""]
     if result.per_source:
         keys = sorted({k for v in result.per_source.values() for k in v} - {"read", "kept"})
         lines += [

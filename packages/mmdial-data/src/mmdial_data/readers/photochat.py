@@ -115,6 +115,7 @@ def _typed_item() -> Any:
             ("photo_id", str | msgspec.UnsetType, msgspec.UNSET),
         ],
         forbid_unknown_fields=True,
+        gc=False,
     )
 
 
