@@ -363,3 +363,52 @@ def test_writer_rejects_other_schemas_and_aborts_in_background(tmp_path: Path) -
         writer.write_table(to_table(read_source("photochat", demo_dir() / "photochat")))
         writer.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def _events(stream: Any, policy: ErrorPolicy) -> list[Any]:
+    """Items (as dialogues) and the policy's skipped records, in the order they happened, then the exception."""
+    out: list[Any] = []
+    seen = 0
+    try:
+        for item in stream:
+            out.extend(("skipped", s) for s in policy.skipped[seen:])
+            seen = len(policy.skipped)
+            out.extend(from_table(item) if isinstance(item, pa.Table) else [item])
+    except Exception as exc:
+        out.append(("raised", type(exc), str(exc)))
+    out.extend(("skipped", s) for s in policy.skipped[seen:])
+    return out
+
+
+@pytest.mark.parametrize("on_error", ["skip", "raise"])
+def test_files_read_in_processes_replay_like_one_process(inputs: Path, tmp_path: Path, on_error: str) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sources = [
+        [inputs / "clean", inputs / "edge", inputs / "typed", inputs / "big_int", inputs / "short"],
+        [inputs / "short", inputs / "trunc", inputs / "clean"],
+        [inputs / "short", tmp_path / "missing", inputs / "clean"],
+        [inputs / "typed", empty],
+    ]
+    for paths in sources:
+        got = {}
+        for workers in (1, 2, 3):
+            policy = ErrorPolicy(on_error)  # type: ignore[arg-type]
+            stream = read_source_batches("photochat", paths, split=None, on_error=policy, workers=workers)
+            got[workers] = _events(stream, policy)
+        assert got[2] == got[1] and got[3] == got[1]
+        assert sum(isinstance(e, Dialogue) for e in got[1]) > 0
+        if on_error == "raise":  # each of these sources has a bad record, a missing path or an empty folder
+            assert got[1][-1][0] == "raised"
+
+
+@pytest.mark.parametrize("name", ["errors_skipped", "shards"])
+def test_build_with_reading_workers_is_byte_identical(tmp_path: Path, inputs: Path, name: str) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"name: {name}\n" + RECIPES[name].format(**{"in": inputs, "demo": demo_dir()}))
+    one = build_dataset(recipe, tmp_path / "one", progress=False)
+    two = build_dataset(recipe, tmp_path / "two", progress=False, workers=2)
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    assert (one.dialogues, one.counts, one.skipped) == (two.dialogues, two.counts, two.skipped)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        build_dataset(recipe, tmp_path / "zero", progress=False, workers=0)

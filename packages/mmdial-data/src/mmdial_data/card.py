@@ -57,7 +57,7 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 36, 48
 def _nice_step(top: float, ticks: int = 5) -> int:
     """The 1-2-5 x 10^k step (at least 1) giving about ``ticks`` ticks from 0 to ``top``."""
     raw = max(top / ticks, 1.0)
-    magnitude = 10 ** (len(str(int(raw))) - 1)
+    magnitude = int(10 ** (len(str(int(raw))) - 1))
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
 

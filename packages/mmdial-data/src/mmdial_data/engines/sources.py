@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,18 @@ class RecordingPolicy(ErrorPolicy):
 
     def handle(self, error: MMDialDataError) -> None:
         self.events.append(("error", error))
+
+
+def replay_events(events: Iterable[tuple[str, Any]], policy: ErrorPolicy) -> Iterator[Any]:
+    """Replay recorded ``(kind, object)`` events here: yield each ``dialogue``/``item``, hand each ``error`` to
+    ``policy`` (which raises or records it, as it would have where it happened), raise a ``raise``."""
+    for kind, obj in events:
+        if kind == "error":
+            policy.handle(obj)
+        elif kind == "raise":
+            raise obj
+        else:
+            yield obj
 
 
 @contextmanager
@@ -150,19 +162,16 @@ class SourcesOnEngine:
         parquet = pq.ParquetFile(path)
         if "payload" not in parquet.schema_arrow.names:  # a source with no dialogue and no error
             return
-        for batch in parquet.iter_batches(columns=["kind", "payload"], batch_size=256):
-            for kind, payload in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
-                obj = pickle.loads(payload)
-                if kind == "dialogue":
-                    yield obj
-                elif kind == "error":
-                    policy.handle(obj)
-                else:
-                    raise obj
+        events = (
+            (kind, pickle.loads(payload))
+            for batch in parquet.iter_batches(columns=["kind", "payload"], batch_size=256)
+            for kind, payload in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
+        )
+        yield from replay_events(events, policy)
 
     def close(self) -> None:
         """Remove the engine's shards (after a successful build)."""
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-__all__ = ["RecordingPolicy", "SourcesOnEngine", "read_sources_worker"]
+__all__ = ["RecordingPolicy", "SourcesOnEngine", "read_sources_worker", "replay_events"]
