@@ -1,22 +1,24 @@
 """Benchmark: converting >= 100,000 dialogues to the unified Parquet format, with flat memory.
 
 Input: the PhotoChat sample (``$MMDIAL_SAMPLES/photochat``, or the demo file when absent) replicated with new
-``dialogue_id`` values into JSON-list files of 10,000 dialogues (the release layout). Three ways, each in
-its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
+``dialogue_id`` values into JSON-list files of 10,000 dialogues (the release layout). Each way runs in
+its own process (peak RSS = that process's ``ru_maxrss``; for ``mmdial-2proc`` also the largest reading
+worker's), on the same files:
 
 - ``mmdial``: ``build_dataset`` (``photochat`` reader, validation, filters, Parquet shards, card with two plots,
-  input and output hashes). The PhotoChat reader's columnar path turns each batch of 1,024 regular items into
-  one unified Arrow table (the builder validates, filters and counts it vectorized; the same bytes as the
-  one-by-one path), and Parquet row groups are encoded on a background thread. Files up to
-  ``MMDIAL_WHOLE_FILE_JSON_MB`` (default 4) are parsed whole with ``json.loads``; set ``MMDIAL_BENCH_WHOLE_MB``
-  to choose it for this row (the input files are ~20 MB);
-- ``mmdial-ijson``: the same with ``MMDIAL_WHOLE_FILE_JSON_MB=0`` (every file parsed incrementally by ijson);
+  input and output hashes). Each file (~20 MB, under ``MMDIAL_TYPED_JSON_MB``) is decoded whole by msgspec into
+  typed records of exactly the release's fields; the PhotoChat reader's columnar path turns each batch of
+  1,024 of them into one unified Arrow table (the builder validates, filters and counts it vectorized; the
+  same bytes as the one-by-one path), and Parquet row groups are encoded on a background thread;
+- ``mmdial-2proc``: the same with ``workers=2`` (two processes read the files while the main one writes);
+- ``mmdial-ijson``: the generic JSON path instead of the typed one (``MMDIAL_TYPED_JSON_MB=0``,
+  ``MMDIAL_WHOLE_FILE_JSON_MB=0``: every file parsed incrementally by ijson into dicts);
 - ``naive``: ``json.load`` of every file, one Python dict per turn, ``pandas.DataFrame(...).to_parquet``;
 - ``datasets``: ``datasets.load_dataset("json", data_files=...)`` (Arrow conversion into a fresh cache).
 
-Besides wall seconds, each row has the child's CPU seconds (user + sys; the machine may be shared) and, for
-mmdial, the seconds spent on the card's two plots (SVG written directly: a small fixed cost per build) and
-the rate without them. CPU seconds include the child's interpreter start-up and imports.
+Besides wall seconds, each row has the child's CPU seconds (user + sys, its workers' included; the machine
+may be shared) and, for mmdial, the seconds spent on the card's two plots (SVG written directly: a small
+fixed cost per build) and the rate without them. CPU seconds include the child's interpreter start-up and imports.
 
 Run: ``python benchmarks/bench_build.py`` (``--sizes 10000 100000``). Prints a table and writes
 ``reports/bench_build.json``.
@@ -65,10 +67,9 @@ t = time.perf_counter()
 plot_s = 0.0
 if method.startswith("mmdial"):
     import os
-    if method == "mmdial" and os.environ.get("MMDIAL_BENCH_WHOLE_MB"):
-        os.environ["MMDIAL_WHOLE_FILE_JSON_MB"] = os.environ["MMDIAL_BENCH_WHOLE_MB"]
     if method == "mmdial-ijson":
         os.environ["MMDIAL_WHOLE_FILE_JSON_MB"] = "0"
+        os.environ["MMDIAL_TYPED_JSON_MB"] = "0"
     from mmdial_data import build_dataset
     import mmdial_data.card as card
     def timed(fn):
@@ -86,7 +87,8 @@ if method.startswith("mmdial"):
     out.mkdir(parents=True, exist_ok=True)
     src = f"sources:\n  - reader: photochat\n    paths: [{inp / 'train'}]\n"
     recipe.write_text("name: bench\nshard_size: 10000\n" + src)
-    n = build_dataset(recipe, out / "build", progress=False).dialogues
+    workers = 2 if method == "mmdial-2proc" else 1
+    n = build_dataset(recipe, out / "build", progress=False, workers=workers).dialogues
 elif method == "naive":
     import pandas as pd
     rows = []
@@ -108,8 +110,11 @@ elif method == "datasets":
     n = len(ds)
 dt = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"method": method, "dialogues": n, "seconds": dt, "cpu_seconds": ru.ru_utime + ru.ru_stime,
-                  "plot_seconds": plot_s, "peak_rss_mb": ru.ru_maxrss / 1024}))
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # reading workers (mmdial-2proc), reaped by now
+print(json.dumps({"method": method, "dialogues": n, "seconds": dt,
+                  "cpu_seconds": ru.ru_utime + ru.ru_stime + kids.ru_utime + kids.ru_stime,
+                  "plot_seconds": plot_s, "peak_rss_mb": ru.ru_maxrss / 1024,
+                  "worker_peak_rss_mb": kids.ru_maxrss / 1024}))
 """
 
 
@@ -125,7 +130,7 @@ def run(method: str, inp: Path, work: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--methods", nargs="+", default=["mmdial", "mmdial-ijson", "naive", "datasets"])
+    parser.add_argument("--methods", nargs="+", default=["mmdial", "mmdial-2proc", "mmdial-ijson", "naive", "datasets"])
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench_build.json")
     args = parser.parse_args(argv)
     results = []
@@ -142,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"{n:>7} {method:<12} {r['dialogues']:>7} dlg {r['seconds']:7.2f} s "
                     f"{r['rate']:9.0f} dlg/s ({r['rate_without_plots']:6.0f} w/o plots)  "
                     f"cpu {r['cpu_seconds']:6.2f} s  plots {r['plot_seconds']:5.2f} s  "
-                    f"peak RSS {r['peak_rss_mb']:7.0f} MB",
+                    f"peak RSS {r['peak_rss_mb']:7.0f} MB"
+                    + (f" (+ workers, {r['worker_peak_rss_mb']:.0f} MB each)" if r["worker_peak_rss_mb"] else ""),
                     flush=True,
                 )
     for n in args.sizes:
         by = {r["method"]: r for r in results if r["size"] == n}
-        for ours in ("mmdial", "mmdial-ijson"):
+        for ours in ("mmdial", "mmdial-2proc", "mmdial-ijson"):
             for ref in ("naive", "datasets"):
                 if ours in by and ref in by:
                     a, b = by[ours], by[ref]
