@@ -2,21 +2,19 @@
 
 Input: the PhotoChat sample (``$MMDIAL_SAMPLES/photochat``, or the demo file when absent) replicated with new
 ``dialogue_id`` values into JSON-list files of 10,000 dialogues (the release layout). Each way runs in
-its own process (peak RSS = that process's ``ru_maxrss``; for ``mmdial-2proc`` also the largest reading
-worker's), on the same files:
+its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
 
 - ``mmdial``: ``build_dataset`` (``photochat`` reader, validation, filters, Parquet shards, card with two plots,
   input and output hashes). Each file (~20 MB, under ``MMDIAL_TYPED_JSON_MB``) is decoded whole by msgspec into
   typed records of exactly the release's fields; the PhotoChat reader's columnar path turns each batch of
   1,024 of them into one unified Arrow table (the builder validates, filters and counts it vectorized; the
   same bytes as the one-by-one path), and Parquet row groups are encoded on a background thread;
-- ``mmdial-2proc``: the same with ``workers=2`` (two processes read the files while the main one writes);
 - ``mmdial-ijson``: the generic JSON path instead of the typed one (``MMDIAL_TYPED_JSON_MB=0``,
   ``MMDIAL_WHOLE_FILE_JSON_MB=0``: every file parsed incrementally by ijson into dicts);
 - ``naive``: ``json.load`` of every file, one Python dict per turn, ``pandas.DataFrame(...).to_parquet``;
 - ``datasets``: ``datasets.load_dataset("json", data_files=...)`` (Arrow conversion into a fresh cache).
 
-Besides wall seconds, each row has the child's CPU seconds (user + sys, its workers' included; the machine
+Besides wall seconds, each row has the child's CPU seconds (user + sys, all threads; the machine
 may be shared) and, for mmdial, the seconds spent on the card's two plots (SVG written directly: a small
 fixed cost per build) and the rate without them. CPU seconds include the child's interpreter start-up and imports.
 
@@ -87,8 +85,7 @@ if method.startswith("mmdial"):
     out.mkdir(parents=True, exist_ok=True)
     src = f"sources:\n  - reader: photochat\n    paths: [{inp / 'train'}]\n"
     recipe.write_text("name: bench\nshard_size: 10000\n" + src)
-    workers = 2 if method == "mmdial-2proc" else 1
-    n = build_dataset(recipe, out / "build", progress=False, workers=workers).dialogues
+    n = build_dataset(recipe, out / "build", progress=False).dialogues
 elif method == "naive":
     import pandas as pd
     rows = []
@@ -110,11 +107,8 @@ elif method == "datasets":
     n = len(ds)
 dt = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_SELF)
-kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # reading workers (mmdial-2proc), reaped by now
-print(json.dumps({"method": method, "dialogues": n, "seconds": dt,
-                  "cpu_seconds": ru.ru_utime + ru.ru_stime + kids.ru_utime + kids.ru_stime,
-                  "plot_seconds": plot_s, "peak_rss_mb": ru.ru_maxrss / 1024,
-                  "worker_peak_rss_mb": kids.ru_maxrss / 1024}))
+print(json.dumps({"method": method, "dialogues": n, "seconds": dt, "cpu_seconds": ru.ru_utime + ru.ru_stime,
+                  "plot_seconds": plot_s, "peak_rss_mb": ru.ru_maxrss / 1024}))
 """
 
 
@@ -130,7 +124,7 @@ def run(method: str, inp: Path, work: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--methods", nargs="+", default=["mmdial", "mmdial-2proc", "mmdial-ijson", "naive", "datasets"])
+    parser.add_argument("--methods", nargs="+", default=["mmdial", "mmdial-ijson", "naive", "datasets"])
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench_build.json")
     args = parser.parse_args(argv)
     results = []
@@ -147,13 +141,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"{n:>7} {method:<12} {r['dialogues']:>7} dlg {r['seconds']:7.2f} s "
                     f"{r['rate']:9.0f} dlg/s ({r['rate_without_plots']:6.0f} w/o plots)  "
                     f"cpu {r['cpu_seconds']:6.2f} s  plots {r['plot_seconds']:5.2f} s  "
-                    f"peak RSS {r['peak_rss_mb']:7.0f} MB"
-                    + (f" (+ workers, {r['worker_peak_rss_mb']:.0f} MB each)" if r["worker_peak_rss_mb"] else ""),
+                    f"peak RSS {r['peak_rss_mb']:7.0f} MB",
                     flush=True,
                 )
     for n in args.sizes:
         by = {r["method"]: r for r in results if r["size"] == n}
-        for ours in ("mmdial", "mmdial-2proc", "mmdial-ijson"):
+        for ours in ("mmdial", "mmdial-ijson"):
             for ref in ("naive", "datasets"):
                 if ours in by and ref in by:
                     a, b = by[ours], by[ref]

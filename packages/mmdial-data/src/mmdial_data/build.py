@@ -472,18 +472,13 @@ def build_dataset(
     progress: bool = True,
     engine: str | Engine | None = None,
     engine_options: Mapping[str, Any] | None = None,
-    workers: int = 1,
 ) -> BuildResult:
     """Build the dataset described by a recipe file into ``out`` (replacing earlier build outputs there).
 
     ``engine``: ``"local"`` (default) reads the sources here; ``"ray"`` or an engine instance reads and validates
     each source on an engine worker (:mod:`mmdial_data.engines.sources`) while filters, dedup, splits and writing
     stay here, so the outputs are identical. ``engine_options`` configure a named engine (``{"workers": 4}``).
-    ``workers``: on the local engine, processes that read the files of a columnar source (PhotoChat) while this
-    process validates and writes (:mod:`mmdial_data.readers.parallel`); the outputs do not depend on it.
     """
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
     from tqdm.auto import tqdm
 
     from mmdial_data.engines import resolve_engine
@@ -536,7 +531,7 @@ def build_dataset(
                 hashes[_portable(f, base)] = hasher.submit(file_sha256, f)
             if on_engine is None and _columnar(spec, recipe):
                 batches = read_source_batches(
-                    spec.reader, paths, split=spec.split, on_error=policy, options=spec.options, workers=workers
+                    spec.reader, paths, split=spec.split, on_error=policy, options=spec.options
                 )
                 stream = _tables_apart(batches, partial(add_table, path=str(paths[0])))
                 dialogues = validated(stream, path=str(paths[0]), policy=policy, unique_ids=False)

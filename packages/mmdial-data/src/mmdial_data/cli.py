@@ -66,9 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--on-error", choices=["raise", "skip"], default=None, help="override the recipe's on_error")
     add_engine_arguments(p, "where sources are read and validated")
-    p.add_argument(
-        "--workers", type=int, default=1, help="local engine: processes reading the files of a PhotoChat source"
-    )
     p.set_defaults(handler=_cmd_build)
 
     p = sub.add_parser("export", help="export a unified dataset: hf (datasets.DatasetDict) or instructions (JSONL)")
@@ -201,7 +198,7 @@ def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_build(args: argparse.Namespace) -> int:
     from mmdial_data.build import build_dataset
 
-    result = build_dataset(args.recipe, args.out, on_error=args.on_error, workers=args.workers, **engine_kwargs(args))
+    result = build_dataset(args.recipe, args.out, on_error=args.on_error, **engine_kwargs(args))
     print(f"built {result.dialogues} dialogues in {len(result.shards)} shards -> {args.out}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} records (listed in {args.out / 'card.md'})")

@@ -224,15 +224,11 @@ def read_source_batches(
     split: str | None = None,
     on_error: OnError | ErrorPolicy = "raise",
     options: dict[str, Any] | None = None,
-    workers: int = 1,
 ) -> Iterator[pa.Table | Dialogue]:
     """What :func:`read_source` reads, in the same order and with the same errors, where a reader with a
     columnar fast path (``photochat``) yields runs of dialogues as unified Arrow tables (schema
     :func:`mmdial_data.arrow.arrow_schema`, equal to ``to_table`` of those dialogues); other readers, and
     batches the fast path does not take, yield :class:`Dialogue` objects.
-
-    ``workers > 1`` reads the files of a columnar source in that many processes
-    (:mod:`mmdial_data.readers.parallel`), with the same items, errors and order; other readers ignore it.
 
     Example:
         >>> from mmdial_data.testing import demo_dir
@@ -245,13 +241,6 @@ def read_source_batches(
     target = _BATCH_READERS.get(name)
     reader: Callable[..., Iterator[Any]] = info.load()
     if target is not None and not options and info.target == _BUILTIN[name][1]:  # the built-in reader
-        if workers > 1:
-            from mmdial_data.readers.parallel import read_files_in_processes
-
-            policy = on_error if isinstance(on_error, ErrorPolicy) else ErrorPolicy(on_error)
-            files = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
-            yield from read_files_in_processes(target, name, files, split=split, policy=policy, workers=workers)
-            return
         module, _, attr = target.partition(":")
         reader = getattr(importlib.import_module(module), attr)
     yield from _read(reader, name, paths, split=split, on_error=on_error, options=options)
