@@ -80,6 +80,7 @@ def read_photochat_batches(
         if records is not None:  # every item has exactly the release's fields and types
             for start in range(0, len(records), batch_size):
                 yield from _typed_batch(records[start : start + batch_size], start, split_name, file, policy)
+            del records  # before the next file is decoded: one file's records in memory at a time
             continue
         items = _items_then_error(file)
         while batch := list(islice(items, batch_size)):
