@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mmdial_data import MMDialDataError, build_dataset, read_dialogues
-from mmdial_data.testing import demo_dir, repo_root
+from mmdial_data.testing import broken_dailydialog, demo_dir, repo_root
 
 DEMO_RECIPE = Path(repo_root() or ".") / "datasets" / "recipes" / "demo.yaml"
 
@@ -86,13 +86,7 @@ filters:
 
 
 def test_skip_mode_writes_skips_into_card(tmp_path: Path) -> None:
-    dd = tmp_path / "dd"
-    dd.mkdir()
-    for f in (demo_dir() / "dailydialog").iterdir():
-        (dd / f.name).write_bytes(f.read_bytes())
-    acts = (dd / "dialogues_act_train.txt").read_text().splitlines()
-    acts[1] = "2 1 "
-    (dd / "dialogues_act_train.txt").write_text("\n".join(acts) + "\n")
+    dd = broken_dailydialog(tmp_path)
     recipe = _recipe(tmp_path, f"name: skip\nsources:\n  - reader: dailydialog\n    paths: [{dd}]\n")
     with pytest.raises(MMDialDataError, match="line 2: 3 utterances but 2 act"):
         build_dataset(recipe, tmp_path / "out", progress=False)

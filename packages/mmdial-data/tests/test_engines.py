@@ -142,15 +142,9 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _broken_dailydialog(tmp_path: Path) -> Path:
     """The demo DailyDialog files with one misaligned act line (record "line 2") and its recipe."""
-    from mmdial_data.testing import demo_dir
+    from mmdial_data.testing import broken_dailydialog, demo_dir
 
-    dd = tmp_path / "dd"
-    dd.mkdir()
-    for f in (demo_dir() / "dailydialog").iterdir():
-        (dd / f.name).write_bytes(f.read_bytes())
-    acts = (dd / "dialogues_act_train.txt").read_text().splitlines()
-    acts[1] = "2 1 "
-    (dd / "dialogues_act_train.txt").write_text("\n".join(acts) + "\n")
+    dd = broken_dailydialog(tmp_path)
     recipe = tmp_path / "recipe.yaml"
     demo = demo_dir()
     recipe.write_text(

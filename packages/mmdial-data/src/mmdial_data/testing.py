@@ -60,6 +60,25 @@ def samples_dir(dataset: str | None = None) -> Path:
     return path
 
 
+def broken_dailydialog(folder: Path) -> Path:
+    """``folder/dd``: a copy of the demo DailyDialog files with one misaligned act line (record ``line 2``: 3
+    utterances but 2 acts), for tests of error handling.
+
+    >>> import tempfile
+    >>> dd = broken_dailydialog(Path(tempfile.mkdtemp()))
+    >>> (dd / "dialogues_act_train.txt").read_text().splitlines()[1]
+    '2 1 '
+    """
+    dd = folder / "dd"
+    dd.mkdir()
+    for f in (demo_dir() / "dailydialog").iterdir():
+        (dd / f.name).write_bytes(f.read_bytes())
+    acts = (dd / "dialogues_act_train.txt").read_text().splitlines()
+    acts[1] = "2 1 "
+    (dd / "dialogues_act_train.txt").write_text("\n".join(acts) + "\n")
+    return dd
+
+
 def iter_leaves(obj: Any, path: str = "$") -> Iterator[tuple[str, Any]]:
     """Yield ``(json path, value)`` for every leaf of a JSON value; empty lists/objects are leaves too.
 
