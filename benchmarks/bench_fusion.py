@@ -4,12 +4,22 @@ One command::
 
     python benchmarks/bench_fusion.py                 # tiny-t5, tiny-gpt2, smollm2-135m-instruct (if installed)
     python benchmarks/bench_fusion.py --backbones tiny-t5 --device cuda --amp bf16
+    python benchmarks/bench_fusion.py --random-init --device cuda --amp bf16   # SmolLM2 shape, no weights needed
 
 For each backbone the same samples (DailyDialog demo contexts, 5 turn-level + 6 entity-level image slots of
 384-d features, the offline encoder's size) are run with all visual slots ("full") and without ("text_only"),
 so the ratio is the cost of the visual slots on that backbone. Generation forces a fixed number of new tokens
 (``min_new_tokens = max_new_tokens``) so both sides decode the same amount. Both sides are loaded first and timed
 in turn, best of ``--repeats`` (a shared machine's load changes only ever slow a run down).
+
+``--random-init`` times ``smollm2-135m-instruct`` without its weights: the SmolLM2-135M architecture is built
+from :data:`SMOLLM2_135M_CONFIG` (below, in this file) with random weights, which is fair for speed (no kernel's
+cost depends on the weight values) but says nothing about the outputs; generation still decodes exactly
+``new_tokens`` tokens. It is meant for machines without the converted checkpoint (``~/.cache/mmdial``, 0.5 GB),
+such as a lent GPU machine. The tokenizer, which sets the sequence lengths, is the SmolLM2 one read from
+``--tokenizer DIR`` (a folder with ``tokenizer.json``, e.g. the converted checkpoint's, about 3.5 MB), else from
+the converted checkpoint's folder if present, else the tiny byte-level one (about 1.6x longer contexts on
+these samples); the output names the tokenizer used and the mean context length.
 """
 
 from __future__ import annotations
@@ -18,13 +28,15 @@ import argparse
 import contextlib
 import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from mmdial_data import read_source
 from mmdial_data.testing import demo_dir
-from mmdial_fusion.backbones import load_backbone
+from mmdial_fusion.backbones import Backbone, cache_root, load_backbone, tiny_tokenizer
 from mmdial_fusion.collate import FusionCollator
 from mmdial_fusion.features import ImageFeatureStore
 from mmdial_fusion.knowledge import build_samples
@@ -32,6 +44,52 @@ from mmdial_fusion.model import FusionModel
 from mmdial_fusion.samples import FusionSample, VisualKnowledge
 
 IMAGE_DIM = 384
+
+#: SmolLM2-135M-Instruct's architecture, copied from the ``config.json`` that
+#: ``mmdial_fusion.backbones.smollm2_checkpoint`` writes (transformers ``LlamaConfig`` fields); used by
+#: ``--random-init``.
+SMOLLM2_135M_CONFIG: dict[str, object] = {
+    "vocab_size": 49152,
+    "hidden_size": 576,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "head_dim": 64,
+    "hidden_act": "silu",
+    "max_position_embeddings": 8192,
+    "rms_norm_eps": 1e-5,
+    "rope_parameters": {"rope_theta": 100000.0, "rope_type": "default"},
+    "tie_word_embeddings": True,
+    "attention_bias": False,
+    "mlp_bias": False,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "pad_token_id": 2,
+}
+
+
+def random_smollm2(tokenizer_dir: str | None, seed: int = 0) -> tuple[Backbone, str]:
+    """SmolLM2-135M with random weights (:data:`SMOLLM2_135M_CONFIG`) and the tokenizer described in the module doc.
+
+    Returns the backbone and the tokenizer's description.
+    """
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    folder = Path(tokenizer_dir) if tokenizer_dir else cache_root() / "smollm2-135m-instruct"
+    if (folder / "tokenizer.json").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        described = f"SmolLM2 ({folder})"
+    elif tokenizer_dir:
+        raise FileNotFoundError(f"{folder}: no tokenizer.json")
+    else:
+        tokenizer, described = tiny_tokenizer(), "tiny byte-level BPE (no SmolLM2 tokenizer found)"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(LlamaConfig(**SMOLLM2_135M_CONFIG))  # type: ignore[arg-type]
+    model.config.pad_token_id = model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return Backbone(model, tokenizer, False), described
 
 
 def make_samples(n: int) -> tuple[list[FusionSample], ImageFeatureStore]:
@@ -56,7 +114,7 @@ class Runner:
 
     def __init__(
         self,
-        name: str,
+        load: Callable[[], Backbone],
         ablation: str,
         samples: list[FusionSample],
         store: ImageFeatureStore,
@@ -67,7 +125,7 @@ class Runner:
         train_steps: int,
         new_tokens: int,
     ) -> None:
-        bb = load_backbone(name, seed=0)
+        bb = load()
         self.model = FusionModel(bb.model, IMAGE_DIM).to(device)
         collate = FusionCollator(
             bb.tokenizer, store if ablation != "text_only" else None, bb.is_encoder_decoder, ablation=ablation
@@ -89,6 +147,9 @@ class Runner:
         )
         b0 = self.batches[0]
         self.slots = int(b0["image_mask"].sum() / batch_size) if "image_mask" in b0 else 0
+        self.context_tokens = float(
+            np.mean([b["attention_mask"].sum().item() / len(b["attention_mask"]) for b in batches])
+        )
         self._step(b0)  # warm-up
         self.generate()
 
@@ -138,6 +199,7 @@ def bench(runners: dict[str, Runner], repeats: int) -> dict[str, dict[str, float
             "train_samples_per_s": r.train_steps * r.batch_size / train[a],
             "gen_tokens_per_s": tokens[a] / gen[a],
             "image_slots_per_sample": r.slots,
+            "mean_context_tokens": r.context_tokens,
         }
         for a, r in runners.items()
     }
@@ -149,6 +211,15 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", default="off", choices=["off", "bf16", "fp16"])
     parser.add_argument("--repeats", type=int, default=3, help="best of N timings")
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="smollm2-135m-instruct: the architecture with random weights, no checkpoint needed (module doc)",
+    )
+    parser.add_argument("--tokenizer", default=None, help="--random-init: folder with SmolLM2's tokenizer.json")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 8 for tiny backbones, else 4")
+    parser.add_argument("--train-steps", type=int, default=None, help="timed steps; default: 20 tiny, else 3")
+    parser.add_argument("--new-tokens", type=int, default=None, help="generated tokens; default: 16 tiny, else 8")
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -156,11 +227,24 @@ def main() -> None:
     for name in [b.strip() for b in args.backbones.split(",") if b.strip()]:
         small = name.startswith("tiny")
         batch_size, steps, new_tokens = (8, 20, 16) if small else (4, 3, 8)
+        batch_size = args.batch_size or batch_size
+        steps = args.train_steps or steps
+        new_tokens = args.new_tokens or new_tokens
         samples, store = make_samples(batch_size * 4)
+        random_init = args.random_init and name == "smollm2-135m-instruct"
+        tokenizers: list[str] = []
+
+        def load(name: str = name, random_init: bool = random_init, tokenizers: list[str] = tokenizers) -> Backbone:
+            if not random_init:
+                return load_backbone(name, seed=0)
+            bb, described = random_smollm2(args.tokenizer)
+            tokenizers.append(described)
+            return bb
+
         try:
             runners = {
                 a: Runner(
-                    name,
+                    load,
                     a,
                     samples,
                     store,
@@ -177,15 +261,32 @@ def main() -> None:
         except ModuleNotFoundError as exc:
             print(f"{name}: skipped ({exc})")
             continue
+        label = f"{name} (random init)" if random_init else name
+        if tokenizers:
+            print(f"{label}: tokenizer {tokenizers[0]}")
         for a, r in rows.items():
-            results.append({"backbone": name, "ablation": a, "device": args.device, "amp": args.amp, **r})
+            results.append(
+                {
+                    "backbone": label,
+                    "ablation": a,
+                    "device": args.device,
+                    "amp": args.amp,
+                    "batch_size": batch_size,
+                    "train_steps": steps,
+                    "new_tokens": new_tokens,
+                    "torch_threads": torch.get_num_threads(),
+                    **({"tokenizer": tokenizers[0]} if tokenizers else {}),
+                    **r,
+                }
+            )
     print(
-        f"{'backbone':<24} {'slots':>5} {'train samples/s':>16} {'gen tokens/s':>13}   (device {args.device}, "
-        f"amp {args.amp}, torch threads {torch.get_num_threads()})"
+        f"{'backbone':<44} {'slots':>5} {'ctx tokens':>10} {'train samples/s':>16} {'gen tokens/s':>13}   "
+        f"(device {args.device}, amp {args.amp}, torch threads {torch.get_num_threads()})"
     )
     for r in results:
         print(
-            f"{r['backbone'] + ' ' + r['ablation']:<24} {r['image_slots_per_sample']:>5} "
+            f"{r['backbone'] + ' ' + r['ablation']:<44} {r['image_slots_per_sample']:>5} "
+            f"{r['mean_context_tokens']:>10.1f} "
             f"{r['train_samples_per_s']:>16.2f} {r['gen_tokens_per_s']:>13.1f}"
         )
     for name in dict.fromkeys(r["backbone"] for r in results):
