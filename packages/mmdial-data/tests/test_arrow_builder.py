@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from mmdial_data import Annotations, Dialogue, DialogueAct, ImageRef, Turn
-from mmdial_data.arrow import TableBuilder, arrow_schema, from_table, to_table, to_table_reference
+from mmdial_data.arrow import (
+    TableBuilder,
+    arrow_schema,
+    column_array,
+    from_table,
+    numpy_array,
+    string_array,
+    to_table,
+    to_table_reference,
+)
 
 
 def rich_dialogues() -> list[Dialogue]:
@@ -91,3 +102,81 @@ def test_builder_parquet_bytes_and_round_trip() -> None:
 
     assert parquet(to_table(dialogues)) == parquet(to_table_reference(dialogues))
     assert list(from_table(to_table(dialogues))) == dialogues
+
+
+STRING_CASES: list[list[Any]] = [
+    [],
+    ["", "a", "hello world"],
+    ["é", "😀", "a\x00b", "\u2028", ""],
+    ["a", None, "b"],  # pa.array's own path (nulls)
+    [None],
+    ["a", b"x"],  # pyarrow takes bytes as UTF-8
+]
+
+
+@pytest.mark.parametrize("values", STRING_CASES)
+def test_string_array_equals_pa_array(values: list[Any]) -> None:
+    got, expected = string_array(values), pa.array(values, pa.string())
+    assert got.type == pa.string() and got.equals(expected)
+    got.validate(full=True)
+
+
+@pytest.mark.parametrize("values", [["a", 1], ["\ud800"], ["a", b"\xff"]])
+def test_string_array_raises_like_pa_array(values: list[Any]) -> None:
+    with pytest.raises(Exception) as expected:
+        pa.array(values, pa.string())
+    with pytest.raises(type(expected.value)):
+        string_array(values)
+
+
+@pytest.mark.parametrize(
+    ("values", "type_"),
+    [
+        (np.array([True, False, True, True, False, False, True, False, True]), pa.bool_()),
+        (np.array([], bool), pa.bool_()),
+        (np.arange(5, dtype=np.int8), pa.int8()),
+        (np.arange(5, dtype=np.int32)[::2], pa.int32()),  # strided: copied
+        (np.arange(5, dtype=np.int64), pa.int32()),  # other dtype: pa.array casts
+        (np.arange(5, dtype=np.int64).reshape(1, 5)[0], pa.int64()),  # a view of a 2-D array
+        (np.array([1.5, np.nan]), pa.float64()),
+    ],
+)
+def test_numpy_array_equals_pa_array(values: np.ndarray, type_: pa.DataType) -> None:
+    got, expected = numpy_array(values, type_), pa.array(values, type_)
+    got.validate(full=True)
+    assert got.type == type_ and got.null_count == expected.null_count == 0
+    assert got.to_string() == expected.to_string()  # NaN stays a value, as in pa.array (from_pandas=False)
+
+
+def test_numpy_array_raises_like_pa_array() -> None:
+    big_endian = np.arange(5, dtype=">i4")
+    with pytest.raises(pa.ArrowNotImplementedError):
+        pa.array(big_endian, pa.int32())
+    with pytest.raises(pa.ArrowNotImplementedError):
+        numpy_array(big_endian, pa.int32())
+
+
+@pytest.mark.parametrize(
+    ("values", "type_"),
+    [
+        ([0, 3, 7], pa.int32()),
+        ([], pa.int32()),
+        ([0, None], pa.int32()),
+        ([1.5], pa.float64()),
+        (np.arange(3, dtype=np.int32), pa.int32()),
+        (pa.array([1, 2], pa.int64()), pa.int32()),
+        ([True, 2], pa.int32()),
+        ([2**31], pa.int32()),
+        ([-(2**31) - 1], pa.int32()),
+        ([2**63], pa.int64()),
+    ],
+)
+def test_column_array_equals_pa_array_or_raises_alike(values: Any, type_: pa.DataType) -> None:
+    def outcome(convert: Any) -> Any:
+        try:
+            return convert(values, type_).to_pylist()
+        except Exception as exc:  # the same error class as pyarrow's
+            return type(exc)
+
+    expected = outcome(lambda v, t: v.cast(t) if isinstance(v, pa.Array) else pa.array(v, t))
+    assert outcome(column_array) == expected

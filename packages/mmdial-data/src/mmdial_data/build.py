@@ -30,6 +30,7 @@ from itertools import pairwise, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mmdial_data.arrow import numpy_array, string_array, to_numpy
 from mmdial_data.errors import ErrorPolicy, OnError, Skipped, ValidationError
 from mmdial_data.io import DEFAULT_ROW_GROUP, ParquetDialogueWriter
 from mmdial_data.provenance import file_sha256, provenance
@@ -100,7 +101,7 @@ class _ShardedWriter:
             return
         encoded = table.column("split").combine_chunks().dictionary_encode()
         names = encoded.dictionary.to_pylist()
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        codes = to_numpy(encoded.indices)
         bounds = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), len(codes)]
         for a, b in pairwise(bounds):  # runs of one split, in row order
             split = names[codes[a]]
@@ -274,8 +275,8 @@ def _word_counts(texts: pa.Array) -> np.ndarray:
         counts = np.diff(np.searchsorted(np.flatnonzero(begins), starts))
     ascii_ = pc.string_is_ascii(texts)
     if texts.null_count or not pc.all(ascii_).as_py():
-        other = np.flatnonzero(~np.asarray(ascii_.fill_null(False)))
-        values = texts.take(pa.array(other)).to_pylist()
+        other = np.flatnonzero(~to_numpy(ascii_, False))
+        values = texts.take(numpy_array(other, pa.int64())).to_pylist()
         counts[other] = [0 if v is None else len(v.split()) for v in values]
     return counts
 
@@ -286,10 +287,9 @@ def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np
     ``words`` are the word counts of the turns: a turn whose text is only whitespace has none.
     """
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    n_turns = turns.value_lengths().to_numpy(zero_copy_only=False)
+    n_turns = to_numpy(turns.value_lengths(), 0)
     suspect: np.ndarray = n_turns == 0
     ids, sources, splits, versions = (
         table.column(name).to_pylist() for name in ("dialogue_id", "source", "split", "schema_version")
@@ -309,17 +309,17 @@ def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np
     owner = np.repeat(np.arange(len(n_turns)), n_turns)  # the row of each turn
     starts = np.cumsum(n_turns) - n_turns
     images = flat.field("images")
-    n_images = images.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    n_images = to_numpy(images.value_lengths(), 0)
     bad_turn = (
-        (flat.field("turn_index").fill_null(-1).to_numpy(zero_copy_only=False) != np.arange(len(flat)) - starts[owner])
-        | np.asarray(pc.fill_null(pc.equal(flat.field("role"), ""), True))
+        (to_numpy(flat.field("turn_index"), -1) != np.arange(len(flat)) - starts[owner])
+        | (to_numpy(pc.binary_length(flat.field("role")), 0) == 0)
         | ((words == 0) & (n_images == 0))
     )
     image = images.flatten()
     if len(image):
         bad_image = (
-            ~np.asarray(pc.fill_null(pc.is_in(image.field("level"), value_set=pa.array(IMAGE_LEVELS)), False))
-            | ~np.asarray(pc.fill_null(pc.is_finite(image.field("score")), True))
+            ~to_numpy(pc.is_in(image.field("level"), value_set=string_array(list(IMAGE_LEVELS))), False)
+            | ~to_numpy(pc.is_finite(image.field("score")), True)
             | np.fromiter((check_image_uri(u) is not None for u in image.field("uri").to_pylist()), bool, len(image))
         )
         bad_turn[np.repeat(np.arange(len(flat)), n_images)[bad_image]] = True
@@ -380,7 +380,7 @@ def _add_table(
     turns = table.column("turns").combine_chunks()
     flat = turns.flatten()
     words = _word_counts(flat.field("text"))
-    n_turns = turns.value_lengths().to_numpy(zero_copy_only=False)
+    n_turns = to_numpy(turns.value_lengths(), 0)
     errors: list[tuple[int, ValidationError]] = []
     valid = np.ones(n, bool)
     for i in np.flatnonzero(_suspect_rows(table, turns, words)).tolist():
@@ -389,7 +389,7 @@ def _add_table(
         except ValidationError as exc:
             errors.append((i, exc))
             valid[i] = False
-    image_counts = flat.field("images").value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    image_counts = to_numpy(flat.field("images").value_lengths(), 0)
     cumulative = np.concatenate([[0], np.cumsum(image_counts)])
     offsets = np.concatenate([[0], np.cumsum(n_turns)])
     n_images = cumulative[offsets[1:]] - cumulative[offsets[:-1]]
@@ -436,7 +436,7 @@ def _add_table(
             mine[rows] = True
         turn_lengths[source].update(_histogram(words[np.repeat(mine, n_turns)]))
         dialogue_lengths[source].update(_histogram(n_turns[rows]))
-    writer.add_table(table if len(kept) == n else table.filter(pa.array(keep)))
+    writer.add_table(table if len(kept) == n else table.filter(numpy_array(keep, pa.bool_())))
     for _, error in errors:
         policy.handle(error)
     return len(kept)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from functools import cache
 from itertools import chain, compress, islice
 from json.encoder import encode_basestring
-from operator import itemgetter, not_
+from operator import attrgetter, itemgetter
 from pathlib import Path, PurePosixPath
 from types import GenericAlias
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -128,17 +128,19 @@ def _typed_batch(
     import msgspec
     import numpy as np
 
-    dialogues = [r.dialogue for r in records]
+    dialogues = list(map(_DIALOGUE, records))
     turns = list(chain.from_iterable(dialogues))
+    given = list(map(_PHOTO_ID, records))
+    photo_ids = None if all(p is msgspec.UNSET for p in given) else [None if p is msgspec.UNSET else p for p in given]
     table = _regular_table(
-        [r.dialogue_id for r in records],
-        [r.photo_url for r in records],
-        [r.photo_description for r in records],
-        [None if r.photo_id is msgspec.UNSET else r.photo_id for r in records],
+        list(map(_DIALOGUE_ID, records)),
+        list(map(_PHOTO_URL, records)),
+        list(map(_PHOTO_DESCRIPTION, records)),
+        photo_ids,
         np.fromiter(map(len, dialogues), np.int64, len(dialogues)),
-        [t.message for t in turns],
-        [t.share_photo for t in turns],
-        [t.user_id for t in turns],
+        list(map(_MESSAGE_OF, turns)),
+        np.fromiter(map(_SHARE_OF, turns), bool, len(turns)),
+        np.fromiter(map(_USER_OF, turns), np.int64, len(turns)),
         split,
         file,
     )
@@ -237,6 +239,11 @@ def _dialogue(raw: dict[str, Any], split: str, file: Path, index: int) -> Dialog
     return Dialogue(f"{SOURCE}/{split}/{file.stem}/{raw['dialogue_id']}", SOURCE, split, turns, meta)
 
 
+# fields of the typed records (:func:`_typed_item`)
+_DIALOGUE, _DIALOGUE_ID, _PHOTO_URL, _PHOTO_DESCRIPTION, _PHOTO_ID = map(
+    attrgetter, ("dialogue", "dialogue_id", "photo_url", "photo_description", "photo_id")
+)
+_MESSAGE_OF, _SHARE_OF, _USER_OF = map(attrgetter, ("message", "share_photo", "user_id"))
 _DIALOGUE_FIELDS = itemgetter("dialogue", "dialogue_id", "photo_url", "photo_description")
 _MESSAGE, _SHARE, _USER = itemgetter("message"), itemgetter("share_photo"), itemgetter("user_id")
 _SHARE_EXTRA = dump_json({"share_photo": True})
@@ -264,6 +271,17 @@ def _image_id_fast(url: str) -> str:
     return (name[:i] if 0 < i < len(name) - 1 else name) or url
 
 
+def _image_ids(urls: list[str], photo_ids: list[str | None] | None) -> list[str] | None:
+    """The image id of each item (:func:`_image_id`), or None when ``urlparse`` rejects a URL (the object path
+    then reports the item)."""
+    try:
+        if photo_ids is None:
+            return list(map(_image_id_fast, urls))
+        return [photo_id if photo_id else _image_id_fast(url) for url, photo_id in zip(urls, photo_ids, strict=True)]
+    except ValueError:
+        return None
+
+
 def _table(items: list[tuple[int, Any]], split: str, file: Path) -> pa.Table | None:
     """The unified table of a batch of regular items (what :func:`_dialogue` builds of each, via TableBuilder),
     or None when any item is not regular: not exactly the four release fields (five with ``photo_id``) with
@@ -279,7 +297,7 @@ def _table(items: list[tuple[int, Any]], split: str, file: Path) -> pa.Table | N
         if not sizes <= {4, 5}:
             return None
         fields = list(map(_DIALOGUE_FIELDS, raws))
-        photo_ids: list[str | None] = [None] * len(raws)  # None: no photo_id field
+        photo_ids: list[str | None] | None = None  # None: no photo_id field
         if 5 in sizes:
             photo_ids = [raw.get("photo_id", _ABSENT) if len(raw) == 5 else None for raw in raws]
             if not set(map(type, photo_ids)) <= {str, type(None)}:
@@ -306,34 +324,40 @@ def _table(items: list[tuple[int, Any]], split: str, file: Path) -> pa.Table | N
         return None
     if set(map(type, messages)) != {str} or set(map(type, shares)) - {bool} or set(map(type, users)) != {int}:
         return None
-    return _regular_table(ids, urls, descriptions, photo_ids, lengths, messages, shares, users, split, file)
+    if not set(users) <= {0, 1}:
+        return None
+    share = np.fromiter(shares, bool, len(shares))
+    user = np.fromiter(users, np.int64, len(users))
+    return _regular_table(ids, urls, descriptions, photo_ids, lengths, messages, share, user, split, file)
 
 
 def _regular_table(
     ids: list[int | str],
     urls: list[str],
     descriptions: list[str],
-    photo_ids: list[str | None],
+    photo_ids: list[str | None] | None,
     lengths: Any,
     messages: list[str],
-    shares: list[bool],
-    users: list[int],
+    share: Any,
+    user: Any,
     split: str,
     file: Path,
 ) -> pa.Table | None:
-    """The table of a batch whose fields have the release's types (``lengths``: turns per dialogue, int64
-    array; the turn lists flattened), or None when it breaks a rule of :func:`_dialogue`: empty dialogue, a
-    ``user_id`` not 0 or 1, a blank message on a turn that shares no photo, a dialogue without a shared photo.
+    """The table of a batch whose fields have the release's types (``photo_ids`` None when no item has one;
+    ``lengths``: turns per dialogue, int64 array; the turns flattened: ``share`` a bool array, ``user`` an int64
+    array), or None when it breaks a rule of :func:`_dialogue`: empty dialogue, a ``user_id`` not 0 or 1, a
+    blank message on a turn that shares no photo, a dialogue without a shared photo, a photo URL that
+    ``urlparse`` rejects.
     """
     import numpy as np
     import pyarrow as pa
 
-    from mmdial_data.arrow import empty_columns, table_from_columns
+    from mmdial_data.arrow import empty_columns, numpy_array, string_array, table_from_columns
 
-    if not lengths.all() or not set(users) <= {0, 1} or not all(map(str.strip, compress(messages, map(not_, shares)))):
+    if not lengths.all() or ((user != 0) & (user != 1)).any():
         return None
-    share = np.fromiter(shares, bool, len(shares))
-    user = np.fromiter(users, np.int8, len(users))
+    if not all(map(str.strip, compress(messages, (~share).tolist()))):
+        return None
     turn_offsets = np.zeros(len(ids) + 1, np.int64)
     np.cumsum(lengths, out=turn_offsets[1:])
     if not np.add.reduceat(share, turn_offsets[:-1]).all():  # every dialogue shares a photo
@@ -341,39 +365,44 @@ def _regular_table(
     n_turns = len(messages)
     owner = np.repeat(np.arange(len(ids)), lengths)  # the dialogue of each turn
     shared = owner[share]  # the dialogue of each image turn
+    image_ids = _image_ids(urls, photo_ids)
+    if image_ids is None:
+        return None
     prefix = f"{SOURCE}/{split}/{file.stem}/"
-    file_field = ',"file":' + encode_basestring(file.name)
-    metas = []
-    image_ids = []
-    for did, url, description, photo_id in zip(ids, urls, descriptions, photo_ids, strict=True):
-        meta = f'{{"original_id":{_json_scalar(did)}{file_field},"photo_url":{encode_basestring(url)}'
-        meta += f',"photo_description":{encode_basestring(description)}'
-        if photo_id is not None:
-            meta += f',"photo_id":{encode_basestring(photo_id)}'
-        metas.append(meta + "}")
-        image_ids.append(photo_id if photo_id else _image_id_fast(url))
-    take = pa.array(shared)
+    int_ids = set(map(type, ids)) == {int}
+    json_ids = list(map(int.__repr__, ids)) if int_ids else list(map(_json_scalar, ids))
+    before_url = ',"file":' + encode_basestring(file.name) + ',"photo_url":'
+    metas = [
+        f'{{"original_id":{i}{before_url}{u},"photo_description":{d}}}'
+        for i, u, d in zip(json_ids, map(encode_basestring, urls), map(encode_basestring, descriptions), strict=True)
+    ]
+    if photo_ids is not None:
+        for row, photo_id in enumerate(photo_ids):
+            if photo_id is not None:
+                metas[row] = f'{metas[row][:-1]},"photo_id":{encode_basestring(photo_id)}}}'
+    take = numpy_array(shared, pa.int64())
     image_offsets = np.zeros(n_turns + 1, np.int32)
     np.cumsum(share, out=image_offsets[1:])
     n_images = len(shared)
+    user_index = numpy_array(user.astype(np.int8), pa.int8())
     columns = empty_columns(n_turns)
     columns.update(
-        dialogue_id=[f"{prefix}{did}" for did in ids],
+        dialogue_id=[prefix + i for i in json_ids] if int_ids else [f"{prefix}{i}" for i in ids],
         source=[SOURCE] * len(ids),
         split=[split] * len(ids),
         meta=metas,
         schema_version=[SCHEMA_VERSION] * len(ids),
         turn_offsets=turn_offsets.astype(np.int32),
         turn_index=(np.arange(n_turns) - turn_offsets[:-1][owner]).astype(np.int32),
-        speaker=pa.array(["0", "1"]).take(user),
-        role=pa.array([_ROLES[0], _ROLES[1]]).take(user),
-        text=pa.array(messages, pa.string()),
-        extra=pa.array(["{}", _SHARE_EXTRA]).take(share.astype(np.int8)),
+        speaker=string_array(["0", "1"]).take(user_index),
+        role=string_array([_ROLES[0], _ROLES[1]]).take(user_index),
+        text=string_array(messages),
+        extra=string_array(["{}", _SHARE_EXTRA]).take(numpy_array(share.astype(np.int8), pa.int8())),
         image_offsets=image_offsets,
-        img_id=pa.array(image_ids, pa.string()).take(take),
-        img_uri=pa.array(urls, pa.string()).take(take),
+        img_id=string_array(image_ids).take(take),
+        img_uri=string_array(urls).take(take),
         img_source=[SOURCE] * n_images,
-        img_caption=pa.array(descriptions, pa.string()).take(take),
+        img_caption=string_array(descriptions).take(take),
         img_level=["turn"] * n_images,
         img_entity=pa.nulls(n_images, pa.string()),
         img_score=pa.nulls(n_images, pa.float64()),
