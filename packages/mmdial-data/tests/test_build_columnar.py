@@ -140,6 +140,7 @@ def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     """Run with msgspec's typed whole-file decoding (the default) and without it (ijson / json.loads)."""
     if request.param == "generic":
         monkeypatch.setattr(_common, "TYPED_JSON_BYTES", 0)
+        monkeypatch.setenv("MMDIAL_TYPED_JSON_MB", "0")  # read-ahead child processes
     return str(request.param)
 
 
@@ -298,15 +299,16 @@ filters: {{has_images: false}}
 }
 
 
+@pytest.mark.parametrize("read_ahead", [False, True], ids=["here", "read_ahead"])
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_columnar_build_is_byte_identical_to_object_build(
-    tmp_path: Path, inputs: Path, monkeypatch: pytest.MonkeyPatch, name: str, json_path: str
+    tmp_path: Path, inputs: Path, monkeypatch: pytest.MonkeyPatch, name: str, json_path: str, read_ahead: bool
 ) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(f"name: {name}\n" + RECIPES[name].format(**{"in": inputs, "demo": demo_dir()}))
-    fast = build_dataset(recipe, tmp_path / "fast", progress=False)
+    fast = build_dataset(recipe, tmp_path / "fast", progress=False, read_ahead=read_ahead)
     monkeypatch.setattr(build_module, "_columnar", lambda spec, recipe: False)
-    slow = build_dataset(recipe, tmp_path / "slow", progress=False)
+    slow = build_dataset(recipe, tmp_path / "slow", progress=False, read_ahead=False)
     assert _files(tmp_path / "fast") == _files(tmp_path / "slow")
     assert (fast.dialogues, fast.counts, fast.filtered, fast.per_source, fast.skipped) == (
         slow.dialogues, slow.counts, slow.filtered, slow.per_source, slow.skipped
@@ -316,14 +318,15 @@ def test_columnar_build_is_byte_identical_to_object_build(
     assert (fast.dialogues > 0) == (name != "no_images")
 
 
+@pytest.mark.parametrize("read_ahead", [False, True], ids=["here", "read_ahead"])
 def test_columnar_build_raises_like_object_build(
-    tmp_path: Path, inputs: Path, monkeypatch: pytest.MonkeyPatch, json_path: str
+    tmp_path: Path, inputs: Path, monkeypatch: pytest.MonkeyPatch, json_path: str, read_ahead: bool
 ) -> None:
     for folder in ("edge", "trunc", "typed"):
         recipe = tmp_path / "recipe.yaml"
         recipe.write_text(f"name: r\nsources:\n  - reader: photochat\n    paths: [{inputs / folder}]\n")
         with pytest.raises(Exception) as fast:
-            build_dataset(recipe, tmp_path / "fast", progress=False)
+            build_dataset(recipe, tmp_path / "fast", progress=False, read_ahead=read_ahead)
         with monkeypatch.context() as m:
             m.setattr(build_module, "_columnar", lambda spec, recipe: False)
             with pytest.raises(type(fast.value)) as slow:

@@ -34,6 +34,8 @@ from mmdial_data.arrow import numpy_array, string_array, to_numpy
 from mmdial_data.errors import ErrorPolicy, OnError, Skipped, ValidationError
 from mmdial_data.io import DEFAULT_ROW_GROUP, ParquetDialogueWriter
 from mmdial_data.provenance import file_sha256, provenance
+from mmdial_data.read_ahead import read_ahead as read_ahead_batches
+from mmdial_data.read_ahead import should_read_ahead
 from mmdial_data.readers import read_source, read_source_batches
 from mmdial_data.recipe import Filters, Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
 from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue
@@ -472,12 +474,16 @@ def build_dataset(
     progress: bool = True,
     engine: str | Engine | None = None,
     engine_options: Mapping[str, Any] | None = None,
+    read_ahead: bool | None = None,
 ) -> BuildResult:
     """Build the dataset described by a recipe file into ``out`` (replacing earlier build outputs there).
 
     ``engine``: ``"local"`` (default) reads the sources here; ``"ray"`` or an engine instance reads and validates
     each source on an engine worker (:mod:`mmdial_data.engines.sources`) while filters, dedup, splits and writing
     stay here, so the outputs are identical. ``engine_options`` configure a named engine (``{"workers": 4}``).
+    ``read_ahead`` (local engine, sources without a per-dialogue recipe step): read a source in a child process
+    while this one validates and writes (:mod:`mmdial_data.read_ahead`; same outputs); None decides per source
+    (at least 2 CPUs and ``MMDIAL_READ_AHEAD_MB`` of input), True/False force it on/off.
     """
     from tqdm.auto import tqdm
 
@@ -530,9 +536,14 @@ def build_dataset(
             for f in _input_files(paths):
                 hashes[_portable(f, base)] = hasher.submit(file_sha256, f)
             if on_engine is None and _columnar(spec, recipe):
-                batches = read_source_batches(
-                    spec.reader, paths, split=spec.split, on_error=policy, options=spec.options
-                )
+                if should_read_ahead(spec.reader, paths, read_ahead):
+                    batches = read_ahead_batches(
+                        spec.reader, paths, split=spec.split, options=spec.options, policy=policy
+                    )
+                else:
+                    batches = read_source_batches(
+                        spec.reader, paths, split=spec.split, on_error=policy, options=spec.options
+                    )
                 stream = _tables_apart(batches, partial(add_table, path=str(paths[0])))
                 dialogues = validated(stream, path=str(paths[0]), policy=policy, unique_ids=False)
             else:

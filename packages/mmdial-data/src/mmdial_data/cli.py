@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--on-error", choices=["raise", "skip"], default=None, help="override the recipe's on_error")
     add_engine_arguments(p, "where sources are read and validated")
+    p.add_argument(
+        "--read-ahead",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="read each source in a child process while this one validates and writes (local engine; auto: "
+        "with 2+ CPUs and MMDIAL_READ_AHEAD_MB of input)",
+    )
     p.set_defaults(handler=_cmd_build)
 
     p = sub.add_parser("export", help="export a unified dataset: hf (datasets.DatasetDict) or instructions (JSONL)")
@@ -198,7 +205,8 @@ def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_build(args: argparse.Namespace) -> int:
     from mmdial_data.build import build_dataset
 
-    result = build_dataset(args.recipe, args.out, on_error=args.on_error, **engine_kwargs(args))
+    read_ahead = {"auto": None, "on": True, "off": False}[args.read_ahead]
+    result = build_dataset(args.recipe, args.out, on_error=args.on_error, read_ahead=read_ahead, **engine_kwargs(args))
     print(f"built {result.dialogues} dialogues in {len(result.shards)} shards -> {args.out}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} records (listed in {args.out / 'card.md'})")
