@@ -8,15 +8,20 @@ its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
   input and output hashes). Each file (~20 MB, under ``MMDIAL_TYPED_JSON_MB``) is decoded whole by msgspec into
   typed records of exactly the release's fields; the PhotoChat reader's columnar path turns each batch of
   1,024 of them into one unified Arrow table (the builder validates, filters and counts it vectorized; the
-  same bytes as the one-by-one path), and Parquet row groups are encoded on a background thread;
+  same bytes as the one-by-one path), and Parquet row groups are encoded on a background thread.
+  Files of a source over ``MMDIAL_READ_AHEAD_MB`` (64 MB; the 100k input, not the 10k one) are read in a child
+  process while the builder validates and writes (:mod:`mmdial_data.read_ahead`);
+- ``mmdial-here``: the same, read in the build's own process (``read_ahead=False``);
 - ``mmdial-ijson``: the generic JSON path instead of the typed one (``MMDIAL_TYPED_JSON_MB=0``,
   ``MMDIAL_WHOLE_FILE_JSON_MB=0``: every file parsed incrementally by ijson into dicts);
 - ``naive``: ``json.load`` of every file, one Python dict per turn, ``pandas.DataFrame(...).to_parquet``;
 - ``datasets``: ``datasets.load_dataset("json", data_files=...)`` (Arrow conversion into a fresh cache).
 
-Besides wall seconds, each row has the child's CPU seconds (user + sys, all threads; the machine
-may be shared) and, for mmdial, the seconds spent on the card's two plots (SVG written directly: a small
-fixed cost per build) and the rate without them. CPU seconds include the child's interpreter start-up and imports.
+Besides wall seconds, each row has the child's CPU seconds (user + sys, all threads and its own child
+processes; the machine may be shared), the peak RSS of the read-ahead child (from ``os.wait4``) beside the
+builder's (the two add up), and, for
+mmdial, the seconds spent on the card's two plots (SVG written directly: a small fixed cost per build) and the
+rate without them. CPU seconds include the child's interpreter start-up and imports.
 
 Run: ``python benchmarks/bench_build.py`` (``--sizes 10000 100000``). Prints a table and writes
 ``reports/bench_build.json``.
@@ -63,11 +68,24 @@ method, inp, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 files = sorted((inp / "train").glob("*.json"))
 t = time.perf_counter()
 plot_s = 0.0
+child_rss = [0.0]
 if method.startswith("mmdial"):
     import os
     if method == "mmdial-ijson":
         os.environ["MMDIAL_WHOLE_FILE_JSON_MB"] = "0"
         os.environ["MMDIAL_TYPED_JSON_MB"] = "0"
+    read_ahead = False if method == "mmdial-here" else None
+    import subprocess
+    import mmdial_data.read_ahead as ra
+
+    class MeasuredPopen(subprocess.Popen):  # the read-ahead child's own peak RSS (os.wait4's rusage)
+        def _try_wait(self, wait_flags):
+            pid, status, usage = os.wait4(self.pid, wait_flags)
+            if pid:
+                child_rss.append(usage.ru_maxrss / 1024)
+            return pid, status
+
+    ra.subprocess = type("Subprocess", (), {"Popen": MeasuredPopen, "PIPE": subprocess.PIPE})
     from mmdial_data import build_dataset
     import mmdial_data.card as card
     def timed(fn):
@@ -85,7 +103,7 @@ if method.startswith("mmdial"):
     out.mkdir(parents=True, exist_ok=True)
     src = f"sources:\n  - reader: photochat\n    paths: [{inp / 'train'}]\n"
     recipe.write_text("name: bench\nshard_size: 10000\n" + src)
-    n = build_dataset(recipe, out / "build", progress=False).dialogues
+    n = build_dataset(recipe, out / "build", progress=False, read_ahead=read_ahead).dialogues
 elif method == "naive":
     import pandas as pd
     rows = []
@@ -106,9 +124,10 @@ elif method == "datasets":
     ds = datasets.load_dataset("json", data_files=[str(f) for f in files], cache_dir=str(out / "cache"), split="train")
     n = len(ds)
 dt = time.perf_counter() - t
-ru = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"method": method, "dialogues": n, "seconds": dt, "cpu_seconds": ru.ru_utime + ru.ru_stime,
-                  "plot_seconds": plot_s, "peak_rss_mb": ru.ru_maxrss / 1024}))
+ru, rc = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"method": method, "dialogues": n, "seconds": dt,
+                  "cpu_seconds": ru.ru_utime + ru.ru_stime + rc.ru_utime + rc.ru_stime, "plot_seconds": plot_s,
+                  "peak_rss_mb": ru.ru_maxrss / 1024, "child_peak_rss_mb": max(child_rss)}))
 """
 
 
@@ -124,7 +143,7 @@ def run(method: str, inp: Path, work: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--methods", nargs="+", default=["mmdial", "mmdial-ijson", "naive", "datasets"])
+    parser.add_argument("--methods", nargs="+", default=["mmdial", "mmdial-here", "mmdial-ijson", "naive", "datasets"])
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench_build.json")
     args = parser.parse_args(argv)
     results = []
@@ -141,19 +160,20 @@ def main(argv: list[str] | None = None) -> int:
                     f"{n:>7} {method:<12} {r['dialogues']:>7} dlg {r['seconds']:7.2f} s "
                     f"{r['rate']:9.0f} dlg/s ({r['rate_without_plots']:6.0f} w/o plots)  "
                     f"cpu {r['cpu_seconds']:6.2f} s  plots {r['plot_seconds']:5.2f} s  "
-                    f"peak RSS {r['peak_rss_mb']:7.0f} MB",
+                    f"peak RSS {r['peak_rss_mb']:5.0f} MB (+ child {r['child_peak_rss_mb']:4.0f} MB)",
                     flush=True,
                 )
     for n in args.sizes:
         by = {r["method"]: r for r in results if r["size"] == n}
-        for ours in ("mmdial", "mmdial-ijson"):
+        for ours in ("mmdial", "mmdial-here", "mmdial-ijson"):
             for ref in ("naive", "datasets"):
                 if ours in by and ref in by:
                     a, b = by[ours], by[ref]
                     print(
                         f"{n}: {ours}/{ref} throughput {a['rate'] / b['rate']:.2f}x (wall), "
                         f"{b['cpu_seconds'] / a['cpu_seconds']:.2f}x (cpu), "
-                        f"RSS {a['peak_rss_mb']:.0f} vs {b['peak_rss_mb']:.0f} MB"
+                        f"RSS {a['peak_rss_mb']:.0f} (+ child {a['child_peak_rss_mb']:.0f}) "
+                        f"vs {b['peak_rss_mb']:.0f} MB"
                     )
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(results, indent=2) + "\n")
