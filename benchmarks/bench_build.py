@@ -9,8 +9,9 @@ its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
   typed records of exactly the release's fields; the PhotoChat reader's columnar path turns each batch of
   1,024 of them into one unified Arrow table (the builder validates, filters and counts it vectorized; the
   same bytes as the one-by-one path), and Parquet row groups are encoded on a background thread.
-  Files of a source over ``MMDIAL_READ_AHEAD_MB`` (64 MB; the 100k input, not the 10k one) are read in a child
-  process while the builder validates and writes (:mod:`mmdial_data.read_ahead`);
+  On machines with 4+ CPUs, files of a source over ``MMDIAL_READ_AHEAD_MB`` (64 MB; the 100k input, not the 10k
+  one) are read in a child process while the builder validates and writes (:mod:`mmdial_data.read_ahead`);
+- ``mmdial-ahead``: the same with read-ahead forced on (``read_ahead=True``, whatever the CPU count and size);
 - ``mmdial-here``: the same, read in the build's own process (``read_ahead=False``);
 - ``mmdial-ijson``: the generic JSON path instead of the typed one (``MMDIAL_TYPED_JSON_MB=0``,
   ``MMDIAL_WHOLE_FILE_JSON_MB=0``: every file parsed incrementally by ijson into dicts);
@@ -74,7 +75,7 @@ if method.startswith("mmdial"):
     if method == "mmdial-ijson":
         os.environ["MMDIAL_WHOLE_FILE_JSON_MB"] = "0"
         os.environ["MMDIAL_TYPED_JSON_MB"] = "0"
-    read_ahead = False if method == "mmdial-here" else None
+    read_ahead = {"mmdial-here": False, "mmdial-ahead": True}.get(method)
     import subprocess
     import mmdial_data.read_ahead as ra
 
@@ -143,7 +144,8 @@ def run(method: str, inp: Path, work: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--methods", nargs="+", default=["mmdial", "mmdial-here", "mmdial-ijson", "naive", "datasets"])
+    methods = ["mmdial", "mmdial-here", "mmdial-ahead", "mmdial-ijson", "naive", "datasets"]
+    parser.add_argument("--methods", nargs="+", default=methods)
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench_build.json")
     args = parser.parse_args(argv)
     results = []
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
     for n in args.sizes:
         by = {r["method"]: r for r in results if r["size"] == n}
-        for ours in ("mmdial", "mmdial-here", "mmdial-ijson"):
+        for ours in ("mmdial", "mmdial-here", "mmdial-ahead", "mmdial-ijson"):
             for ref in ("naive", "datasets"):
                 if ours in by and ref in by:
                     a, b = by[ours], by[ref]

@@ -120,14 +120,14 @@ def test_readers_registered_at_run_time_stay_here(tmp_path: Path, monkeypatch: p
 def test_auto_decision_by_size_and_cpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = _photochat_files(tmp_path, 2)
     size = sum(f.stat().st_size for f in folder.rglob("*.json"))
-    monkeypatch.setattr(read_ahead_module, "available_cpus", lambda: 2)
+    monkeypatch.setattr(read_ahead_module, "available_cpus", lambda: 4)
     monkeypatch.setattr(read_ahead_module, "READ_AHEAD_MIN_BYTES", size)
     assert should_read_ahead("photochat", [folder], None)
     assert not should_read_ahead("photochat", [folder], False)
     monkeypatch.setattr(read_ahead_module, "READ_AHEAD_MIN_BYTES", size + 1)
     assert not should_read_ahead("photochat", [folder], None) and should_read_ahead("photochat", [folder], True)
     monkeypatch.setattr(read_ahead_module, "READ_AHEAD_MIN_BYTES", 0)
-    monkeypatch.setattr(read_ahead_module, "available_cpus", lambda: 1)
+    monkeypatch.setattr(read_ahead_module, "available_cpus", lambda: 3)
     assert not should_read_ahead("photochat", [folder], None)
 
 

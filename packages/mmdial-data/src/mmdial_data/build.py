@@ -483,7 +483,7 @@ def build_dataset(
     stay here, so the outputs are identical. ``engine_options`` configure a named engine (``{"workers": 4}``).
     ``read_ahead`` (local engine, sources without a per-dialogue recipe step): read a source in a child process
     while this one validates and writes (:mod:`mmdial_data.read_ahead`; same outputs); None decides per source
-    (at least 2 CPUs and ``MMDIAL_READ_AHEAD_MB`` of input), True/False force it on/off.
+    (at least 4 CPUs and ``MMDIAL_READ_AHEAD_MB`` of input), True/False force it on/off.
     """
     from tqdm.auto import tqdm
 

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "on", "off"],
         default="auto",
         help="read each source in a child process while this one validates and writes (local engine; auto: "
-        "with 2+ CPUs and MMDIAL_READ_AHEAD_MB of input)",
+        "with 4+ CPUs and MMDIAL_READ_AHEAD_MB of input)",
     )
     p.set_defaults(handler=_cmd_build)
 

@@ -47,6 +47,11 @@ if TYPE_CHECKING:
 _SHM = "/dev/shm"
 #: Items (tables or dialogues) that may wait between the child and the caller.
 DEFAULT_DEPTH = 4
+#: ``auto`` reads ahead on machines with at least this many CPUs: a build reading here already keeps ~1.5 cores
+#: busy (its Parquet encoding and hashing run on threads), so on 2 CPUs the child only breaks even (bench_build,
+#: 100k: 1.87-2.19 s against 1.98-2.10 s here) for 0.65 s more CPU and its own ~135 MB; on 16 CPUs it pays
+#: (1M dialogues: 8.8 s against 12.5 s).
+READ_AHEAD_MIN_CPUS = 4
 #: ``auto`` reads ahead when a source's input files hold at least this many bytes (``MMDIAL_READ_AHEAD_MB``):
 #: below it, starting the child costs more than the overlap gains.
 READ_AHEAD_MIN_BYTES = int(float(os.environ.get("MMDIAL_READ_AHEAD_MB", "64")) * 2**20)
@@ -73,13 +78,14 @@ def can_read_ahead(name: str) -> bool:
 
 def should_read_ahead(name: str, paths: Sequence[Path], setting: bool | None) -> bool:
     """The decision for one source: ``setting`` True/False forces it (True still needs an importable reader);
-    None (auto) reads ahead with an importable reader, at least 2 CPUs and :data:`READ_AHEAD_MIN_BYTES` of input.
+    None (auto) reads ahead with an importable reader, at least :data:`READ_AHEAD_MIN_CPUS` CPUs and
+    :data:`READ_AHEAD_MIN_BYTES` of input.
     """
     if setting is False or not can_read_ahead(name):
         return False
     if setting:
         return True
-    if available_cpus() < 2:
+    if available_cpus() < READ_AHEAD_MIN_CPUS:
         return False
     from mmdial_data.build import _input_files
 
