@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,25 @@ def test_build_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     recipe = Path(repo_root() or ".") / "datasets" / "recipes" / "demo.yaml"
     code, out, _ = run(["build", str(recipe), "--out", str(tmp_path)], capsys)
     assert code == 0 and "built 8 dialogues in 2 shards" in out
+
+
+def test_build_read_ahead_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mmdial_data.read_ahead as read_ahead
+
+    children: list[Any] = []
+    popen = read_ahead.subprocess.Popen
+    monkeypatch.setattr(read_ahead.subprocess, "Popen", lambda *a, **k: children.append(popen(*a, **k)) or children[-1])
+    recipe = Path(repo_root() or ".") / "datasets" / "recipes" / "demo.yaml"
+    shards = {}
+    for setting in ("on", "off"):
+        code, out, _ = run(["build", str(recipe), "--out", str(tmp_path / setting), "--read-ahead", setting], capsys)
+        assert code == 0 and "built 8 dialogues in 2 shards" in out
+        shards[setting] = [p.read_bytes() for p in sorted((tmp_path / setting / "data").rglob("*.parquet"))]
+        readers = [c for c in children if "mmdial_data.read_ahead" in c.args]
+        assert len(readers) == 3  # "on": one child per source (three sources); "off": none more
+    assert shards["on"] == shards["off"]
 
 
 @pytest.mark.parametrize(
