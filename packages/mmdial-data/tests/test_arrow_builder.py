@@ -18,6 +18,7 @@ from mmdial_data.arrow import (
     from_table,
     numpy_array,
     string_array,
+    to_numpy,
     to_table,
     to_table_reference,
 )
@@ -180,3 +181,29 @@ def test_column_array_equals_pa_array_or_raises_alike(values: Any, type_: pa.Dat
 
     expected = outcome(lambda v, t: v.cast(t) if isinstance(v, pa.Array) else pa.array(v, t))
     assert outcome(column_array) == expected
+
+
+@pytest.mark.parametrize(
+    ("array", "fill"),
+    [
+        (pa.array([1, None, 3, 4, None], pa.int32()).slice(1, 4), 0),
+        (pa.array([True, None, False] * 7).slice(5, 11), False),
+        (pa.array([0.5, None, float("inf")]), -1.0),
+        (pa.nulls(4, pa.int64()), 7),
+        (pa.array([], pa.int8()), 0),
+        (pa.chunked_array([pa.array([1, 2], pa.int64()), pa.array([None], pa.int64())]), -1),
+        (pa.array([[1], None, []]).value_lengths(), 0),
+    ],
+)
+def test_to_numpy_equals_fill_null_to_numpy(array: Any, fill: Any) -> None:
+    expected = array.fill_null(fill).to_numpy(zero_copy_only=False)
+    got = to_numpy(array, fill)
+    assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
+
+
+def test_to_numpy_needs_a_fill_for_nulls_and_a_primitive_type() -> None:
+    assert to_numpy(pa.array([1, 2], pa.int32())).tolist() == [1, 2]
+    with pytest.raises(ValueError, match="give a fill value"):
+        to_numpy(pa.array([1, None]))
+    with pytest.raises(TypeError, match="not string"):
+        to_numpy(pa.array(["a"]))

@@ -428,8 +428,8 @@ def to_numpy(array: pa.Array | pa.ChunkedArray, fill: Any = None) -> np.ndarray:
     def bits(buffer: pa.Buffer) -> np.ndarray:
         return np.unpackbits(np.frombuffer(buffer, np.uint8), count=offset + n, bitorder="little")[offset:].view(bool)
 
-    if not n:
-        values = np.zeros(0, bool if pa.types.is_boolean(type_) else type_.to_pandas_dtype())
+    if not n or data is None:  # no values buffer: nothing but nulls (the fill below)
+        values = np.zeros(n, bool if pa.types.is_boolean(type_) else type_.to_pandas_dtype())
     elif pa.types.is_boolean(type_):
         values = bits(data)
     else:
