@@ -117,6 +117,13 @@ def test_readers_registered_at_run_time_stay_here(tmp_path: Path, monkeypatch: p
         next(read_ahead("local_only", [demo_dir() / "dailydialog"], policy=ErrorPolicy()))
 
 
+def test_no_child_without_an_interpreter_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(read_ahead_module.sys, "executable", "")
+    assert not can_read_ahead("photochat") and not should_read_ahead("photochat", [demo_dir()], True)
+    with pytest.raises(ValueError, match=r"needs sys\.executable"):
+        next(read_ahead("photochat", [demo_dir() / "photochat"], policy=ErrorPolicy()))
+
+
 def test_auto_decision_by_size_and_cpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = _photochat_files(tmp_path, 2)
     size = sum(f.stat().st_size for f in folder.rglob("*.json"))

@@ -66,14 +66,15 @@ def available_cpus() -> int:
 
 
 def can_read_ahead(name: str) -> bool:
-    """Whether the child process can load reader ``name`` by itself (built-in readers and entry points).
+    """Whether a child process can be started (``sys.executable`` is known: not so in some embedded interpreters)
+    and can load reader ``name`` by itself (built-in readers and entry points).
 
     >>> can_read_ahead("photochat")
     True
     """
     from mmdial_data.readers import get_reader
 
-    return isinstance(get_reader(name).target, str)
+    return bool(sys.executable) and isinstance(get_reader(name).target, str)
 
 
 def should_read_ahead(name: str, paths: Sequence[Path], setting: bool | None) -> bool:
@@ -106,7 +107,8 @@ def read_ahead(
     Closing the iterator early (or an error raised by ``policy``) stops the child.
     """
     if not can_read_ahead(name):
-        raise ValueError(f"reader {name!r} was registered at run time: a child process cannot load it")
+        why = "was registered at run time" if sys.executable else "needs sys.executable, which is unknown here"
+        raise ValueError(f"reader {name!r} {why}: a child process cannot read it")
     from mmdial_data.readers import get_reader
 
     info = get_reader(name)
