@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import pairwise, repeat
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +39,7 @@ from mmdial_data.read_ahead import should_read_ahead
 from mmdial_data.readers import read_source, read_source_batches
 from mmdial_data.recipe import Filters, Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
 from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue
-from mmdial_data.validate import check_image_uri, validate_dialogue, validated
+from mmdial_data.validate import URL_PATTERN, check_image_uri, validate_dialogue, validated
 
 if TYPE_CHECKING:
     import numpy as np
@@ -294,19 +294,21 @@ def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np
     n_turns = to_numpy(turns.value_lengths(), 0)
     suspect: np.ndarray = n_turns == 0
     ids, sources, splits, versions = (
-        table.column(name).to_pylist() for name in ("dialogue_id", "source", "split", "schema_version")
+        table.column(name).combine_chunks() for name in ("dialogue_id", "source", "split", "schema_version")
     )
-    if len(set(sources)) == 1 and len(set(splits)) == 1 and set(versions) == {SCHEMA_VERSION}:
-        prefix = f"{sources[0]}/{splits[0]}/"
+    one = [pc.unique(c).to_pylist() for c in (sources, splits, versions)]
+    if [len(u) for u in one] == [1, 1, 1] and one[2] == [SCHEMA_VERSION] and None not in (one[0][0], one[1][0]):
+        prefix = f"{one[0][0]}/{one[1][0]}/"  # one source and split: every id must start with it, and go on
         if not (
-            sources[0]
-            and splits[0]
-            and all(map(str.startswith, ids, repeat(prefix)))
-            and min(map(len, ids)) > len(prefix)
+            one[0][0]
+            and one[1][0]
+            and to_numpy(pc.starts_with(ids, pattern=prefix), False).all()
+            and to_numpy(pc.binary_length(ids), 0).min() > len(prefix.encode())
         ):
             suspect[:] = True  # rare: the exact check below sorts them out
     else:
-        suspect |= ~np.fromiter(map(_id_ok, ids, sources, splits, versions), bool, len(ids))
+        columns = (c.to_pylist() for c in (ids, sources, splits, versions))
+        suspect |= ~np.fromiter(map(_id_ok, *columns), bool, len(ids))
     flat = turns.flatten()
     owner = np.repeat(np.arange(len(n_turns)), n_turns)  # the row of each turn
     starts = np.cumsum(n_turns) - n_turns
@@ -322,11 +324,25 @@ def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np
         bad_image = (
             ~to_numpy(pc.is_in(image.field("level"), value_set=string_array(list(IMAGE_LEVELS))), False)
             | ~to_numpy(pc.is_finite(image.field("score")), True)
-            | np.fromiter((check_image_uri(u) is not None for u in image.field("uri").to_pylist()), bool, len(image))
+            | _bad_uris(image.field("uri"))
         )
         bad_turn[np.repeat(np.arange(len(flat)), n_images)[bad_image]] = True
     suspect[owner[bad_turn]] = True
     return suspect
+
+
+def _bad_uris(uris: pa.Array) -> np.ndarray:
+    """``check_image_uri(uri) is not None`` for each URI (a null as empty), URLs recognized vectorized."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    bad = np.zeros(len(uris), bool)
+    other = np.flatnonzero(~to_numpy(pc.match_substring_regex(uris, URL_PATTERN), False))
+    if len(other):
+        values = uris.take(numpy_array(other, pa.int64())).to_pylist()
+        bad[other] = [check_image_uri(u or "") is not None for u in values]
+    return bad
 
 
 def _id_ok(dialogue_id: str, source: str, split: str, version: str) -> bool:

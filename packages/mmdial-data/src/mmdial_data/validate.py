@@ -12,15 +12,21 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
 from mmdial_data.errors import ErrorPolicy, ValidationError
 from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue
 
+#: URI prefixes taken as URLs (not paths under the image root).
+URL_PREFIXES = ("http://", "https://", "s3://", "gs://")
+#: :data:`URL_PREFIXES` as a regular expression (for Arrow's regex kernels).
+URL_PATTERN = "^(?:" + "|".join(re.escape(p) for p in URL_PREFIXES) + ")"
+
 
 def _is_url(uri: str) -> bool:
-    return uri.startswith(("http://", "https://", "s3://", "gs://"))
+    return uri.startswith(URL_PREFIXES)
 
 
 def check_image_uri(uri: str) -> str | None:
