@@ -4,8 +4,11 @@ against the one-by-one object path it replaces: same tables, same errors, byte-i
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -370,3 +373,21 @@ def test_writer_rejects_other_schemas_and_aborts_in_background(tmp_path: Path) -
         writer.write_table(to_table(read_source("photochat", demo_dir() / "photochat")))
         writer.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pandas") is None, reason="pyarrow imports pandas only where installed")
+def test_a_build_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow's list/scalar conversions import pandas on first use (~0.3 s a process); builds avoid them."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"name: np\nsources:\n  - reader: photochat\n    paths: [{demo_dir() / 'photochat'}]\n"
+        f"  - reader: sgd\n    paths: [{demo_dir() / 'sgd' / 'train'}]\n"
+        f"  - reader: dailydialog\n    paths: [{demo_dir() / 'dailydialog'}]\n"
+    )
+    code = (
+        "import sys; from mmdial_data import build_dataset; "
+        f"r = build_dataset({str(recipe)!r}, {str(tmp_path / 'out')!r}, progress=False); "
+        "print(r.dialogues, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["7", "False"]
