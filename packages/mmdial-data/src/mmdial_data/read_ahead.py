@@ -129,24 +129,25 @@ def _run_child(request: tuple[Any, ...], policy: ErrorPolicy, depth: int) -> Ite
     assert proc.stdin is not None and proc.stdout is not None
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
     thread = threading.Thread(target=_receive, args=(proc.stdout, events), name="mmdial-read-ahead", daemon=True)
+    from mmdial_data.engines.sources import replay_events
+
     finished = False
-    try:
-        pickle.dump(request, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        _give_credit(proc.stdin, depth)
-        thread.start()
+
+    def received() -> Iterator[tuple[str, Any]]:
+        """The child's events as :func:`replay_events` takes them (tables loaded; a credit back per item)."""
+        nonlocal finished
+        assert proc.stdin is not None
         while True:
             kind, obj = events.get()
             if kind in ("table", "item"):
                 _give_credit(proc.stdin, 1)
-                yield _load_table(obj) if kind == "table" else obj
-            elif kind == "error":
-                policy.handle(obj)
-            elif kind == "raise":
-                finished = True
-                raise obj
+                yield "item", _load_table(obj) if kind == "table" else obj
+            elif kind in ("error", "raise"):
+                finished = finished or kind == "raise"
+                yield kind, obj
             elif kind == "end":
                 finished = True
-                break
+                return
             else:  # "lost": the stream broke off
                 info, paths = request[0], request[1]
                 raise MMDialDataError(
@@ -154,6 +155,12 @@ def _run_child(request: tuple[Any, ...], policy: ErrorPolicy, depth: int) -> Ite
                     path=paths[0] if paths else None,
                     record=f"reader {info.name!r}",
                 )
+
+    try:
+        pickle.dump(request, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        _give_credit(proc.stdin, depth)
+        thread.start()
+        yield from replay_events(received(), policy)
     finally:
         if not finished and proc.poll() is None:
             proc.kill()
