@@ -255,6 +255,13 @@ def test_word_counts_equal_str_split() -> None:
     for offset, length in [(0, 5000), (1, 3000), (333, 0), (4999, 1)]:
         assert _word_counts(array.slice(offset, length)).tolist() == expected[offset : offset + length]
     assert _word_counts(pa.array(["", None], pa.string())).tolist() == [0, 0]
+    # no byte below 32 (the shortcut: a space is byte 32), ASCII only or with other Unicode spaces, no nulls
+    for pool in (" ab.\x7f", " ab.é😀\x7f\u200b\u3000\xa0\u2028"):
+        texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 12))) for _ in range(2000)]
+        array = pa.array(texts, pa.string())
+        for offset, length in [(0, 2000), (7, 1500)]:
+            expected = [len(v.split()) for v in texts[offset : offset + length]]
+            assert _word_counts(array.slice(offset, length)).tolist() == expected
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -415,6 +415,17 @@ def numpy_array(values: np.ndarray, type_: pa.DataType) -> pa.Array:
     return pa.array(values, type_)
 
 
+def single_chunk(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as it is (``combine_chunks`` copies even that one), else the
+    chunks concatenated.
+
+    >>> import pyarrow as pa
+    >>> single_chunk(pa.chunked_array([[1, 2], [3]])).to_pylist(), type(single_chunk(pa.chunked_array([[1]])))
+    ([1, 2, 3], <class 'pyarrow.lib.Int64Array'>)
+    """
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def to_numpy(array: pa.Array | pa.ChunkedArray, fill: Any = None) -> np.ndarray:
     """The values of a bool, integer or float Arrow array as a numpy array (read-only: a view of the Arrow
     buffer where it can be), nulls replaced by ``fill``: ``array.fill_null(fill).to_numpy()`` without pyarrow's
@@ -428,7 +439,7 @@ def to_numpy(array: pa.Array | pa.ChunkedArray, fill: Any = None) -> np.ndarray:
     import pyarrow as pa
 
     if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+        array = single_chunk(array)
     type_ = array.type
     if not (pa.types.is_boolean(type_) or pa.types.is_integer(type_) or pa.types.is_floating(type_)):
         raise TypeError(f"to_numpy takes bool, integer or float arrays, not {type_}")

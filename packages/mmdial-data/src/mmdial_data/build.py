@@ -30,7 +30,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmdial_data.arrow import numpy_array, string_array, to_numpy
+from mmdial_data.arrow import numpy_array, single_chunk, string_array, to_numpy
 from mmdial_data.errors import ErrorPolicy, OnError, Skipped, ValidationError
 from mmdial_data.io import DEFAULT_ROW_GROUP, ParquetDialogueWriter
 from mmdial_data.provenance import file_sha256, provenance
@@ -253,8 +253,9 @@ _ASCII_SPACE = bytes(int(chr(c).isspace()) for c in range(256))
 def _word_counts(texts: pa.Array) -> np.ndarray:
     """``len(text.split())`` of each string (a null as an empty string).
 
-    ASCII strings are counted on the UTF-8 buffer (word starts: a non-space byte after a space or at the start);
-    others, whose whitespace may be any Unicode space, with ``str.split``.
+    ASCII strings are counted on the UTF-8 buffer (word starts: a non-space byte after a space or at the start;
+    where no byte is below 32, a byte is a space exactly when it is 32); others, whose whitespace may be any
+    Unicode space, with ``str.split``.
     """
     import numpy as np
     import pyarrow as pa
@@ -269,12 +270,17 @@ def _word_counts(texts: pa.Array) -> np.ndarray:
         first, last = int(offsets[0]), int(offsets[-1])
         data = np.frombuffer(buffers[2], np.uint8)[first:last]
         starts = offsets - first
-        word = np.frombuffer(_ASCII_SPACE, np.uint8)[data] == 0
+        controls = len(data) and data.min() < 32  # control bytes: some are spaces (\t, \n, \x1c, ...), some not
+        word = np.frombuffer(_ASCII_SPACE, np.uint8)[data] == 0 if controls else data > 32
         begins = word.copy()  # a word byte after a space byte, or the first byte of a string
-        begins[1:] &= ~word[:-1]
+        np.greater(word[1:], word[:-1], out=begins[1:])
         inside = starts[:-1][starts[:-1] < len(data)]
         begins[inside] = word[inside]
-        counts = np.diff(np.searchsorted(np.flatnonzero(begins), starts))
+        running = np.zeros(len(data) + 1, np.int32)  # word starts before each byte (< 2**31 bytes)
+        np.cumsum(begins, dtype=np.int32, out=running[1:])
+        counts = (running[starts[1:]] - running[starts[:-1]]).astype(np.int64)
+        if not texts.null_count and (not len(data) or data.max() < 128):  # all ASCII (no byte of a multi-byte char)
+            return counts
     ascii_ = pc.string_is_ascii(texts)
     if texts.null_count or not pc.all(ascii_).as_py():
         other = np.flatnonzero(~to_numpy(ascii_, False))
@@ -294,7 +300,7 @@ def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np
     n_turns = to_numpy(turns.value_lengths(), 0)
     suspect: np.ndarray = n_turns == 0
     ids, sources, splits, versions = (
-        table.column(name).combine_chunks() for name in ("dialogue_id", "source", "split", "schema_version")
+        single_chunk(table.column(name)) for name in ("dialogue_id", "source", "split", "schema_version")
     )
     one = [pc.unique(c).to_pylist() for c in (sources, splits, versions)]
     if [len(u) for u in one] == [1, 1, 1] and one[2] == [SCHEMA_VERSION] and None not in (one[0][0], one[1][0]):
@@ -395,7 +401,7 @@ def _add_table(
     n = table.num_rows
     if not n:
         return 0
-    turns = table.column("turns").combine_chunks()
+    turns = single_chunk(table.column("turns"))
     flat = turns.flatten()
     words = _word_counts(flat.field("text"))
     n_turns = to_numpy(turns.value_lengths(), 0)
@@ -415,11 +421,13 @@ def _add_table(
     for source, rows in _groups(sources, np.flatnonzero(valid).tolist()).items():
         per_source[source]["read"] += len(rows)
     # filters: one call per distinct (turns, images) pair
-    pairs, inverse = np.unique(np.stack([n_turns, n_images]), axis=1, return_inverse=True)
-    reasons = [filters.reason_to_drop(int(t), int(m)) for t, m in pairs.T.tolist()]
-    dropped = valid & np.array([r is not None for r in reasons])[inverse.reshape(-1)]
+    base = int(n_images.max()) + 1  # (turns, images) as one integer key
+    keys, inverse = np.unique(n_turns.astype(np.int64) * base + n_images, return_inverse=True)
+    reasons = [filters.reason_to_drop(t, m) for t, m in zip(*map(np.ndarray.tolist, divmod(keys, base)), strict=True)]
+    inverse = inverse.reshape(-1)
+    dropped = valid & np.array([r is not None for r in reasons])[inverse]
     for i in np.flatnonzero(dropped).tolist():
-        reason = reasons[inverse.reshape(-1)[i]]
+        reason = reasons[inverse[i]]
         filtered[reason] += 1
         per_source[sources[i]][f"filtered_{reason}"] += 1
     keep = valid & ~dropped
