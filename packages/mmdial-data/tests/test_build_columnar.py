@@ -25,6 +25,7 @@ from mmdial_data.readers._common import decode_typed_json
 from mmdial_data.readers.photochat import (
     _image_id,
     _image_id_fast,
+    _image_ids,
     _typed_item,
     read_photochat,
     read_photochat_batches,
@@ -240,6 +241,22 @@ def test_fast_image_id_equals_urlparse_pathlib() -> None:
 
     for url in urls:
         assert outcome(_image_id_fast, url) == outcome(_image_id, {"photo_url": url}), url
+
+    # the batch scan (_url_stems): printable ASCII URLs without spaces, most in the .../<stem>.<ext> form
+    plain = "ab.-_~/;?#:[]@%=&+!$'()*,"
+    parts = ["a", "b.c", ".", "..", "", "x.y.z", ";p", "é", "a\tb", "\x7f", "%20", "[::1]", "?q=/a.png", "#f"]
+    urls += ["http" + rng.choice(["", "s", "S"]) + "://" + "".join(rng.choice(plain) for _ in range(rng.randint(0, 9)))
+             for _ in range(3000)]  # fmt: skip
+    urls += ["https://ex.org/" + "/".join(rng.choice(parts) for _ in range(rng.randint(1, 4))) for _ in range(3000)]
+    urls += ["https://c7.staticflickr.com/8/7083/6989614068_bf3cbb8041_o.jpg", "http://ex.org/a.png\n", "x "]
+    for size in (1, 2, 7, 64):
+        for start in range(0, len(urls), size):
+            batch = urls[start : start + size]
+            expected = [outcome(_image_id_fast, url) for url in batch]
+            if any(isinstance(e, str) and e.startswith("ValueError(") for e in expected):
+                assert _image_ids(batch, None) is None, batch
+            else:
+                assert _image_ids(batch, None) == expected, batch
 
 
 def test_word_counts_equal_str_split() -> None:

@@ -271,12 +271,35 @@ def _image_id_fast(url: str) -> str:
     return (name[:i] if 0 < i < len(name) - 1 else name) or url
 
 
+#: One URL of a batch joined by spaces (:func:`_url_stems`): its stem when it is a printable http(s) URL whose
+#: path ends in ``/<stem>.<ext>`` (a non-empty stem, an extension without dots, no ``;`` in the path), the case
+#: where :data:`_SIMPLE_URL` matches and :func:`_image_id_fast` takes the stem; otherwise an empty string (the
+#: second alternative matches the URL).
+_SIMPLE_URL_STEM = re.compile(
+    r"(?:https?://[^\x00-\x20\x7f/?#\[\]]*(?:/[^\x00-\x20\x7f/?#;]*)*?/([^\x00-\x20\x7f/?#;]+)\.[^\x00-\x20\x7f./?#;]+"
+    r"(?:[?#][^\x00-\x20\x7f]*)?(?= |\Z)|[^ ]*)(?: |\Z)",
+    re.ASCII,
+)
+
+
+def _url_stems(urls: list[str]) -> list[str]:
+    """:func:`_image_id_fast` of each URL, the usual ``.../<stem>.<ext>`` ones found by one regex scan of the
+    batch (about twice as fast as a call per URL); any other URL goes through :func:`_image_id_fast`."""
+    joined = " ".join(urls)
+    if not (joined.isascii() and joined.count(" ") == len(urls) - 1):
+        return list(map(_image_id_fast, urls))  # a space or a non-ASCII character in some URL
+    stems = _SIMPLE_URL_STEM.findall(joined)[: len(urls)]  # a match per URL (then maybe an empty one at the end)
+    if all(stems):
+        return stems
+    return [stem or _image_id_fast(url) for stem, url in zip(stems, urls, strict=True)]
+
+
 def _image_ids(urls: list[str], photo_ids: list[str | None] | None) -> list[str] | None:
     """The image id of each item (:func:`_image_id`), or None when ``urlparse`` rejects a URL (the object path
     then reports the item)."""
     try:
         if photo_ids is None:
-            return list(map(_image_id_fast, urls))
+            return _url_stems(urls)
         return [photo_id if photo_id else _image_id_fast(url) for url, photo_id in zip(urls, photo_ids, strict=True)]
     except ValueError:
         return None
