@@ -7,7 +7,7 @@ its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
 - ``mmdial``: ``build_dataset`` (``photochat`` reader, validation, filters, Parquet shards, card with two plots,
   input and output hashes). Each file (~20 MB, under ``MMDIAL_TYPED_JSON_MB``) is decoded whole by msgspec into
   typed records of exactly the release's fields; the PhotoChat reader's columnar path turns each batch of
-  1,024 of them into one unified Arrow table (the builder validates, filters and counts it vectorized; the
+  2,048 of them into one unified Arrow table (the builder validates, filters and counts it vectorized; the
   same bytes as the one-by-one path), and Parquet row groups are encoded on a background thread.
   On machines with 4+ CPUs, files of a source over ``MMDIAL_READ_AHEAD_MB`` (64 MB; the 100k input, not the 10k
   one) are read in a child process while the builder validates and writes (:mod:`mmdial_data.read_ahead`);
