@@ -111,3 +111,27 @@ def test_skip_mode_writes_skips_into_card(tmp_path: Path) -> None:
 def test_bad_recipes(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises((MMDialDataError, ValueError), match=message):
         build_dataset(_recipe(tmp_path, body), tmp_path / "out", progress=False)
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_lone_surrogates_are_reported_with_their_record(tmp_path: Path, read_ahead: bool) -> None:
+    """A JSON "\\ud800" escape decodes to a string that UTF-8 (so Arrow and Parquet) cannot hold: the build
+    names the dialogue (raise) or skips and reports it (skip) instead of failing somewhere in the writer."""
+    demo = json.loads((demo_dir() / "photochat" / "train" / "train_00.json").read_text())
+    items = [{**demo[i % 2], "dialogue_id": i} for i in range(6)]  # the second shares its photo in turn 1
+    items[0] = {**items[0], "dialogue": [{**items[0]["dialogue"][0], "message": "hi \ud800"}, *demo[0]["dialogue"][1:]]}
+    items[3] = {**items[3], "photo_description": "a \udfff photo"}
+    folder = tmp_path / "pc" / "train"
+    folder.mkdir(parents=True)
+    (folder / "train_00.json").write_text(json.dumps(items))  # ASCII JSON: the surrogates as \u escapes
+    recipe = _recipe(tmp_path, f"name: sur\nsources:\n  - reader: photochat\n    paths: [{tmp_path / 'pc'}]\n")
+    with pytest.raises(MMDialDataError, match="turn 0 text: a string is not valid Unicode"):
+        build_dataset(recipe, tmp_path / "out", progress=False, read_ahead=read_ahead)
+    result = build_dataset(recipe, tmp_path / "out", on_error="skip", progress=False, read_ahead=read_ahead)
+    assert [(s.record, s.reason.split(":")[0]) for s in result.skipped] == [
+        ("dialogue photochat/train/train_00/0", "turn 0 text"),
+        ("dialogue photochat/train/train_00/3", "meta"),  # the description is in meta before the image
+    ]
+    assert result.dialogues == 4
+    assert [d.dialogue_id[-1] for d in read_dialogues(tmp_path / "out" / "data")] == ["1", "2", "4", "5"]
+    assert len(json.loads((tmp_path / "out" / "provenance.json").read_text())["skipped"]) == 2

@@ -145,9 +145,18 @@ def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
         (lambda d: setattr(d.turns[1].images[0], "level", "global"), "has level 'global'"),
         (lambda d: setattr(d.turns[1].images[0], "score", float("nan")), "non-finite score"),
         (lambda d: d.turns.clear(), "dialogue has no turns"),
+        # lone surrogates (what a JSON "\\ud800" escape decodes to) cannot be stored as UTF-8
+        (lambda d: setattr(d.turns[0], "text", "hi \ud800"), "turn 0 text: a string is not valid Unicode"),
+        (lambda d: d.meta.update(x=[{"k": "\udc80"}]), "meta: a string is not valid Unicode"),
+        (lambda d: setattr(d.turns[1].images[0], "caption", "\ud83d"), "turn 1 image: a string is not valid"),
+        (lambda d: d.turns[0].annotations.extra.update({"\ud800": 1}), "turn 0 extra: a string is not valid"),
+        (lambda d: setattr(d, "dialogue_id", "demo/train/\ud800"), "dialogue 'demo/train/\\ud800': dialogue_id: a"),
     ],
 )
-def test_validation_errors_name_file_and_record(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("msgspec", [True, False])
+def test_validation_errors_name_file_and_record(mutate, message: str, msgspec: bool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    if not msgspec:  # the Unicode check without msgspec's encoder (the ``stream`` extra)
+        monkeypatch.setattr("mmdial_data.validate._utf8_json_encoder", lambda: None)
     d = rich_dialogue()
     validate_dialogue(d, path="in.jsonl")
     mutate(d)

@@ -381,7 +381,8 @@ def _regular_table(
     ``lengths``: turns per dialogue, int64 array; the turns flattened: ``share`` a bool array, ``user`` an integer
     array), or None when it breaks a rule of :func:`_dialogue`: empty dialogue, a ``user_id`` not 0 or 1, a
     blank message on a turn that shares no photo, a dialogue without a shared photo, a photo URL that
-    ``urlparse`` rejects.
+    ``urlparse`` rejects; also None for a string that is not valid Unicode (a lone surrogate: the object path
+    passes it on, and validation reports the dialogue).
     """
     import numpy as np
     import pyarrow as pa
@@ -420,25 +421,28 @@ def _regular_table(
     n_images = len(shared)
     user_index = numpy_array(user.astype(np.int8), pa.int8())
     columns = empty_columns(n_turns)
-    columns.update(
-        dialogue_id=[prefix + i for i in json_ids] if int_ids else [f"{prefix}{i}" for i in ids],
-        source=[SOURCE] * len(ids),
-        split=[split] * len(ids),
-        meta=metas,
-        schema_version=[SCHEMA_VERSION] * len(ids),
-        turn_offsets=turn_offsets.astype(np.int32),
-        turn_index=(np.arange(n_turns) - turn_offsets[:-1][owner]).astype(np.int32),
-        speaker=string_array(["0", "1"]).take(user_index),
-        role=string_array([_ROLES[0], _ROLES[1]]).take(user_index),
-        text=string_array(messages),
-        extra=string_array(["{}", _SHARE_EXTRA]).take(numpy_array(share.astype(np.int8), pa.int8())),
-        image_offsets=image_offsets,
-        img_id=string_array(image_ids).take(take),
-        img_uri=string_array(urls).take(take),
-        img_source=[SOURCE] * n_images,
-        img_caption=string_array(descriptions).take(take),
-        img_level=["turn"] * n_images,
-        img_entity=pa.nulls(n_images, pa.string()),
-        img_score=pa.nulls(n_images, pa.float64()),
-    )
-    return table_from_columns(columns)
+    try:  # a string that is not valid Unicode (a lone surrogate) fails here: the object path reports its item
+        columns.update(
+            dialogue_id=[prefix + i for i in json_ids] if int_ids else [f"{prefix}{i}" for i in ids],
+            source=[SOURCE] * len(ids),
+            split=[split] * len(ids),
+            meta=metas,
+            schema_version=[SCHEMA_VERSION] * len(ids),
+            turn_offsets=turn_offsets.astype(np.int32),
+            turn_index=(np.arange(n_turns) - turn_offsets[:-1][owner]).astype(np.int32),
+            speaker=string_array(["0", "1"]).take(user_index),
+            role=string_array([_ROLES[0], _ROLES[1]]).take(user_index),
+            text=string_array(messages),
+            extra=string_array(["{}", _SHARE_EXTRA]).take(numpy_array(share.astype(np.int8), pa.int8())),
+            image_offsets=image_offsets,
+            img_id=string_array(image_ids).take(take),
+            img_uri=string_array(urls).take(take),
+            img_source=[SOURCE] * n_images,
+            img_caption=string_array(descriptions).take(take),
+            img_level=["turn"] * n_images,
+            img_entity=pa.nulls(n_images, pa.string()),
+            img_score=pa.nulls(n_images, pa.float64()),
+        )
+        return table_from_columns(columns)
+    except UnicodeEncodeError:
+        return None
