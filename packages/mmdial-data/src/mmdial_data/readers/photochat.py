@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cache
-from itertools import chain, compress, islice
+from itertools import chain, islice
 from json.encoder import encode_basestring
 from operator import attrgetter, itemgetter
 from pathlib import Path, PurePosixPath
@@ -365,6 +365,22 @@ def _table(items: list[tuple[int, Any]], split: str, file: Path) -> pa.Table | N
     return _regular_table(ids, urls, descriptions, photo_ids, lengths, messages, share, user, split, file)
 
 
+def _blank_among(text: pa.Array, rows: Any, messages: list[str]) -> bool:
+    """Whether a message of ``rows`` (a bool mask over ``messages``, whose Arrow array ``text`` is) is blank:
+    ``not m.strip()``. A message whose first UTF-8 byte is printable ASCII other than a space is not; only the
+    others (empty, starting with a space, a control or a non-ASCII character) are checked with ``str.strip``."""
+    import numpy as np
+
+    buffers = text.buffers()
+    offsets = np.frombuffer(buffers[1], np.int32)[text.offset : text.offset + len(text) + 1]
+    first = np.zeros(len(text), np.uint8)  # first byte of each message, 0 when empty
+    if buffers[2] is not None:
+        nonempty = offsets[1:] > offsets[:-1]
+        first[nonempty] = np.frombuffer(buffers[2], np.uint8)[offsets[:-1][nonempty]]
+    unsure = np.flatnonzero(rows & ((first <= 32) | (first >= 127)))
+    return not all(messages[i].strip() for i in unsure.tolist())
+
+
 def _regular_table(
     ids: list[int | str],
     urls: list[str],
@@ -391,7 +407,11 @@ def _regular_table(
 
     if not lengths.all() or ((user != 0) & (user != 1)).any():
         return None
-    if not all(map(str.strip, compress(messages, (~share).tolist()))):
+    try:
+        text = string_array(messages)
+    except UnicodeEncodeError:  # a lone surrogate: the object path passes it on to validation
+        return None
+    if _blank_among(text, ~share, messages):
         return None
     turn_offsets = np.zeros(len(ids) + 1, np.int64)
     np.cumsum(lengths, out=turn_offsets[1:])
@@ -432,7 +452,7 @@ def _regular_table(
             turn_index=(np.arange(n_turns) - turn_offsets[:-1][owner]).astype(np.int32),
             speaker=string_array(["0", "1"]).take(user_index),
             role=string_array([_ROLES[0], _ROLES[1]]).take(user_index),
-            text=string_array(messages),
+            text=text,
             extra=string_array(["{}", _SHARE_EXTRA]).take(numpy_array(share.astype(np.int8), pa.int8())),
             image_offsets=image_offsets,
             img_id=string_array(image_ids).take(take),
