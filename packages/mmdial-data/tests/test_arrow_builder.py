@@ -17,6 +17,7 @@ from mmdial_data.arrow import (
     column_array,
     from_table,
     numpy_array,
+    repeated_string,
     string_array,
     to_numpy,
     to_table,
@@ -120,6 +121,13 @@ STRING_CASES: list[list[Any]] = [
 def test_string_array_equals_pa_array(values: list[Any]) -> None:
     got, expected = string_array(values), pa.array(values, pa.string())
     assert got.type == pa.string() and got.equals(expected)
+    got.validate(full=True)
+
+
+@pytest.mark.parametrize(("value", "n"), [("photochat", 3), ("", 4), ("é😀", 2), ("x", 0), ("a\x00", 1)])
+def test_repeated_string_equals_string_array(value: str, n: int) -> None:
+    got, expected = repeated_string(value, n), string_array([value] * n)
+    assert got.equals(expected) and got.buffers()[1:] == expected.buffers()[1:]  # the same bytes in Parquet
     got.validate(full=True)
 
 

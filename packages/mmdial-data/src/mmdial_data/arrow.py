@@ -392,6 +392,23 @@ def string_array(values: list[Any]) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def repeated_string(value: str, n: int) -> pa.Array:
+    """:func:`string_array` of ``[value] * n`` (the same buffers) without building the list: the value's UTF-8
+    bytes ``n`` times and evenly spaced offsets.
+
+    >>> repeated_string("ab", 3).to_pylist(), repeated_string("é", 2).equals(string_array(["é", "é"]))
+    (['ab', 'ab', 'ab'], True)
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    data = value.encode()
+    if len(data) * n > _MAX_STRING_BYTES:
+        return string_array([value] * n)
+    offsets = (np.arange(n + 1, dtype=np.int64) * len(data)).astype(np.int32)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)])
+
+
 def numpy_array(values: np.ndarray, type_: pa.DataType) -> pa.Array:
     """``pa.array(values, type_)`` of a 1-D numpy array, zero-copy when its dtype is the type's own (``bool``,
     ``int8``-``int64``, ``float64``), without pyarrow's pandas probe (see :func:`string_array`); other arrays

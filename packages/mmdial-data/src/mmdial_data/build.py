@@ -433,7 +433,7 @@ def _add_table(
     keep = valid & ~dropped
     ids = table.column("dialogue_id").to_pylist()
     candidates = np.flatnonzero(keep).tolist()
-    new_ids = [ids[i] for i in candidates]
+    new_ids = ids if len(candidates) == n else [ids[i] for i in candidates]
     if seen_ids.isdisjoint(new_ids) and len(set(new_ids)) == len(new_ids):
         seen_ids.update(new_ids)
     else:

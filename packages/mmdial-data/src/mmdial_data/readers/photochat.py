@@ -403,7 +403,7 @@ def _regular_table(
     import numpy as np
     import pyarrow as pa
 
-    from mmdial_data.arrow import empty_columns, numpy_array, string_array, table_from_columns
+    from mmdial_data.arrow import empty_columns, numpy_array, repeated_string, string_array, table_from_columns
 
     if not lengths.all() or ((user != 0) & (user != 1)).any():
         return None
@@ -444,10 +444,10 @@ def _regular_table(
     try:  # a string that is not valid Unicode (a lone surrogate) fails here: the object path reports its item
         columns.update(
             dialogue_id=[prefix + i for i in json_ids] if int_ids else [f"{prefix}{i}" for i in ids],
-            source=[SOURCE] * len(ids),
-            split=[split] * len(ids),
+            source=repeated_string(SOURCE, len(ids)),
+            split=repeated_string(split, len(ids)),
             meta=metas,
-            schema_version=[SCHEMA_VERSION] * len(ids),
+            schema_version=repeated_string(SCHEMA_VERSION, len(ids)),
             turn_offsets=turn_offsets.astype(np.int32),
             turn_index=(np.arange(n_turns) - turn_offsets[:-1][owner]).astype(np.int32),
             speaker=string_array(["0", "1"]).take(user_index),
@@ -457,9 +457,9 @@ def _regular_table(
             image_offsets=image_offsets,
             img_id=string_array(image_ids).take(take),
             img_uri=string_array(urls).take(take),
-            img_source=[SOURCE] * n_images,
+            img_source=repeated_string(SOURCE, n_images),
             img_caption=string_array(descriptions).take(take),
-            img_level=["turn"] * n_images,
+            img_level=repeated_string("turn", n_images),
             img_entity=pa.nulls(n_images, pa.string()),
             img_score=pa.nulls(n_images, pa.float64()),
         )
