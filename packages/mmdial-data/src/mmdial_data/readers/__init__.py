@@ -114,10 +114,15 @@ _REGISTRY: dict[str, ReaderInfo] = {}
 _LOADED_ENTRY_POINTS = False
 
 
-def _ensure_loaded() -> None:
-    global _LOADED_ENTRY_POINTS
+def _ensure_builtins() -> None:
     for name, (description, target) in _BUILTIN.items():
         _REGISTRY.setdefault(name, ReaderInfo(name, description, target))
+
+
+def _ensure_loaded() -> None:
+    """The built-in readers, then those of the ``mmdial.readers`` entry points (which never replace one)."""
+    global _LOADED_ENTRY_POINTS
+    _ensure_builtins()
     if not _LOADED_ENTRY_POINTS:
         _LOADED_ENTRY_POINTS = True
         from importlib.metadata import entry_points
@@ -159,6 +164,9 @@ def list_readers() -> list[ReaderInfo]:
 
 def get_reader(name: str) -> ReaderInfo:
     """The reader called ``name``; an unknown name raises ``KeyError`` with close matches."""
+    _ensure_builtins()
+    if name in _REGISTRY:  # built in or registered: entry points cannot change it, so no scan (~10 ms)
+        return _REGISTRY[name]
     _ensure_loaded()
     try:
         return _REGISTRY[name]
