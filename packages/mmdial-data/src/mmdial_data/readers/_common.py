@@ -167,6 +167,9 @@ def decode_typed_json(path: Path, record_type: Any) -> list[Any] | None:
     >>> _ = p.write_text('[{"a": 1}, {"a": 2, "b": 3}]')
     >>> decode_typed_json(p, Row) is None
     True
+    >>> _ = p.write_bytes(b'[{"a": 1, "\\xff": 2}]')  # not UTF-8
+    >>> decode_typed_json(p, Row) is None
+    True
     """
     if not 0 < path.stat().st_size <= TYPED_JSON_BYTES:
         return None
@@ -179,7 +182,7 @@ def decode_typed_json(path: Path, record_type: Any) -> list[Any] | None:
         decoder = _DECODERS[record_type] = msgspec.json.Decoder(list[record_type])
     try:
         records: list[Any] = decoder.decode(path.read_bytes())
-    except msgspec.MsgspecError:  # DecodeError (malformed) and ValidationError (another shape)
+    except (msgspec.MsgspecError, UnicodeDecodeError):  # malformed, another shape, a string not UTF-8
         return None
     return records
 
