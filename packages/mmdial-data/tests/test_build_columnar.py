@@ -9,6 +9,8 @@ import json
 import random
 import subprocess
 import sys
+import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,10 @@ from mmdial_data.arrow import from_table, to_table
 from mmdial_data.build import _ShardedWriter, _word_counts
 from mmdial_data.io import ParquetDialogueWriter
 from mmdial_data.readers import _common, read_source, read_source_batches
-from mmdial_data.readers._common import decode_typed_json
+from mmdial_data.readers._common import decode_arrow_json, decode_typed_json
 from mmdial_data.readers.photochat import (
+    _arrow_item_type,
+    _decoded_ahead,
     _image_id,
     _image_id_fast,
     _image_ids,
@@ -36,11 +40,14 @@ from mmdial_data.testing import assert_fields_covered, demo_dir, samples_dir
 BASE = json.loads((demo_dir() / "photochat" / "train" / "train_00.json").read_text())
 
 
-def _items(n: int, start: int = 0) -> list[dict[str, Any]]:
+def _items(n: int, start: int = 0, *, photo_ids: bool = True) -> list[dict[str, Any]]:
+    """``n`` items of the demo file with new ids; without ``photo_ids``, as in the release (the Arrow path)."""
     out = []
     for i in range(n):
         item = copy.deepcopy(BASE[i % len(BASE)])
         item["dialogue_id"] = start + i
+        if not photo_ids:
+            item.pop("photo_id", None)
         out.append(item)
     return out
 
@@ -135,13 +142,17 @@ def inputs(tmp_path: Path) -> Path:
     _write(root / "big_int" / "train" / "train_04.json", big)
     text = json.dumps(_items(300, 5000), indent=1)
     _write(root / "trunc" / "test" / "test_01.json", None, raw=text[: len(text) * 2 // 3])
-    short = _items(400, 9000)
+    short = _items(400, 9000, photo_ids=False)
     for i, item in enumerate(short):
         kept = item["dialogue"][: 1 + i % 5]
         if not any(t["share_photo"] for t in kept):
             kept[-1] = {"message": "", "share_photo": True, "user_id": i % 2}
         item["dialogue"] = kept
     _write(root / "short" / "train" / "train_05.json", short)
+    with_photo_id = _items(50, 12000, photo_ids=False)
+    with_photo_id[20]["photo_id"] = "pid20"  # not in the Arrow item type: the typed decoder takes this file
+    for i, items in enumerate([_items(90, 11000, photo_ids=False), with_photo_id, _items(70, 13000, photo_ids=False)]):
+        _write(root / "multi" / "train" / f"train_{i:02d}.json", items)
     return root
 
 
@@ -159,14 +170,126 @@ def test_typed_decoding_takes_exactly_the_regular_files(inputs: Path) -> None:
         files = sorted((inputs / folder).rglob("*.json"))
         return [decode_typed_json(f, _typed_item()) is not None for f in files]
 
+    def arrow(folder: str) -> list[bool]:
+        files = sorted((inputs / folder).rglob("*.json"))
+        return [decode_arrow_json(f, _arrow_item_type()) is not None for f in files]
+
     assert typed("clean") == typed("short") == [True]
     assert typed("typed") == [True, True]
+    assert typed("multi") == [True, True, True]
     assert typed("edge") == typed("trunc") == typed("big_int") == [False]
+    # Arrow columns: only the four release fields (no photo_id), integer ids; an empty list goes on too
+    assert arrow("short") == [True]
+    assert arrow("multi") == [True, False, True]
+    assert arrow("clean") == arrow("edge") == arrow("trunc") == arrow("big_int") == [False]  # photo_id in some
+    assert arrow("typed") == [False, False]
+    for path in sorted((inputs / "multi").rglob("*.json"))[::2] + sorted((inputs / "short").rglob("*.json")):
+        columns = decode_arrow_json(path, _arrow_item_type())
+        assert columns is not None and columns.to_pylist() == json.loads(path.read_text())
+
+
+def _same_as_object_reader(folder: Path) -> int:
+    """Assert that the batches of ``folder`` equal the object reader's dialogues and errors; the tables made."""
+    reference_policy, policy = ErrorPolicy("skip"), ErrorPolicy("skip")
+    reference = list(read_photochat(folder, split=None, policy=reference_policy))
+    got: list[Dialogue] = []
+    tables = 0
+    for item in read_photochat_batches(folder, split=None, policy=policy, batch_size=16):
+        if isinstance(item, Dialogue):
+            got.append(item)
+        else:
+            assert item.equals(to_table(reference[len(got) : len(got) + item.num_rows]))
+            got.extend(from_table(item))
+            tables += 1
+    assert got == reference
+    assert policy.skipped == reference_policy.skipped
+    return tables
+
+
+def _mark(text: str, item: dict[str, Any]) -> None:
+    """Put ``text`` as the message of the item's first turn (replaced in the JSON text afterwards)."""
+    item["dialogue"][0]["message"] = text
+
+
+#: One item made irregular in a way Arrow must refuse (or keep only as a null), the JSON text then edited.
+STRICT: dict[str, tuple[Any, str, bytes]] = {
+    "null message": (partial(_mark, "MARK"), '"MARK"', b"null"),
+    "number message": (partial(_mark, "MARK"), '"MARK"', b"5"),
+    "bool message": (partial(_mark, "MARK"), '"MARK"', b"true"),
+    "object message": (partial(_mark, "MARK"), '"MARK"', b'{"a": "b"}'),
+    "list message": (partial(_mark, "MARK"), '"MARK"', b'["a"]'),
+    "lone high surrogate": (partial(_mark, "MARK"), '"MARK"', b'"a\\ud800b"'),
+    "lone low surrogate": (partial(_mark, "MARK"), '"MARK"', b'"a\\udc00b"'),
+    "raw control character": (partial(_mark, "MARK"), '"MARK"', b'"a\x01b"'),
+    "invalid UTF-8": (partial(_mark, "MARK"), '"MARK"', b'"a\xffb"'),
+    "duplicate key": (partial(_mark, "MARK"), '"MARK"', b'"hi", "message": "yo"'),
+    "float user_id": (lambda item: item["dialogue"][0].update(user_id=1.0), "", b""),
+    "exponent user_id": (lambda item: item["dialogue"][0].update(user_id=777777), "777777", b"1e0"),
+    "id beyond 64 bits": (lambda item: item.update(dialogue_id=2**63), "", b""),
+    "string id": (lambda item: item.update(dialogue_id="7"), "", b""),
+    "number for bool": (lambda item: item["dialogue"][0].update(share_photo=1), "", b""),
+    "missing field": (lambda item: item.pop("photo_url"), "", b""),
+    "missing turn field": (lambda item: item["dialogue"][0].pop("message"), "", b""),
+    "null turn": (lambda item: item["dialogue"].insert(0, None), "", b""),
+    "extra turn field": (lambda item: item["dialogue"][0].update(x=1), "", b""),
+    "photo_id": (lambda item: item.update(photo_id="p"), "", b""),
+    "null photo_url": (lambda item: item.update(photo_url=None), "", b""),
+    "null item": (lambda item: item.clear(), "{}", b"null"),
+    "string item": (lambda item: item.clear(), "{}", b'"x"'),
+    "trailing content": (None, "\n]", b"\n] []"),
+    "top-level object": (None, "[\n", b'{"items": [\n'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STRICT))
+def test_arrow_decoding_is_strict_and_the_fallbacks_agree(tmp_path: Path, case: str) -> None:
+    mutate, old, new = STRICT[case]
+    items = _items(40, 300, photo_ids=False)
+    if mutate is not None:
+        mutate(items[17])
+    text = json.dumps(items, indent=2).encode()
+    if old:
+        assert old.encode() in text
+        text = text.replace(old.encode(), new, 1) if case != "trailing content" else text[: -len(old)] + new
+        if case == "top-level object":
+            text += b"}"
+    path = tmp_path / "train" / "train_00.json"
+    path.parent.mkdir()
+    path.write_bytes(text)
+    assert decode_arrow_json(path, _arrow_item_type()) is None
+    _same_as_object_reader(tmp_path)
+
+
+def test_arrow_decoding_keeps_escapes_and_unicode(tmp_path: Path) -> None:
+    items = _items(40, 400, photo_ids=False)
+    items[3]["dialogue"][0]["message"] = 'quote " backslash \\ slash / tab\t newline\n é 😀 \u2028 \x7f'
+    items[4]["photo_description"] = 'a "quoted" \\ description \x01 with é and 😀'
+    items[5]["photo_url"] = "https://ex.org/é/a b.png"
+    items[6]["dialogue_id"] = -(2**63)
+    for ascii_only in (True, False):
+        path = tmp_path / ("ascii" if ascii_only else "utf8") / "train" / "train_00.json"
+        path.parent.mkdir(parents=True)
+        text = json.dumps(items, ensure_ascii=ascii_only).replace('"user_id": 0', '"user_id": -0', 1)
+        path.write_text(text.replace('"/', '"\\/', 1), encoding="utf-8")
+        columns = decode_arrow_json(path, _arrow_item_type())
+        assert columns is not None and columns.to_pylist() == items
+        assert _same_as_object_reader(path.parents[1]) == 3  # 40 items in batches of 16: all tables
+
+
+def test_files_decoded_ahead_stay_in_order_and_stop_when_closed(inputs: Path) -> None:
+    files = sorted((inputs / "multi").rglob("*.json")) + sorted((inputs / "edge").rglob("*.json"))
+    decoded = [(f, c is not None) for f, c in _decoded_ahead(files)]
+    assert decoded == list(zip(files, [True, False, True, False], strict=True))
+    ahead = _decoded_ahead(files)
+    assert next(ahead)[0] == files[0]
+    ahead.close()  # the file being decoded ahead is finished, the thread is gone
+    assert not [t for t in threading.enumerate() if t.name.startswith("mmdial-json")]
+    assert list(_decoded_ahead([])) == []
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 1024])
 def test_batches_equal_the_object_reader(inputs: Path, batch_size: int, json_path: str) -> None:
-    for folder in ("clean", "edge", "trunc", "short", "typed", "big_int"):
+    for folder in ("clean", "edge", "trunc", "short", "multi", "typed", "big_int"):
         reference_policy, policy = ErrorPolicy("skip"), ErrorPolicy("skip")
         reference = list(read_photochat(inputs / folder, split=None, policy=reference_policy))
         got: list[Dialogue] = []
@@ -296,7 +419,7 @@ RECIPES = {
 shard_size: 400
 sources:
   - reader: photochat
-    paths: [{in}/clean]
+    paths: [{in}/clean, {in}/multi]
   - reader: dailydialog
     paths: [{demo}/dailydialog]
   - reader: photochat

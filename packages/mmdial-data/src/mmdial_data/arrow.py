@@ -409,6 +409,22 @@ def repeated_string(value: str, n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)])
 
 
+def concat_strings(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of Arrow string arrays of one length and Python strings (the same in every
+    row), by Arrow (``binary_join_element_wise``); the Python strings become Arrow scalars by way of
+    :func:`string_array`, as ``pa.scalar`` would import pandas (see there). At least one part is an array.
+
+    >>> concat_strings("id/", string_array(["1", "22"]), "!").to_pylist()
+    ['id/1!', 'id/22!']
+    """
+    import pyarrow.compute as pc
+
+    texts = [p for p in parts if isinstance(p, str)]
+    scalars = iter(string_array([*texts, ""]))
+    args = [next(scalars) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*args, next(scalars))
+
+
 def numpy_array(values: np.ndarray, type_: pa.DataType) -> pa.Array:
     """``pa.array(values, type_)`` of a 1-D numpy array, zero-copy when its dtype is the type's own (``bool``,
     ``int8``-``int64``, ``float64``), without pyarrow's pandas probe (see :func:`string_array`); other arrays

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlparse
 
 from mmdial_data.errors import ErrorPolicy, SourceFormatError
-from mmdial_data.readers._common import decode_typed_json, infer_split, iter_json_array, json_files
+from mmdial_data.readers._common import (
+    decode_arrow_json,
+    decode_typed_json,
+    infer_split,
+    iter_json_array,
+    json_files,
+)
 from mmdial_data.schema import SCHEMA_VERSION, Annotations, Dialogue, ImageRef, Turn, dump_json
 
 if TYPE_CHECKING:
@@ -68,6 +74,11 @@ def read_photochat_batches(
     anything unusual (extra fields, other types, an item the reader rejects) is read item by item by the
     object path and comes as :class:`Dialogue` objects.
 
+    Each file is decoded the first of three ways that takes it: by ``pyarrow.json`` into Arrow columns
+    (:func:`~mmdial_data.readers._common.decode_arrow_json`: exactly the four release fields, no ``photo_id``),
+    on a thread one file ahead of the caller; by ``msgspec`` into typed records (the release's fields with
+    ``photo_id`` and string ids too); else item by item (``ijson`` or ``json``), where every error is located.
+
     Example:
         >>> from mmdial_data.arrow import to_table
         >>> from mmdial_data.testing import demo_dir
@@ -75,8 +86,13 @@ def read_photochat_batches(
         >>> table.equals(to_table(read_photochat(demo_dir() / "photochat", split=None, policy=ErrorPolicy())))
         True
     """
-    for file in json_files(path):
+    for file, columns in _decoded_ahead(json_files(path)):
         split_name = split or infer_split(file)
+        if columns is not None:  # every item has exactly the four release fields, with their types
+            for start in range(0, len(columns), batch_size):
+                yield from _arrow_batch(columns.slice(start, batch_size), start, split_name, file, policy)
+            del columns
+            continue
         records = decode_typed_json(file, _typed_item())
         if records is not None:  # every item has exactly the release's fields and types
             for start in range(0, len(records), batch_size):
@@ -89,6 +105,66 @@ def read_photochat_batches(
             yield from _batch(batch, split_name, file, policy)
             if error is not None:  # after the items before it, as read_photochat has them
                 policy.handle(error)
+
+
+def _decoded_ahead(files: list[Path]) -> Iterator[tuple[Path, pa.StructArray | None]]:
+    """Each file with :func:`decode_arrow_json` of it (the release's items as Arrow columns, or None), the next
+    file decoded on a thread while the caller works on this one (pyarrow.json releases the GIL): at most two
+    files' columns in memory."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not files:
+        return
+    item_type = _arrow_item_type()
+    with ThreadPoolExecutor(1, thread_name_prefix="mmdial-json") as pool:
+        ahead = pool.submit(decode_arrow_json, files[0], item_type)
+        try:
+            for i, file in enumerate(files):
+                columns = ahead.result()
+                if i + 1 < len(files):
+                    ahead = pool.submit(decode_arrow_json, files[i + 1], item_type)
+                yield file, columns
+                del columns
+        finally:
+            ahead.cancel()
+
+
+@cache
+def _arrow_item_type() -> pa.StructType:
+    """The four fields of a release item and their types as an Arrow struct for :func:`decode_arrow_json`
+    (without ``photo_id``, which some items lack: a file with one goes to :func:`decode_typed_json`)."""
+    import pyarrow as pa
+
+    turn = pa.struct([("message", pa.string()), ("share_photo", pa.bool_()), ("user_id", pa.int64())])
+    fields = [("dialogue", pa.list_(turn)), ("dialogue_id", pa.int64())]
+    return pa.struct([*fields, ("photo_description", pa.string()), ("photo_url", pa.string())])
+
+
+def _arrow_batch(
+    items: pa.StructArray, start: int, split: str, file: Path, policy: ErrorPolicy
+) -> Iterator[pa.Table | Dialogue]:
+    """A batch of release items as Arrow structs (:func:`_arrow_item_type`; the first is item ``start`` of the
+    file) as a unified table, or, when one breaks a rule of :func:`_dialogue`, item by item (object path)."""
+    from mmdial_data.arrow import to_numpy
+
+    dialogues = items.field("dialogue")
+    turns = dialogues.flatten()
+    table = _regular_table(
+        items.field("dialogue_id"),
+        items.field("photo_url"),
+        items.field("photo_description"),
+        None,
+        to_numpy(dialogues.value_lengths()).astype("int64"),
+        turns.field("message"),
+        to_numpy(turns.field("share_photo")),
+        to_numpy(turns.field("user_id")),
+        split,
+        file,
+    )
+    if table is not None:
+        yield table
+    else:
+        yield from _dialogues(list(enumerate(items.to_pylist(), start)), split, file, policy)
 
 
 @cache
@@ -132,23 +208,40 @@ def _typed_batch(
     dialogues = list(map(_DIALOGUE, records))
     turns = list(chain.from_iterable(dialogues))
     given = list(map(_PHOTO_ID, records))
-    photo_ids = None if all(p is msgspec.UNSET for p in given) else [None if p is msgspec.UNSET else p for p in given]
-    table = _regular_table(
-        list(map(_DIALOGUE_ID, records)),
-        list(map(_PHOTO_URL, records)),
-        list(map(_PHOTO_DESCRIPTION, records)),
-        photo_ids,
-        np.fromiter(map(len, dialogues), np.int64, len(dialogues)),
-        list(map(_MESSAGE_OF, turns)),
-        np.frombuffer(bytearray(map(_SHARE_OF, turns)), bool),  # bools as bytes: faster than np.fromiter
-        _users(turns),
-        split,
-        file,
+    photo_ids = None if given.count(msgspec.UNSET) == len(given) else [None if p is msgspec.UNSET else p for p in given]
+    strings = _string_arrays(
+        list(map(_PHOTO_URL, records)), list(map(_PHOTO_DESCRIPTION, records)), list(map(_MESSAGE_OF, turns))
     )
+    table = None
+    if strings is not None:
+        urls, descriptions, text = strings
+        table = _regular_table(
+            list(map(_DIALOGUE_ID, records)),
+            urls,
+            descriptions,
+            photo_ids,
+            np.fromiter(map(len, dialogues), np.int64, len(dialogues)),
+            text,
+            np.frombuffer(bytearray(map(_SHARE_OF, turns)), bool),  # bools as bytes: faster than np.fromiter
+            _users(turns),
+            split,
+            file,
+        )
     if table is not None:
         yield table
     else:
         yield from _dialogues(list(enumerate(msgspec.to_builtins(records), start)), split, file, policy)
+
+
+def _string_arrays(*columns: list[str]) -> tuple[pa.Array, ...] | None:
+    """The lists as Arrow string arrays, or None when a string is not valid Unicode (a lone surrogate: the object
+    path passes it on, and validation reports the dialogue)."""
+    from mmdial_data.arrow import string_array
+
+    try:
+        return tuple(map(string_array, columns))
+    except UnicodeEncodeError:
+        return None
 
 
 def _users(turns: list[Any]) -> Any:
@@ -362,14 +455,85 @@ def _table(items: list[tuple[int, Any]], split: str, file: Path) -> pa.Table | N
         return None
     share = np.fromiter(shares, bool, len(shares))
     user = np.fromiter(users, np.int64, len(users))
-    return _regular_table(ids, urls, descriptions, photo_ids, lengths, messages, share, user, split, file)
+    strings = _string_arrays(urls, descriptions, messages)
+    if strings is None:
+        return None
+    return _regular_table(ids, strings[0], strings[1], photo_ids, lengths, strings[2], share, user, split, file)
 
 
-def _blank_among(text: pa.Array, rows: Any, messages: list[str]) -> bool:
-    """Whether a message of ``rows`` (a bool mask over ``messages``, whose Arrow array ``text`` is) is blank:
-    ``not m.strip()``. A message whose first UTF-8 byte is printable ASCII other than a space is not; only the
-    others (empty, starting with a space, a control or a non-ASCII character) are checked with ``str.strip``."""
+def _id_text(ids: list[int | str] | pa.Array, int_ids: bool) -> pa.Array:
+    """``str(i)`` of each dialogue id as an Arrow string array (``int_ids``: all are ints, and those within 64
+    bits are formatted by Arrow)."""
     import numpy as np
+    import pyarrow as pa
+
+    from mmdial_data.arrow import numpy_array, string_array
+
+    if isinstance(ids, pa.Array):
+        return ids.cast(pa.string())
+    if int_ids:
+        try:
+            return numpy_array(np.fromiter(ids, np.int64, len(ids)), pa.int64()).cast(pa.string())
+        except OverflowError:  # beyond 64 bits
+            pass
+    return string_array(list(map(str, ids)))
+
+
+def _json_plain(strings: pa.Array) -> bool:
+    """Whether no string of ``strings`` has a character that JSON escapes (a control character, '"' or '\\'):
+    the JSON form of each is then the string in double quotes (:func:`encode_basestring` keeps all others)."""
+    import numpy as np
+
+    data = strings.buffers()[2]
+    if data is None:
+        return True
+    utf8 = np.frombuffer(data, np.uint8)  # the whole buffer (a slice's strings are among its bytes)
+    return not (utf8.min() < 32 or (utf8 == ord('"')).any() or (utf8 == ord("\\")).any())
+
+
+def _metas(
+    ids: list[int | str] | pa.Array,
+    id_text: pa.Array | None,
+    urls: pa.Array,
+    descriptions: pa.Array,
+    photo_ids: list[str | None] | None,
+    file_name: str,
+) -> pa.Array | list[str]:
+    """The ``meta`` JSON of each item, as :func:`_dialogue` has it (``dump_json`` of its meta dict). ``id_text``:
+    the ids as Arrow strings when they are all integers, else None. Joined by Arrow when the ids are integers,
+    no item has a ``photo_id`` and no URL or description needs escaping (the release), else one string per item.
+    """
+    from mmdial_data.arrow import concat_strings
+
+    before_url = ',"file":' + encode_basestring(file_name) + ',"photo_url":'
+    if photo_ids is None and id_text is not None and _json_plain(urls) and _json_plain(descriptions):
+        parts = ['{"original_id":', id_text, before_url + '"', urls, '","photo_description":"']
+        return concat_strings(*parts, descriptions, '"}')
+    json_ids = map(_json_scalar, ids if isinstance(ids, list) else ids.to_pylist())
+    metas = [
+        f'{{"original_id":{i}{before_url}{u},"photo_description":{d}}}'
+        for i, u, d in zip(
+            json_ids,
+            map(encode_basestring, urls.to_pylist()),
+            map(encode_basestring, descriptions.to_pylist()),
+            strict=True,
+        )
+    ]
+    if photo_ids is not None:
+        for row, photo_id in enumerate(photo_ids):
+            if photo_id is not None:
+                metas[row] = f'{metas[row][:-1]},"photo_id":{encode_basestring(photo_id)}}}'
+    return metas
+
+
+def _blank_among(text: pa.Array, rows: Any) -> bool:
+    """Whether a message of ``rows`` (a bool mask over the Arrow string array ``text``) is blank: ``not m.strip()``.
+    A message whose first UTF-8 byte is printable ASCII other than a space is not; only the others (empty,
+    starting with a space, a control or a non-ASCII character) are checked with ``str.strip``."""
+    import numpy as np
+    import pyarrow as pa
+
+    from mmdial_data.arrow import numpy_array
 
     buffers = text.buffers()
     offsets = np.frombuffer(buffers[1], np.int32)[text.offset : text.offset + len(text) + 1]
@@ -378,75 +542,68 @@ def _blank_among(text: pa.Array, rows: Any, messages: list[str]) -> bool:
         nonempty = offsets[1:] > offsets[:-1]
         first[nonempty] = np.frombuffer(buffers[2], np.uint8)[offsets[:-1][nonempty]]
     unsure = np.flatnonzero(rows & ((first <= 32) | (first >= 127)))
-    return not all(messages[i].strip() for i in unsure.tolist())
+    return not all(m.strip() for m in text.take(numpy_array(unsure, pa.int64())).to_pylist())
 
 
 def _regular_table(
-    ids: list[int | str],
-    urls: list[str],
-    descriptions: list[str],
+    ids: list[int | str] | pa.Array,
+    urls: pa.Array,
+    descriptions: pa.Array,
     photo_ids: list[str | None] | None,
     lengths: Any,
-    messages: list[str],
+    text: pa.Array,
     share: Any,
     user: Any,
     split: str,
     file: Path,
 ) -> pa.Table | None:
-    """The table of a batch whose fields have the release's types (``photo_ids`` None when no item has one;
-    ``lengths``: turns per dialogue, int64 array; the turns flattened: ``share`` a bool array, ``user`` an integer
-    array), or None when it breaks a rule of :func:`_dialogue`: empty dialogue, a ``user_id`` not 0 or 1, a
-    blank message on a turn that shares no photo, a dialogue without a shared photo, a photo URL that
-    ``urlparse`` rejects; also None for a string that is not valid Unicode (a lone surrogate: the object path
-    passes it on, and validation reports the dialogue).
+    """The table of a batch whose fields have the release's types (``ids`` a list of ints and strings or an
+    Arrow int64 array; ``urls``, ``descriptions`` Arrow string arrays; ``photo_ids`` None when no item has one;
+    ``lengths``: turns per dialogue, int64 array; the turns flattened: ``text`` their messages (Arrow strings),
+    ``share`` a bool array, ``user`` an integer array), or None when it breaks a rule of :func:`_dialogue`: empty
+    dialogue, a ``user_id`` not 0 or 1, a blank message on a turn that shares no photo, a dialogue without a
+    shared photo, a photo URL that ``urlparse`` rejects.
     """
     import numpy as np
     import pyarrow as pa
 
-    from mmdial_data.arrow import empty_columns, numpy_array, repeated_string, string_array, table_from_columns
+    from mmdial_data.arrow import (
+        concat_strings,
+        empty_columns,
+        numpy_array,
+        repeated_string,
+        string_array,
+        table_from_columns,
+    )
 
     if not lengths.all() or ((user != 0) & (user != 1)).any():
         return None
-    try:
-        text = string_array(messages)
-    except UnicodeEncodeError:  # a lone surrogate: the object path passes it on to validation
-        return None
-    if _blank_among(text, ~share, messages):
+    if _blank_among(text, ~share):
         return None
     turn_offsets = np.zeros(len(ids) + 1, np.int64)
     np.cumsum(lengths, out=turn_offsets[1:])
     if not np.add.reduceat(share, turn_offsets[:-1]).all():  # every dialogue shares a photo
         return None
-    n_turns = len(messages)
+    n_turns = len(text)
     owner = np.repeat(np.arange(len(ids)), lengths)  # the dialogue of each turn
     shared = owner[share]  # the dialogue of each image turn
-    image_ids = _image_ids(urls, photo_ids)
+    image_ids = _image_ids(urls.to_pylist(), photo_ids)
     if image_ids is None:
         return None
-    prefix = f"{SOURCE}/{split}/{file.stem}/"
-    int_ids = set(map(type, ids)) == {int}
-    json_ids = list(map(int.__repr__, ids)) if int_ids else list(map(_json_scalar, ids))
-    before_url = ',"file":' + encode_basestring(file.name) + ',"photo_url":'
-    metas = [
-        f'{{"original_id":{i}{before_url}{u},"photo_description":{d}}}'
-        for i, u, d in zip(json_ids, map(encode_basestring, urls), map(encode_basestring, descriptions), strict=True)
-    ]
-    if photo_ids is not None:
-        for row, photo_id in enumerate(photo_ids):
-            if photo_id is not None:
-                metas[row] = f'{metas[row][:-1]},"photo_id":{encode_basestring(photo_id)}}}'
     take = numpy_array(shared, pa.int64())
     image_offsets = np.zeros(n_turns + 1, np.int32)
     np.cumsum(share, out=image_offsets[1:])
     n_images = len(shared)
     user_index = numpy_array(user.astype(np.int8), pa.int8())
     columns = empty_columns(n_turns)
-    try:  # a string that is not valid Unicode (a lone surrogate) fails here: the object path reports its item
+    try:  # a string id that is not valid Unicode (a lone surrogate) fails here: the object path reports its item
+        int_ids = isinstance(ids, pa.Array) or set(map(type, ids)) == {int}
+        id_text = _id_text(ids, int_ids)
         columns.update(
-            dialogue_id=[prefix + i for i in json_ids] if int_ids else [f"{prefix}{i}" for i in ids],
+            dialogue_id=concat_strings(f"{SOURCE}/{split}/{file.stem}/", id_text),
             source=repeated_string(SOURCE, len(ids)),
             split=repeated_string(split, len(ids)),
-            meta=metas,
+            meta=_metas(ids, id_text if int_ids else None, urls, descriptions, photo_ids, file.name),
             schema_version=repeated_string(SCHEMA_VERSION, len(ids)),
             turn_offsets=turn_offsets.astype(np.int32),
             turn_index=(np.arange(n_turns) - turn_offsets[:-1][owner]).astype(np.int32),
@@ -456,9 +613,9 @@ def _regular_table(
             extra=string_array(["{}", _SHARE_EXTRA]).take(numpy_array(share.astype(np.int8), pa.int8())),
             image_offsets=image_offsets,
             img_id=string_array(image_ids).take(take),
-            img_uri=string_array(urls).take(take),
+            img_uri=urls.take(take),
             img_source=repeated_string(SOURCE, n_images),
-            img_caption=string_array(descriptions).take(take),
+            img_caption=descriptions.take(take),
             img_level=repeated_string("turn", n_images),
             img_entity=pa.nulls(n_images, pa.string()),
             img_score=pa.nulls(n_images, pa.float64()),
