@@ -5,15 +5,17 @@ Input: the PhotoChat sample (``$MMDIAL_SAMPLES/photochat``, or the demo file whe
 its own process (peak RSS = that process's ``ru_maxrss``), on the same files:
 
 - ``mmdial``: ``build_dataset`` (``photochat`` reader, validation, filters, Parquet shards, card with two plots,
-  input and output hashes). Each file (~20 MB, under ``MMDIAL_TYPED_JSON_MB``) is decoded whole by msgspec into
-  typed records of exactly the release's fields; the PhotoChat reader's columnar path turns each batch of
-  2,048 of them into one unified Arrow table (the builder validates, filters and counts it vectorized; the
-  same bytes as the one-by-one path), and Parquet row groups are encoded on a background thread.
+  input and output hashes). Each file (~20 MB, under ``MMDIAL_TYPED_JSON_MB``) holds exactly the release's four
+  fields, so ``pyarrow.json`` decodes it whole into Arrow columns on a thread, one file ahead of the build (a
+  file it refuses would go to msgspec's typed records, then to the generic path); the PhotoChat reader's
+  columnar path turns each batch of 2,048 items into one unified Arrow table (the builder validates, filters
+  and counts it vectorized; the same bytes as the one-by-one path), and Parquet row groups are encoded on a
+  background thread.
   On machines with 4+ CPUs, files of a source over ``MMDIAL_READ_AHEAD_MB`` (64 MB; the 100k input, not the 10k
   one) are read in a child process while the builder validates and writes (:mod:`mmdial_data.read_ahead`);
 - ``mmdial-ahead``: the same with read-ahead forced on (``read_ahead=True``, whatever the CPU count and size);
 - ``mmdial-here``: the same, read in the build's own process (``read_ahead=False``);
-- ``mmdial-ijson``: the generic JSON path instead of the typed one (``MMDIAL_TYPED_JSON_MB=0``,
+- ``mmdial-ijson``: the generic JSON path instead of the Arrow/typed ones (``MMDIAL_TYPED_JSON_MB=0``,
   ``MMDIAL_WHOLE_FILE_JSON_MB=0``: every file parsed incrementally by ijson into dicts);
 - ``naive``: ``json.load`` of every file, one Python dict per turn, ``pandas.DataFrame(...).to_parquet``;
 - ``datasets``: ``datasets.load_dataset("json", data_files=...)`` (Arrow conversion into a fresh cache).

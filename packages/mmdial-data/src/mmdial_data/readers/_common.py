@@ -144,8 +144,9 @@ def _whole_file_items(path: Path, prefix: str) -> list[Any] | None:
     return data if isinstance(data, list) else None
 
 
-#: Files up to this size may be decoded whole by a reader's typed fast path (:func:`decode_typed_json`); the
-#: decoded records of one file are held at once, so this bounds memory per file, not per input.
+#: Files up to this size may be decoded whole by a reader's fast paths (:func:`decode_arrow_json`,
+#: :func:`decode_typed_json`); the decoded records of one file are held at once (two with the Arrow path, which
+#: decodes the next file while the reader works on this one), so this bounds memory per file, not per input.
 #: Set ``MMDIAL_TYPED_JSON_MB`` to change it (0: never).
 TYPED_JSON_BYTES = int(float(os.environ.get("MMDIAL_TYPED_JSON_MB", "64")) * 2**20)
 
