@@ -276,6 +276,15 @@ def test_arrow_decoding_keeps_escapes_and_unicode(tmp_path: Path) -> None:
         assert _same_as_object_reader(path.parents[1]) == 3  # 40 items in batches of 16: all tables
 
 
+@pytest.mark.parametrize("photo_ids", [False, True], ids=["arrow", "typed"])
+def test_empty_descriptions_take_the_fast_paths(tmp_path: Path, photo_ids: bool) -> None:
+    items = _items(20, 500, photo_ids=photo_ids)
+    for item in items:
+        item["photo_description"] = ""  # the Arrow column then has an empty data buffer
+    _write(tmp_path / "train" / "train_00.json", items)
+    assert _same_as_object_reader(tmp_path) == 2
+
+
 def test_files_decoded_ahead_stay_in_order_and_stop_when_closed(inputs: Path) -> None:
     files = sorted((inputs / "multi").rglob("*.json")) + sorted((inputs / "edge").rglob("*.json"))
     decoded = [(f, c is not None) for f, c in _decoded_ahead(files)]

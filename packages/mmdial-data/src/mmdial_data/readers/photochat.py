@@ -485,7 +485,7 @@ def _json_plain(strings: pa.Array) -> bool:
     import numpy as np
 
     data = strings.buffers()[2]
-    if data is None:
+    if data is None or not data.size:  # no bytes (only empty strings)
         return True
     utf8 = np.frombuffer(data, np.uint8)  # the whole buffer (a slice's strings are among its bytes)
     return not (utf8.min() < 32 or (utf8 == ord('"')).any() or (utf8 == ord("\\")).any())
