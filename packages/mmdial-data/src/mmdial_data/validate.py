@@ -102,10 +102,8 @@ def _not_utf8_field(d: Dialogue) -> str | None:
         try:
             encode(d)  # the whole dialogue (dataclasses, dicts, lists) in one C call: ~1 us per turn
             return None
-        except UnicodeEncodeError:
-            pass  # which field: the walk below
-        except (TypeError, ValueError, OverflowError):  # something the encoder does not take: the walk decides
-            pass
+        except (UnicodeEncodeError, TypeError, ValueError, OverflowError):
+            pass  # a lone surrogate (which field: the walk below), or something the encoder does not take
     for name in ("dialogue_id", "source", "split", "schema_version", "meta"):
         if not_utf8(getattr(d, name)):
             return name
