@@ -70,6 +70,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "MultiWOZ 2.x data.json style (log, belief-state metadata, dialog_act, span_info; .json or bare ids)",
         "mmdial_data.readers.multiwoz:read_multiwoz",
     ),
+    "multiwoz22": (
+        "MultiWOZ 2.2 dialogues_*.json + schema.json (+ dialog_acts.json): frames, slot spans, intents, state",
+        "mmdial_data.readers.multiwoz22:read_multiwoz22",
+    ),
     "empathetic_dialogues": (
         "EmpatheticDialogues train/valid/test.csv (_comma_ pseudo-CSV): emotion, situation prompt, speaker roles",
         "mmdial_data.readers.empathetic_dialogues:read_empathetic_dialogues",
