@@ -102,6 +102,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "Chit-Chat Challenge (PyPI chitchat-dataset) dataset.json: messages grouped per sender, ratings, prompt",
         "mmdial_data.readers.chitchat:read_chitchat",
     ),
+    "esconv": (
+        "ESConv (Failed)ESConv.json: seeker/supporter turns, support strategies, feedback, emotion, survey in meta",
+        "mmdial_data.readers.esconv:read_esconv",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
