@@ -74,6 +74,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "MultiWOZ 2.2 dialogues_*.json + schema.json (+ dialog_acts.json): frames, slot spans, intents, state",
         "mmdial_data.readers.multiwoz22:read_multiwoz22",
     ),
+    "woz2": (
+        "WOZ 2.0 / DSTC2-clean neural-belief-tracker JSON: transcript/system_transcript, belief state, turn labels",
+        "mmdial_data.readers.woz2:read_woz2",
+    ),
     "empathetic_dialogues": (
         "EmpatheticDialogues train/valid/test.csv (_comma_ pseudo-CSV): emotion, situation prompt, speaker roles",
         "mmdial_data.readers.empathetic_dialogues:read_empathetic_dialogues",
