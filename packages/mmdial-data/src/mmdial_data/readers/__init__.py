@@ -110,6 +110,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "ESConv (Failed)ESConv.json: seeker/supporter turns, support strategies, feedback, emotion, survey in meta",
         "mmdial_data.readers.esconv:read_esconv",
     ),
+    "soda": (
+        "SODA JSON list / JSONL: narrative, knowledge triple and PersonX/Y/Z in meta, named speakers, xReact emotion",
+        "mmdial_data.readers.soda:read_soda",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
