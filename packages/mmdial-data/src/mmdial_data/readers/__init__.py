@@ -114,6 +114,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "SODA JSON list / JSONL: narrative, knowledge triple and PersonX/Y/Z in meta, named speakers, xReact emotion",
         "mmdial_data.readers.soda:read_soda",
     ),
+    "casino": (
+        "CaSiNo casino*.json: campsite negotiation chats, deal actions, strategy labels, participant info in meta",
+        "mmdial_data.readers.casino:read_casino",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
