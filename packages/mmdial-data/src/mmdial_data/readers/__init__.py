@@ -78,6 +78,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "WOZ 2.0 / DSTC2-clean neural-belief-tracker JSON: transcript/system_transcript, belief state, turn labels",
         "mmdial_data.readers.woz2:read_woz2",
     ),
+    "camrest676": (
+        "CamRest676 (NNDIAL) CamRest676.json behind its # banner: usr/sys per exchange, SLU acts and state, goal",
+        "mmdial_data.readers.camrest676:read_camrest676",
+    ),
     "empathetic_dialogues": (
         "EmpatheticDialogues train/valid/test.csv (_comma_ pseudo-CSV): emotion, situation prompt, speaker roles",
         "mmdial_data.readers.empathetic_dialogues:read_empathetic_dialogues",
