@@ -122,6 +122,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "CaSiNo casino*.json: campsite negotiation chats, deal actions, strategy labels, participant info in meta",
         "mmdial_data.readers.casino:read_casino",
     ),
+    "dealornodeal": (
+        "Deal or No Deal negotiate/*.txt: one tagged line per negotiation and agent, item counts/values, output",
+        "mmdial_data.readers.dealornodeal:read_dealornodeal",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
