@@ -82,6 +82,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "CamRest676 (NNDIAL) CamRest676.json behind its # banner: usr/sys per exchange, SLU acts and state, goal",
         "mmdial_data.readers.camrest676:read_camrest676",
     ),
+    "kvret": (
+        "KVRET / Stanford Multi-Domain kvret_*_public.json: driver/assistant turns, wizard slots, per-dialogue KB",
+        "mmdial_data.readers.kvret:read_kvret",
+    ),
     "empathetic_dialogues": (
         "EmpatheticDialogues train/valid/test.csv (_comma_ pseudo-CSV): emotion, situation prompt, speaker roles",
         "mmdial_data.readers.empathetic_dialogues:read_empathetic_dialogues",
