@@ -130,6 +130,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "Deal or No Deal negotiate/*.txt: one tagged line per negotiation and agent, item counts/values, output",
         "mmdial_data.readers.dealornodeal:read_dealornodeal",
     ),
+    "babi_dialog": (
+        "dialog bAbI tasks 1-6 dialog-babi-task*.txt: numbered user<TAB>bot lines, api_call acts, KB results",
+        "mmdial_data.readers.babi_dialog:read_babi_dialog",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
