@@ -134,6 +134,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "dialog bAbI tasks 1-6 dialog-babi-task*.txt: numbered user<TAB>bot lines, api_call acts, KB results",
         "mmdial_data.readers.babi_dialog:read_babi_dialog",
     ),
+    "crosswoz": (
+        "CrossWOZ {train,val,test}.json.zip (read in memory): Chinese, dialog acts, sys_state as state, goals",
+        "mmdial_data.readers.crosswoz:read_crosswoz",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
