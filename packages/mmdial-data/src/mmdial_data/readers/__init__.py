@@ -86,6 +86,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "KVRET / Stanford Multi-Domain kvret_*_public.json: driver/assistant turns, wizard slots, per-dialogue KB",
         "mmdial_data.readers.kvret:read_kvret",
     ),
+    "taskmaster": (
+        "Taskmaster-1/2/3/4 utterances + segments JSON: span annotations, TM-3 apis, TM-4 API annotations, vertical",
+        "mmdial_data.readers.taskmaster:read_taskmaster",
+    ),
     "empathetic_dialogues": (
         "EmpatheticDialogues train/valid/test.csv (_comma_ pseudo-CSV): emotion, situation prompt, speaker roles",
         "mmdial_data.readers.empathetic_dialogues:read_empathetic_dialogues",
