@@ -29,7 +29,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     from run_demo import run
 
     out = tmp_path_factory.mktemp("reports")
-    index = run(out)
+    # a fresh cache: what an earlier run left in datasets/cache/ must not decide what this test sees
+    index = run(out, cache_dir=tmp_path_factory.mktemp("cache"))
     record = json.loads((out / "provenance.json").read_text())
     return index, record
 

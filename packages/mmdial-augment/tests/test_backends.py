@@ -8,6 +8,7 @@ import torch
 
 from mmdial_augment.captioners import VisionEncoderDecoderCaptioner, get_captioner
 from mmdial_augment.vqa import BlipVQA, CaptionLMVQA, get_vqa_backend
+from mmdial_data.testing import FLOAT32_RTOL, FLOAT32_UNIT_ATOL
 
 
 def test_lm_caption_batched_matches_naive_per_prompt(tiny_lm, pool):
@@ -23,7 +24,7 @@ def test_lm_caption_batched_matches_naive_per_prompt(tiny_lm, pool):
         with torch.no_grad():
             logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), -1)
         ref = np.mean([logp[len(p_ids) + j - 1, t].item() for j, t in enumerate(c_ids)])
-        assert g == pytest.approx(ref, abs=1e-5)
+        assert g == pytest.approx(ref, rel=FLOAT32_RTOL, abs=FLOAT32_UNIT_ATOL)  # float32 LM, other padding
     assert len(set(np.round(got, 6))) > 1  # the caption changes the score
 
 
@@ -31,14 +32,14 @@ def test_lm_caption_loads_from_a_local_folder(tiny_lm, pool):
     model, tok, folder = tiny_lm
     a = get_vqa_backend("lm-caption", model=str(folder), batch_size=10).score("my dog", pool, [0, 1])
     b = CaptionLMVQA(model, tok).score("my dog", pool, [0, 1])
-    assert a == pytest.approx(b, abs=1e-6)
+    assert a == pytest.approx(b, rel=FLOAT32_RTOL, abs=FLOAT32_UNIT_ATOL)  # batch 10 vs 4
 
 
 def test_blip_confidence_batched_equals_unbatched(tiny_blip, pool):
     model, proc = tiny_blip
     batched = BlipVQA(model, proc, batch_size=6).score("a red apple", pool, range(6))
     single = BlipVQA(model, proc, batch_size=1).score("a red apple", pool, range(6))
-    assert batched == pytest.approx(single, abs=1e-5)
+    assert batched == pytest.approx(single, rel=FLOAT32_RTOL, abs=FLOAT32_UNIT_ATOL)
     assert (batched < 0).all() and len(set(np.round(batched, 6))) > 1
 
 
@@ -62,7 +63,7 @@ def test_blip_confidence_matches_naive_token_loop(tiny_blip, pool):
             input_ids=torch.tensor([dec]), encoder_hidden_states=q, encoder_attention_mask=inputs["attention_mask"]
         ).logits[0]
     ref = np.mean([torch.log_softmax(logits[t], -1)[tok].item() for t, tok in enumerate(labels)])
-    assert got == pytest.approx(ref, abs=1e-5)
+    assert got == pytest.approx(ref, rel=FLOAT32_RTOL, abs=FLOAT32_UNIT_ATOL)
 
 
 def test_unknown_backends_suggest_names():

@@ -20,6 +20,7 @@ from mmdial_augment.captioners import get_captioner
 from mmdial_augment.features import FeatureExtractor
 from mmdial_augment.nouns import NounExtractor
 from mmdial_augment.thresholds import Thresholds
+from mmdial_data.testing import FLOAT32_UNIT_ATOL
 
 
 def brute_force(pos, neg, grid, balanced):
@@ -70,7 +71,7 @@ def test_captions_are_scored_without_their_own_image(encoder, pool):
     sims = text @ pool.embeddings.astype(np.float64).T
     for i in rows:
         others = [j for j in range(len(pool)) if j != i]
-        assert got[i, 1] == pytest.approx(max(sims[i, j] for j in others), abs=1e-6)
+        assert got[i, 1] == pytest.approx(max(sims[i, j] for j in others), abs=FLOAT32_UNIT_ATOL)
     own_best = sims.max(axis=1)
     assert (got[:, 1] <= own_best + 1e-6).all()
     with pytest.raises(ValueError, match="captioned"):

@@ -17,6 +17,7 @@ from mmdial_augment.pipeline import AugmentPipeline, ShippedComponents
 from mmdial_augment.vqa import CaptionLMVQA
 from mmdial_data import write_dialogues
 from mmdial_data.engines.testing import RAY_WARNING_FILTER, ray_cluster_or_skip
+from mmdial_data.testing import FLOAT32_UNIT_ATOL
 
 TEXTS = [
     ("Hi, how are you?", "I just bought a red apple at the market.", "Nice, I prefer a green tree in my garden."),
@@ -62,7 +63,11 @@ def assert_same_features(a: Path, b: Path) -> None:
         x, y = ta.column(col).to_pylist(), tb.column(col).to_pylist()
         assert [v is None for v in x] == [v is None for v in y], col
         np.testing.assert_allclose(
-            [v for v in y if v is not None], [v for v in x if v is not None], rtol=0, atol=1e-6, err_msg=col
+            [v for v in y if v is not None],
+            [v for v in x if v is not None],
+            rtol=0,
+            atol=FLOAT32_UNIT_ATOL,
+            err_msg=col,
         )
     assert set(ta.column("replaceable").to_pylist()) == {True, False}  # both decisions occur
 

@@ -12,6 +12,7 @@ from mmdial_augment.captioners import get_captioner
 from mmdial_augment.features import CLASSIFIER_FEATURES, FeatureExtractor, sentence_bleu_scores
 from mmdial_augment.nouns import NounExtractor
 from mmdial_augment.thresholds import Thresholds
+from mmdial_data.testing import FLOAT32_UNIT_ATOL
 
 UTTERANCES = [
     "I walked my dogs to the park yesterday.",
@@ -84,12 +85,12 @@ def test_stage1_features_match_naive_reference(encoder, pool, batch_size):
     got = fx(UTTERANCES)
     for i, r in enumerate(ref):
         assert got.image_row[i] == r["image_row"]
-        assert got.image_score[i] == pytest.approx(r["image_score"], abs=1e-6)
+        assert got.image_score[i] == pytest.approx(r["image_score"], abs=FLOAT32_UNIT_ATOL)
         assert got.nouns[i] == r["nouns"]
-        assert got.entity_scores[i] == pytest.approx(r["entity_scores"], abs=1e-6)
-        assert got.max_entity_score[i] == pytest.approx(r["max_entity_score"], abs=1e-6)
+        assert got.entity_scores[i] == pytest.approx(r["entity_scores"], abs=FLOAT32_UNIT_ATOL)
+        assert got.max_entity_score[i] == pytest.approx(r["max_entity_score"], abs=FLOAT32_UNIT_ATOL)
         assert got.caption[i] == r["caption"]
-        assert got.sent_sim[i] == pytest.approx(r["sent_sim"], abs=1e-6)
+        assert got.sent_sim[i] == pytest.approx(r["sent_sim"], abs=FLOAT32_UNIT_ATOL)
         assert got.bleu[i] == pytest.approx(r["bleu"], abs=1e-9)
         assert bool(got.threshold[i]) == r["threshold"]
     assert 0 < got.threshold.sum() < len(UTTERANCES)

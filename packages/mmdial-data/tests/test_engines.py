@@ -10,6 +10,7 @@ import pytest
 
 from mmdial_data.engines import get_engine, list_engines, read_shards, run_batches
 from mmdial_data.engines.shards import DIGEST_KEY, plan_shards, shard_path, to_arrow
+from mmdial_data.testing import FLOAT32_UNIT_ATOL
 
 
 class Projector:
@@ -61,7 +62,7 @@ def test_local_matches_naive_reference_and_layout(tmp_path: Path) -> None:
     table = r.table()
     assert table.column("item_id").to_pylist() == [d["id"] for d in data]
     got = np.asarray(table.column("vector").to_pylist(), np.float32)
-    np.testing.assert_allclose(got, reference(data, 3), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got, reference(data, 3), rtol=0, atol=FLOAT32_UNIT_ATOL)
     # every shard records its digest and id
     meta = pq.read_schema(shard_path(tmp_path, 1)).metadata
     assert meta[DIGEST_KEY].decode() == plan_shards(data, shard_size=10, job_key=_key(3))[1].digest

@@ -21,6 +21,7 @@ pytest.importorskip("ray.data", reason='the ray engine needs Ray Data: pip insta
 from mmdial_data.engines import read_shards, run_batches  # noqa: E402
 from mmdial_data.engines.ray_engine import RayEngine  # noqa: E402
 from mmdial_data.engines.testing import RAY_WARNING_FILTER, local_ray_cluster  # noqa: E402
+from mmdial_data.testing import FLOAT32_UNIT_ATOL  # noqa: E402
 
 # Ray Data's own DataContext() sets deprecated fields while initialising itself (not our code): see the filter.
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(RAY_WARNING_FILTER)]
@@ -86,9 +87,14 @@ def test_ray_and_local_write_identical_shards(cluster: None, tmp_path: Path) -> 
     assert os.getpid() not in {r.pid for r in dist.reports}  # computed in actors, not in the driver
     a, b = local.table(), dist.table()
     assert a.column("item_id").to_pylist() == b.column("item_id").to_pylist() == [d["id"] for d in data]
-    np.testing.assert_allclose(np.asarray(b.column("score")), np.asarray(a.column("score")), rtol=0, atol=1e-6)
     np.testing.assert_allclose(
-        np.asarray(b.column("vector").to_pylist()), np.asarray(a.column("vector").to_pylist()), rtol=0, atol=1e-6
+        np.asarray(b.column("score")), np.asarray(a.column("score")), rtol=0, atol=FLOAT32_UNIT_ATOL
+    )
+    np.testing.assert_allclose(
+        np.asarray(b.column("vector").to_pylist()),
+        np.asarray(a.column("vector").to_pylist()),
+        rtol=0,
+        atol=FLOAT32_UNIT_ATOL,
     )
     assert a.column("keep").to_pylist() == b.column("keep").to_pylist()
     assert [p.name for p in local.shards] == [p.name for p in dist.shards]
@@ -138,7 +144,10 @@ def test_killed_actor_loses_and_duplicates_nothing(cluster: None, tmp_path: Path
     assert not list((tmp_path / "ray").glob(".part-*"))
     local = run_batches(data, Embedder, engine="local", worker_kwargs={"dim": 4}, out_dir=tmp_path / "local", **kw)
     np.testing.assert_allclose(
-        np.asarray(dist.table().column("score")), np.asarray(local.table().column("score")), rtol=0, atol=1e-6
+        np.asarray(dist.table().column("score")),
+        np.asarray(local.table().column("score")),
+        rtol=0,
+        atol=FLOAT32_UNIT_ATOL,
     )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import torch
 
+from mmdial_data.testing import FLOAT32_RTOL, FLOAT32_UNIT_ATOL
 from mmdial_fusion.collate import FusionCollator
 from mmdial_fusion.model import FusionModel, pack_slots
 from mmdial_fusion.projection import ENTITY_IMAGE, TURN_IMAGE
@@ -82,12 +83,12 @@ def test_padded_slots_do_not_change_outputs(backbone, store, samples) -> None:  
     assert together["attention_mask"][2].sum() < together["attention_mask"].shape[1]
     a = _response_logits(model, alone, 0)
     b = _response_logits(model, together, 2)
-    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(a, b, atol=FLOAT32_UNIT_ATOL, rtol=FLOAT32_RTOL)
     # garbage in padded slots changes nothing either
     noisy = dict(together)
     noisy["image_features"] = together["image_features"].clone()
     noisy["image_features"][2, 1:] = 1000.0
-    torch.testing.assert_close(_response_logits(model, noisy, 2), b, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(_response_logits(model, noisy, 2), b, atol=FLOAT32_UNIT_ATOL, rtol=FLOAT32_RTOL)
     # but a real image slot does change the output
     changed = dict(together)
     changed["image_features"] = together["image_features"].clone()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from mmdial_data.testing import FLOAT32_UNIT_ATOL
 from mmdial_retrieval import DualEncoder, EmbeddingCache, ImagePool, Retriever, embed_pool
 from mmdial_retrieval.embed import embed_paths
 
@@ -71,7 +72,7 @@ def test_resume_after_crash_mid_shard(tmp_path, drawn_pool, tiny_clip) -> None:
     # and the vectors equal an uninterrupted run without a cache
     reference, failures = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=5, num_workers=0)
     assert failures == []
-    np.testing.assert_allclose(result.vectors, reference, atol=1e-5)
+    np.testing.assert_allclose(result.vectors, reference, rtol=0, atol=FLOAT32_UNIT_ATOL)
     # a re-run embeds nothing
     again = embed_pool(drawn_pool, tiny_clip, EmbeddingCache(tmp_path / "cache"), progress=False, num_workers=0)
     assert (again.embedded_now, again.from_cache) == (0, 23)
@@ -80,9 +81,9 @@ def test_resume_after_crash_mid_shard(tmp_path, drawn_pool, tiny_clip) -> None:
 def test_worker_processes_give_the_same_vectors(tmp_path, drawn_pool, tiny_clip) -> None:
     serial, _ = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=6, num_workers=0)
     parallel, _ = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=6, num_workers=2)
-    np.testing.assert_allclose(parallel, serial, atol=1e-6)
+    np.testing.assert_allclose(parallel, serial, rtol=0, atol=FLOAT32_UNIT_ATOL)
     threaded, _ = embed_paths(drawn_pool.paths(), tiny_clip, batch_size=6, threads=2)
-    np.testing.assert_allclose(threaded, serial, atol=1e-6)
+    np.testing.assert_allclose(threaded, serial, rtol=0, atol=FLOAT32_UNIT_ATOL)
 
 
 @pytest.mark.parametrize("threads", [1, 3])
@@ -94,11 +95,13 @@ def test_threaded_decoding_keeps_order_and_reports_failures(tmp_path, drawn_pool
     serial, serial_failed = embed_paths(mixed, tiny_clip, batch_size=4, num_workers=0)
     threaded, failed = embed_paths(mixed, tiny_clip, batch_size=4, threads=threads)
     assert [pos for pos, _ in failed] == [pos for pos, _ in serial_failed] == [7, 24]
-    np.testing.assert_allclose(threaded, serial, atol=1e-6)
+    np.testing.assert_allclose(threaded, serial, rtol=0, atol=FLOAT32_UNIT_ATOL)
     cache = EmbeddingCache(tmp_path / "cache")
     result = embed_pool(drawn_pool, tiny_clip, cache, batch_size=5, shard_size=10, threads=threads, progress=False)
     assert result.ids == drawn_pool.ids() and result.embedded_now == 23
-    np.testing.assert_allclose(result.vectors, serial, atol=1e-6)  # serial holds the 23 readable ones
+    np.testing.assert_allclose(
+        result.vectors, serial, rtol=0, atol=FLOAT32_UNIT_ATOL
+    )  # serial holds the 23 readable ones
 
 
 def test_file_broken_after_pool_add_is_reported(tmp_path, drawn_pool, tiny_clip) -> None:
@@ -128,7 +131,9 @@ def test_retriever_text_and_image_search(tmp_path, photo_folder, offline_encoder
     hits = retriever.search_text(["a cup of coffee", "a cat"], k=2)
     assert [pool.get(h[0]).uri for h in hits.ids] == ["coffee.png", "chelsea.png"]
     same = retriever.search_images([photo_folder / "rocket.jpg"], k=1)
-    assert pool.get(same.ids[0][0]).uri == "rocket.jpg" and same.scores[0][0] == pytest.approx(1.0, abs=1e-5)
+    assert pool.get(same.ids[0][0]).uri == "rocket.jpg" and same.scores[0][0] == pytest.approx(
+        1.0, abs=FLOAT32_UNIT_ATOL
+    )
     other = Retriever.from_pool(pool, offline_encoder, num_workers=0, progress=False).index
     other.encoder_id = "openclip:x"
     with pytest.raises(ValueError, match="built with"):
@@ -162,8 +167,8 @@ def test_projected_offline_encoder_reuses_the_raw_cache(tmp_path, photo_folder, 
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [encoder_slug("offline:conse-v1")]
     # naive reference: the projected encoder on the image files directly
     naive = projected.encode_images([pool.path_of(item) for item in pool.items])
-    np.testing.assert_allclose(result.vectors, naive, atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(result.vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(result.vectors, naive, rtol=0, atol=FLOAT32_UNIT_ATOL)
+    np.testing.assert_allclose(np.linalg.norm(result.vectors, axis=1), 1.0, rtol=0, atol=FLOAT32_UNIT_ATOL)
     assert not np.allclose(result.vectors, raw.vectors, atol=1e-2)  # the projection really is applied
 
     # the index records the projected id, also after save/load

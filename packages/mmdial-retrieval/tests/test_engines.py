@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mmdial_data.engines.testing import RAY_WARNING_FILTER, ray_cluster_or_skip
+from mmdial_data.testing import FLOAT32_UNIT_ATOL
 from mmdial_retrieval import EmbeddingCache, ImagePool, embed_pool
 from mmdial_retrieval.embed import EmbedResult
 from mmdial_retrieval.engines import embed_images, load_embeddings, score_texts
@@ -48,7 +49,7 @@ def test_local_embedding_matches_encoder_and_reports_broken_files(
     assert got.ids == [i for i, _ in good]
     assert [i for i, _ in got.failed] == ["broken"]
     want = get_encoder(ENCODER).encode_images([p for _, p in good], batch_size=4)
-    np.testing.assert_allclose(got.vectors, want, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(got.vectors, want, rtol=0, atol=FLOAT32_UNIT_ATOL)
     again = embed_images(images, ENCODER, out_dir=tmp_path, batch_size=4, shard_size=8, progress=False)
     assert again.run is not None and again.run.computed == [] and np.array_equal(again.vectors, got.vectors)
 
@@ -74,7 +75,7 @@ def test_local_scores_match_brute_force(images: list[tuple[str, str]], tmp_path:
     ):
         order = np.argsort(-sims[row], kind="stable")[:3]
         assert top_ids == [pool.ids[j] for j in order]
-        np.testing.assert_allclose(top_scores, sims[row][order], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(top_scores, sims[row][order], rtol=0, atol=FLOAT32_UNIT_ATOL)
     assert load_embeddings(tmp_path / "pool").ids == pool.ids
 
 
@@ -98,7 +99,7 @@ def assert_same_embedding(a: EmbedResult, b: EmbedResult) -> None:
     assert (a.encoder_id, a.cache_id, a.embedded_now, a.from_cache) == (b.encoder_id, b.cache_id, 20, 0)
     assert (b.embedded_now, b.from_cache) == (20, 0)
     assert [(p.path, p.kind) for p in a.failed] == [(p.path, p.kind) for p in b.failed] and len(b.failed) == 1
-    np.testing.assert_allclose(b.vectors, a.vectors, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(b.vectors, a.vectors, rtol=0, atol=FLOAT32_UNIT_ATOL)
 
 
 def test_embed_pool_engine_option_gives_the_in_process_result(pool: ImagePool, tmp_path: Path) -> None:
@@ -135,7 +136,7 @@ def test_engine_caches_the_base_vectors_of_a_projected_encoder(
     local = embed_pool(pool, projected, EmbeddingCache(tmp_path / "a"), num_workers=0, progress=False)
     dist = embed_pool(pool, projected, EmbeddingCache(tmp_path / "b"), engine=LocalEngine(), progress=False)
     assert dist.ids == local.ids and dist.cache_id == local.cache_id == "offline:conse-v1"
-    np.testing.assert_allclose(dist.vectors, local.vectors, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(dist.vectors, local.vectors, rtol=0, atol=FLOAT32_UNIT_ATOL)
     raw = embed_pool(pool, offline_encoder, EmbeddingCache(tmp_path / "b"), num_workers=0, progress=False)
     assert (raw.embedded_now, raw.from_cache) == (0, 4)  # the engine stored unprojected ConSE vectors
 
@@ -166,7 +167,7 @@ def test_ray_engine_gives_identical_embeddings_and_scores(
     assert dist.run is not None and dist.run.engine == "ray"
     assert os.getpid() not in {r.pid for r in dist.run.reports}  # computed in actors, not in the driver
     assert dist.ids == local.ids and dist.failed == local.failed
-    np.testing.assert_allclose(dist.vectors, local.vectors, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(dist.vectors, local.vectors, rtol=0, atol=FLOAT32_UNIT_ATOL)
     items = list(enumerate(TEXTS * 3))
     a = score_texts(
         items,

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from mmdial_data.testing import FLOAT32_UNIT_ATOL
 from mmdial_retrieval import l2_normalize
 from mmdial_retrieval.index import IndexParams, VectorIndex, choose_index_params
 
@@ -35,7 +36,7 @@ def test_flat_equals_numpy_full_matrix_search() -> None:
     hits = index.search(queries, k=10, batch_size=7)  # several batches
     rows, scores = _naive(base, queries, 10)
     np.testing.assert_array_equal(hits.rows, rows)
-    np.testing.assert_allclose(hits.scores, scores, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(hits.scores, scores, rtol=0, atol=FLOAT32_UNIT_ATOL)  # faiss vs numpy sums
     assert hits.ids[5] == [f"id{r}" for r in rows[5]]
     assert hits.captions[5] == [f"caption {r}" for r in rows[5]]
 
@@ -49,7 +50,9 @@ def test_hnsw_scores_are_exact_and_recall_high() -> None:
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(hits.rows, rows, strict=True)])
     assert recall >= 0.95
     # returned scores are the true inner products of the returned rows
-    np.testing.assert_allclose(hits.scores, np.einsum("qd,qkd->qk", queries, base[hits.rows]), atol=1e-5)
+    np.testing.assert_allclose(
+        hits.scores, np.einsum("qd,qkd->qk", queries, base[hits.rows]), rtol=0, atol=FLOAT32_UNIT_ATOL
+    )
 
 
 def test_ivfpq_finds_most_true_neighbours() -> None:
@@ -101,7 +104,7 @@ def test_merge_shards_equals_search_over_union() -> None:
     rows, scores = _naive(base, queries, 10)
     hits = merged.search(queries, k=10)
     assert hits.ids == [[ids[r] for r in row] for row in rows]
-    np.testing.assert_allclose(hits.scores, scores, atol=1e-5)
+    np.testing.assert_allclose(hits.scores, scores, rtol=0, atol=FLOAT32_UNIT_ATOL)
     with pytest.raises(ValueError, match="encoders"):
         VectorIndex.merge([a, VectorIndex.build(base[:5], ids[:5], encoder_id="other")])
 

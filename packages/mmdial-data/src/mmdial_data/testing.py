@@ -16,6 +16,28 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mmdial_data.schema import Dialogue
 
+# ---- what a float comparison in a test promises ---------------------------------------------------------
+# Two kinds of "the same result" exist in this project, and every test says which one it checks:
+#
+# * bit-identical: integer arithmetic, float64 arithmetic done in the same order, or the very same float32
+#   computation repeated (a resumed run reading back what it wrote, a cache hit). Compared with ``==``.
+# * equal within float32 rounding: float32 neural computations (encoders, BERTScore, fusion logits, VQA
+#   scores) run with another batch composition, thread count or CPU. Matrix kernels then sum in another
+#   order (batch shape picks the blocking, the thread count the split, the CPU the SIMD width), so the last
+#   bits differ. The bounds below hold for that and are far below what any real change moves.
+
+#: Absolute tolerance for float32 values of unit scale (cosines, components of unit vectors, probabilities,
+#: BERTScore values) computed along another reduction order. float32's unit roundoff is u = 2**-24 = 6e-8;
+#: a dot product of length d in another order differs by about sqrt(d) * u (1.2e-6 at d = 384) and at most
+#: d * u; a few layers of a network compound that. 1e-5 is about 170 units in the last place of 1.0 and
+#: still 100x below the smallest difference a changed input or weight makes (1e-3 and up).
+FLOAT32_UNIT_ATOL = 1e-5
+#: Relative tolerance for float32 values of any scale (logits, losses, summed scores) from another reduction
+#: order through a multi-layer network; used with :data:`FLOAT32_UNIT_ATOL` for values near zero. Depth
+#: multiplies the per-layer rounding (about 1e-6 relative per layer in float32), hence 1e-4 for the small
+#: (2-4 layer) models of the tests.
+FLOAT32_RTOL = 1e-4
+
 
 def repo_root() -> Path | None:
     """The monorepo checkout this package is installed from (editable), or None."""

@@ -120,6 +120,11 @@ class Metric:
     #: Whether duplicated items change the score beyond their weight (corpus diversity, corpus idf): the
     #: bootstrap then half-samples without replacement (see :mod:`mmdial_metrics.bootstrap`).
     resampling_sensitive: ClassVar[bool] = False
+    #: What "the same score" means for this metric when the corpus is fed in other batches, on another thread
+    #: count or CPU: 0.0 = bit-identical (integer counts, or float64 arithmetic in a fixed order: BLEU, ROUGE,
+    #: CIDEr, Distinct, F1 ...); otherwise the relative difference float32 model arithmetic can produce
+    #: (BERTScore: batch composition changes padding and thus the order of the model's sums).
+    rel_tolerance: ClassVar[float] = 0.0
 
     def __init__(self) -> None:
         self._chunks: list[Any] = []
