@@ -142,6 +142,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "CrossWOZ {train,val,test}.json.zip (read in memory): Chinese, dialog acts, sys_state as state, goals",
         "mmdial_data.readers.crosswoz:read_crosswoz",
     ),
+    "convokit": (
+        "ConvoKit corpus folders (utterances.jsonl + conversations/speakers/corpus/index.json): one per conversation",
+        "mmdial_data.readers.convokit:read_convokit",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
