@@ -146,6 +146,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "ConvoKit corpus folders (utterances.jsonl + conversations/speakers/corpus/index.json): one per conversation",
         "mmdial_data.readers.convokit:read_convokit",
     ),
+    "convlab3": (
+        "ConvLab-3 unified datasets (data.zip / dummy_data.json): categorical/non-categorical/binary acts, state",
+        "mmdial_data.readers.convlab3:read_convlab3",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
