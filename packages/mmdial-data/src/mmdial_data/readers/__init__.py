@@ -150,6 +150,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "ConvLab-3 unified datasets (data.zip / dummy_data.json): categorical/non-categorical/binary acts, state",
         "mmdial_data.readers.convlab3:read_convlab3",
     ),
+    "dialogstudio": (
+        "DialogStudio converted_examples.json: log of user utterance/system response, dst as state, intent, knowledge",
+        "mmdial_data.readers.dialogstudio:read_dialogstudio",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
