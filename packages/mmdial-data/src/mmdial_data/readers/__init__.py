@@ -154,6 +154,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "DialogStudio converted_examples.json: log of user utterance/system response, dst as state, intent, knowledge",
         "mmdial_data.readers.dialogstudio:read_dialogstudio",
     ),
+    "star": (
+        "STAR dialogues/<id>.json: User/Wizard utterances and picked suggestions (action labels), events in extra",
+        "mmdial_data.readers.star:read_star",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
