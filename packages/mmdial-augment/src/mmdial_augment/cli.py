@@ -75,6 +75,10 @@ def register(subparsers: Any) -> None:
     rep.add_argument("run_dir", type=Path)
     rep.set_defaults(handler=_cmd_report)
 
+    from mmdial_augment.stage1_cli import register_stage1
+
+    register_stage1(sub)  # stage1 DATASET --out SCORES.jsonl, validate-stage1
+
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from mmdial_augment.config import load_config
