@@ -7,6 +7,7 @@ Per-package settings come from each package's ``[tool.mmdial]`` table (see docs/
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tomllib
@@ -159,6 +160,57 @@ def _make_package_session(dist: str) -> None:
 
 for _dist in _packages():
     _make_package_session(_dist)
+
+
+def _base_requirements(dist: str) -> list[str]:
+    """Names of the declared (non-extra) dependencies of a workspace package."""
+    data = tomllib.loads((PACKAGES_DIR / dist / "pyproject.toml").read_text())
+    return [re.split(r"[\s\[<>=!~;]", r, maxsplit=1)[0].lower() for r in data["project"].get("dependencies", [])]
+
+
+def _base_closure(dist: str) -> list[str]:
+    """``dist`` and the workspace siblings its declared (non-extra) dependencies need, dependencies first."""
+    needed: list[str] = []
+
+    def visit(d: str) -> None:
+        for dep in _base_requirements(d):
+            if (PACKAGES_DIR / dep / "pyproject.toml").exists():
+                visit(dep)
+        if d not in needed:
+            needed.append(d)
+
+    visit(dist)
+    return needed
+
+
+def _make_deps_session(dist: str) -> None:
+    @nox.session(name=f"deps-{dist}", python=PYTHON, reuse_venv=False)
+    def deps(session: nox.Session) -> None:
+        dists = _base_closure(dist)
+        if any("torch" in _base_requirements(d) for d in dists):
+            session.install(*TORCH)  # the pinned CPU wheels, before the packages that require torch
+        # plain (not editable) installs of local paths in one pip call: what the package READMEs show
+        session.install(*(str(PACKAGES_DIR / d) for d in dists))
+        session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
+        session.run("python", str(ROOT / "scripts" / "check_imports.py"), str(PACKAGES_DIR / dist))
+        tmp = Path(session.create_tmp())
+        if "mmdial-data" in dists:
+            help_text = session.run("mmdial", "--help", silent=True) or ""
+            if "unavailable" in help_text:
+                session.error(f"a sub-command could not be loaded:\n{help_text}")
+        if dist == "mmdial-data":  # the commands the README shows, on the shipped demo inputs, base install only
+            demo = ROOT / "datasets" / "demo"
+            session.run("mmdial", "convert", "photochat", str(demo / "photochat"), "--out", str(tmp / "pc.parquet"))
+            session.run("mmdial", "build", str(ROOT / "datasets" / "recipes" / "demo.yaml"), "--out", str(tmp / "b"))
+
+    deps.__doc__ = (
+        f"{dist} alone: a fresh venv with only its declared (non-extra) dependencies; every module imports "
+        "(or names the extra it needs) and no import lacks a declared dependency (scripts/check_imports.py)."
+    )
+
+
+for _dist in _packages():
+    _make_deps_session(_dist)
 
 
 @nox.session(python=PYTHON)

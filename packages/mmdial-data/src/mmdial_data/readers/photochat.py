@@ -93,7 +93,7 @@ def read_photochat_batches(
                 yield from _arrow_batch(columns.slice(start, batch_size), start, split_name, file, policy)
             del columns
             continue
-        records = decode_typed_json(file, _typed_item())
+        records = _decode_typed(file)
         if records is not None:  # every item has exactly the release's fields and types
             for start in range(0, len(records), batch_size):
                 yield from _typed_batch(records[start : start + batch_size], start, split_name, file, policy)
@@ -165,6 +165,16 @@ def _arrow_batch(
         yield table
     else:
         yield from _dialogues(list(enumerate(items.to_pylist(), start)), split, file, policy)
+
+
+def _decode_typed(file: Path) -> list[Any] | None:
+    """The file's items decoded by msgspec into :func:`_typed_item` records, or None (msgspec not installed: it
+    is the optional ``stream`` extra, and the generic path then reads the file, with the same results)."""
+    try:
+        import msgspec  # noqa: F401
+    except ImportError:
+        return None
+    return decode_typed_json(file, _typed_item())
 
 
 @cache
