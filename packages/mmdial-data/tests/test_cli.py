@@ -100,7 +100,7 @@ def test_bad_input_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     broken.mkdir()
     (broken / "dialogues_001.json").write_text('[{"dialogue_id": "1", "turns": [')
     code, _, err = run(["convert", "sgd", str(broken), "--out", str(tmp_path / "o.parquet")], capsys)
-    assert code == 2 and "dialogues_001.json, line 1 column" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "dialogues_001.json:line 1 column" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.parquet").exists()  # atomic: nothing half-written
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -187,7 +187,9 @@ def _language(d: Dialogue) -> str:
         from langdetect import DetectorFactory, detect
         from langdetect.lang_detect_exception import LangDetectException
     except ImportError as exc:
-        raise ImportError('recipe filter "languages" needs langdetect: pip install "mmdial-data[lang]"') from exc
+        from mmdial_data.errors import MissingExtraError
+
+        raise MissingExtraError("langdetect", "lang", 'the recipe filter "languages"') from exc
     DetectorFactory.seed = 0
     text = " ".join(t.text for t in d.turns)[:2000]
     try:
@@ -499,8 +501,14 @@ def build_dataset(
     engine: str | Engine | None = None,
     engine_options: Mapping[str, Any] | None = None,
     read_ahead: bool | None = None,
+    allow_empty: bool = True,
 ) -> BuildResult:
     """Build the dataset described by a recipe file into ``out`` (replacing earlier build outputs there).
+
+    Atomic: everything is written into a temporary folder beside ``out`` and moved into ``out`` only when the
+    build has succeeded, so a failed build leaves no output (no empty split folders either) and an earlier
+    build in ``out`` untouched; files in ``out`` that a build does not write are kept. ``allow_empty=False``
+    makes a build that yields no dialogue an error (:class:`mmdial_data.outputs.EmptyOutputError`).
 
     ``engine``: ``"local"`` (default) reads the sources here; ``"ray"`` or an engine instance reads and validates
     each source on an engine worker (:mod:`mmdial_data.engines.sources`) while filters, dedup, splits and writing
@@ -517,9 +525,53 @@ def build_dataset(
     if on_error is not None:
         recipe.on_error = on_error
     out = Path(out)
-    if (out / "data").exists():
-        shutil.rmtree(out / "data")
-    out.mkdir(parents=True, exist_ok=True)
+    from mmdial_data.outputs import check_output, make_parents, remove, remove_dirs
+
+    check_output(out, kind="dir", overwrite=True)
+    created = make_parents(out)
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    except BaseException:
+        remove_dirs(created)
+        raise
+    try:
+        result = _build_into(
+            recipe, recipe_path, stage, progress=progress, eng=eng, read_ahead=read_ahead, allow_empty=allow_empty
+        )
+        _commit_build(stage, out)
+    except BaseException:
+        remove(stage)
+        remove_dirs(created)
+        raise
+    result.out = out
+    result.shards = [out / p.relative_to(stage) for p in result.shards]
+    return result
+
+
+def _commit_build(stage: Path, out: Path) -> None:
+    """Move a finished build from ``stage`` into ``out``: the whole folder when ``out`` is new or empty, else
+    entry by entry (a folder moved aside, replaced, then removed), keeping what else ``out`` holds."""
+    from mmdial_data.outputs import commit
+
+    if not out.exists() or not any(out.iterdir()):
+        commit(stage, out)
+        return
+    for entry in sorted(stage.iterdir()):
+        commit(entry, out / entry.name)
+    stage.rmdir()
+
+
+def _build_into(
+    recipe: Recipe,
+    recipe_path: Path,
+    out: Path,
+    *,
+    progress: bool,
+    eng: Engine | None,
+    read_ahead: bool | None,
+    allow_empty: bool,
+) -> BuildResult:
+    """The build of :func:`build_dataset` into the (new, empty) folder ``out``."""
     base = recipe_path.parent
     policy = ErrorPolicy(recipe.on_error)
     on_engine = None
@@ -627,6 +679,8 @@ def build_dataset(
         inputs = {name: digest.result() for name, digest in hashes.items()}
     except BaseException:
         writer.abort()
+        bar.leave = False  # a failed build's bar is cleared: the error is what stays on the terminal
+        bar.close()
         raise
     finally:
         hasher.shutdown(cancel_futures=True)
@@ -634,6 +688,14 @@ def build_dataset(
     bar.close()
     if on_engine is not None:
         on_engine.close()
+    if total == 0 and not allow_empty:
+        from mmdial_data.outputs import EmptyOutputError
+
+        raise EmptyOutputError(
+            "the recipe yields no dialogues (check its paths, filters and on_error skips); "
+            "pass --allow-empty to build an empty dataset",
+            path=recipe_path,
+        )
     result = BuildResult(
         out=out,
         dialogues=total,
@@ -667,6 +729,8 @@ def build_dataset(
 
 class _NoProgress:
     """The part of a tqdm bar :func:`build_dataset` uses, doing nothing."""
+
+    leave = True
 
     def update(self, n: int = 1) -> None:
         """Nothing to show."""

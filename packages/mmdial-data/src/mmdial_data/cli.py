@@ -6,7 +6,15 @@ theirs through the ``mmdial.cli`` entry-point group: each entry point names a fu
 ``register(subparsers)`` that adds one sub-command parser and sets ``handler=<func(args) -> int>`` on it
 (``parser.set_defaults(handler=...)``). So a package's commands exist exactly when it is installed.
 
-Bad usage or bad input exits with status 2 and a one-line message on stderr.
+One error contract for every sub-command (those of other packages too, which run through :func:`main`): a user
+error (bad usage, a missing, unreadable or malformed file, input the reader does not recognize, a missing optional
+extra, an output that cannot be written, an existing output without ``--overwrite``, a command that would write no
+dialogue without ``--allow-empty``) prints exactly one line on stderr,
+``mmdial: error: <file>[:<record>]: <what is wrong>; <what to do>``, and exits with status 2. An unexpected
+exception (a bug) prints one line too and exits with 1. ``--debug`` (before the sub-command) shows the traceback
+instead. Output written to a closed pipe (``mmdial show ... | head -1``) ends the command quietly with status 141
+(128 + SIGPIPE, what a shell reports for ``yes | head -1``). Outputs are atomic: after a failure no partial
+output remains and an existing output is untouched.
 
 Example:
     >>> main(["sources"])  # doctest: +ELLIPSIS
@@ -18,12 +26,20 @@ Example:
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
+
+#: Exit status of a command whose output went to a closed pipe (128 + SIGPIPE, as the shell reports it).
+BROKEN_PIPE_STATUS = 141
+#: Exit status of a user error (bad usage or bad input) and of an unexpected error (a bug).
+USER_ERROR_STATUS, INTERNAL_ERROR_STATUS = 2, 1
 
 
 class UsageError(Exception):
@@ -37,7 +53,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, including sub-commands of installed mmdial packages."""
+    from mmdial_data.recipe import SPLIT_NAMES
+
     parser = _Parser(prog="mmdial", description="Multimodal dialogue datasets, augmentation, fusion and metrics.")
+    parser.add_argument("--debug", action="store_true", help="on an error, show the traceback instead of one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("sources", help="list the registered dataset readers")
@@ -47,8 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="reader name (see `mmdial sources`)")
     p.add_argument("paths", nargs="+", type=Path, help="source files or folders")
     p.add_argument("--out", required=True, type=Path, help="output .parquet or .jsonl")
-    p.add_argument("--split", default=None, help="override the split inferred from file names")
+    p.add_argument(
+        "--split",
+        default=None,
+        choices=SPLIT_NAMES,
+        metavar="SPLIT",
+        help=f"override the split inferred from file names ({', '.join(SPLIT_NAMES)})",
+    )
     p.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    _add_output_flags(p, "file")
     p.set_defaults(handler=_cmd_convert)
 
     p = sub.add_parser("stats", help="dialogues, turns and images per source of a unified file")
@@ -63,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="build a dataset from a recipe: Parquet shards, card.md, provenance.json")
     p.add_argument("recipe", type=Path)
-    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="output folder (new or empty, or --overwrite)")
     p.add_argument("--on-error", choices=["raise", "skip"], default=None, help="override the recipe's on_error")
+    _add_output_flags(p, "build")
     add_engine_arguments(p, "where sources are read and validated")
     p.add_argument(
         "--read-ahead",
@@ -81,12 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("out", type=Path, help="output folder (save_to_disk)")
     e.add_argument("--data", required=True, type=Path, help="build folder, Parquet shard folder, or unified file")
     e.add_argument("--image-root", type=Path, default=None, help="folder the image URIs are relative to")
+    _add_output_flags(e, None)
     e.set_defaults(handler=_cmd_export_hf)
     e = export.add_parser("instructions", help="instruction records (task/instruction/input/output) per split")
     e.add_argument("out", type=Path, help="output folder: <split>.jsonl and manifest.json")
     e.add_argument("--data", required=True, type=Path, help="build folder, Parquet shard folder, or unified file")
     e.add_argument("--tasks", nargs="+", default=None, help="tasks to export (default: all the data supports)")
     e.add_argument("--seed", type=int, default=0, help="seed of the template choice")
+    _add_output_flags(e, None)
     e.set_defaults(handler=_cmd_export_instructions)
     p.set_defaults(handler=lambda args: _usage(p))
 
@@ -112,22 +141,146 @@ def _add_broken_command(sub: argparse._SubParsersAction[_Parser], name: str, tar
     p.set_defaults(handler=handler)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``mmdial``; returns the exit status (0 ok, 2 bad usage or bad input)."""
-    from mmdial_data.errors import MMDialDataError
+def _add_output_flags(p: argparse.ArgumentParser, empty: str | None) -> None:
+    """``--overwrite`` (replace an existing output) and, for commands that write dialogues, ``--allow-empty``."""
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    if empty is not None:
+        p.add_argument("--allow-empty", action="store_true", help=f"write the {empty} even when it holds no dialogue")
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mmdial``; returns the exit status: 0 ok, 2 bad usage or bad input (one line on stderr), 1 an
+    unexpected error (a bug; one line, or the traceback with ``--debug``), 141 output to a closed pipe."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in (argv[: argv.index("--")] if "--" in argv else argv)  # known before parsing succeeds
+    args: argparse.Namespace | None = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         if getattr(args, "handler", None) is None:
             parser.print_help()
-            return 2
+            return USER_ERROR_STATUS
         status: int = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the contract, not at interpreter exit
         return status
-    except (UsageError, MMDialDataError, FileNotFoundError, KeyError, ValueError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"mmdial: error: {message}".replace("\n", " "), file=sys.stderr)
-        return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return BROKEN_PIPE_STATUS
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("mmdial: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        line, status = error_line(exc, args)
+        print(line, file=sys.stderr)
+        return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush of it cannot fail again (the reader is gone)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (captured in tests): nothing to flush
+        pass
+
+
+#: A temporary name of an atomic output (``.<name>.tmp-<pid>``, ``.<name>.<random>.partial[.suffix]``): errors
+#: name the output, not its temporary file.
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+?)\.(?:tmp-\d+|[A-Za-z0-9_]+\.partial(?:\.[A-Za-z0-9]+)?|old-\d+)$")
+_EXTRA_HINT = re.compile(r"pip install ")
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as an error shows it: each temporary name of an atomic output replaced by the output's name.
+
+    >>> shown_path("out/.dd.parquet.tmp-123"), shown_path("/a/.build.k2j_x1.partial/data/train/x.parquet")
+    ('out/dd.parquet', '/a/build/data/train/x.parquet')
+    """
+    text = os.fspath(path)
+    parts = text.split(os.sep)
+    return os.sep.join(m.group("name") if (m := _TEMP_NAME.match(part)) else part for part in parts)
+
+
+_OS_HINTS = {
+    errno.ENOENT: "check the path",
+    errno.EACCES: "check its permissions, or choose another location",
+    errno.EPERM: "check its permissions, or choose another location",
+    errno.EROFS: "the file system is read-only; choose another location",
+    errno.EISDIR: "a folder is where a file is expected; name a file",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.EEXIST: "pass --overwrite to replace it, or choose another path",
+    errno.ENOSPC: "free some disk space, or choose another location",
+}
+
+
+def error_line(exc: BaseException, args: argparse.Namespace | None = None) -> tuple[str, int]:
+    """The one line ``mmdial: error: <file>[:<record>]: <what is wrong>; <what to do>`` for an exception, and
+    the exit status (2 for a user error, 1 for anything unexpected).
+
+    >>> from mmdial_data.errors import SourceFormatError
+    >>> error_line(SourceFormatError("bad act count", path="acts.txt", record="line 3"))
+    ('mmdial: error: acts.txt:line 3: bad act count; fix the record, or pass --on-error skip to leave it out', 2)
+    >>> error_line(FileNotFoundError(2, "No such file or directory", "in/x.json"))
+    ('mmdial: error: in/x.json: no such file or directory; check the path', 2)
+    """
+    from mmdial_data.errors import ImagePathError, MMDialDataError
+
+    status = USER_ERROR_STATUS
+    hint: str | None
+    if isinstance(exc, UsageError):
+        message = str(exc)
+        prog = message.split(":", 1)[0] if message.startswith("mmdial") else "mmdial"
+        hint = f"see `{prog} --help`"
+    elif isinstance(exc, MMDialDataError):
+        where = ":".join(x for x in (None if exc.path is None else shown_path(exc.path), exc.record) if x)
+        message = f"{where}: {exc.message}" if where else exc.message
+        if isinstance(exc, ImagePathError):
+            hint = "check the image URI and the image root (--image-root)"
+        elif exc.record is not None:
+            hint = "fix the record, or pass --on-error skip to leave it out"
+            if getattr(args, "on_error", "raise") == "skip":
+                hint = "fix the record"
+        else:
+            hint = "check the path, and that the reader fits the dataset (`mmdial sources`)"
+    elif isinstance(exc, ImportError):
+        message = str(exc).replace(": pip install ", "; pip install ")
+        hint = None
+        if not _EXTRA_HINT.search(message):
+            name = exc.name or "a module"
+            message = f"{name} is not installed ({exc})"
+            hint = f"pip install {name.split('.')[0]} (or the package extra that provides it)"
+    elif isinstance(exc, OSError):
+        if exc.filename is not None:
+            what = (exc.strerror or str(exc)).lower()
+            message = f"{shown_path(exc.filename)}: {what}"
+            if exc.filename2 is not None:
+                message = f"{shown_path(exc.filename)} -> {shown_path(exc.filename2)}: {what}"
+        else:
+            message = str(exc)
+        hint = _OS_HINTS.get(exc.errno or 0, "check the path")
+    elif isinstance(exc, KeyError):
+        message = str(exc.args[0]) if exc.args else repr(exc)
+        hint = _usage_hint(args)
+    elif isinstance(exc, ValueError):
+        message = str(exc)
+        hint = _usage_hint(args)
+    else:
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        hint = "this is a bug: rerun with --debug for the traceback and report it"
+        status = INTERNAL_ERROR_STATUS
+    if hint and "; " not in message:
+        message = f"{message}; {hint}"
+    return "mmdial: error: " + " ".join(message.split("\n")).strip(), status
+
+
+def _usage_hint(args: argparse.Namespace | None) -> str:
+    command = [getattr(args, k, None) for k in ("command", "export_format")]
+    return f"see `{' '.join(['mmdial', *(c for c in command if isinstance(c, str))])} --help`"
 
 
 def _cmd_sources(args: argparse.Namespace) -> int:
@@ -142,19 +295,30 @@ def _cmd_sources(args: argparse.Namespace) -> int:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     from mmdial_data.errors import ErrorPolicy
-    from mmdial_data.io import write_dialogues
+    from mmdial_data.io import _format_of, write_dialogues
+    from mmdial_data.outputs import EmptyOutputError, check_output, staged
     from mmdial_data.readers import read_source
     from mmdial_data.validate import validated
 
+    check_output(args.out, kind="file", overwrite=args.overwrite)
+    _format_of(args.out)  # an unknown suffix is an error before anything is read
     policy = ErrorPolicy(args.on_error)
-    n = write_dialogues(
-        validated(
-            read_source(args.source, args.paths, split=args.split, on_error=policy),
-            path=str(args.paths[0]),
-            policy=policy,
-        ),
-        args.out,
-    )
+    with staged(args.out, kind="file", overwrite=args.overwrite) as tmp:
+        n = write_dialogues(
+            validated(
+                read_source(args.source, args.paths, split=args.split, on_error=policy),
+                path=str(args.paths[0]),
+                policy=policy,
+            ),
+            tmp,
+        )
+        if n == 0 and not args.allow_empty:
+            skipped = f" ({len(policy.skipped)} records skipped)" if policy.skipped else ""
+            raise EmptyOutputError(
+                f"no dialogues read by reader {args.source!r}{skipped}; check the paths and the reader, "
+                "or pass --allow-empty to write an empty file",
+                path=args.paths[0],
+            )
     print(f"wrote {n} dialogues to {args.out}")
     for s in policy.skipped:
         print(f"skipped: {s.path}, {s.record}: {s.reason}", file=sys.stderr)
@@ -204,9 +368,20 @@ def engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from mmdial_data.build import build_dataset
+    from mmdial_data.outputs import check_output
 
     read_ahead = {"auto": None, "on": True, "off": False}[args.read_ahead]
-    result = build_dataset(args.recipe, args.out, on_error=args.on_error, read_ahead=read_ahead, **engine_kwargs(args))
+    options = engine_kwargs(args)
+    check_output(args.out, kind="dir", overwrite=args.overwrite)
+    result = build_dataset(
+        args.recipe,
+        args.out,
+        on_error=args.on_error,
+        read_ahead=read_ahead,
+        allow_empty=args.allow_empty,
+        progress=sys.stderr.isatty(),  # a bar only on a terminal: logs and pipes get the result lines only
+        **options,
+    )
     print(f"built {result.dialogues} dialogues in {len(result.shards)} shards -> {args.out}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} records (listed in {args.out / 'card.md'})")
@@ -224,18 +399,22 @@ def _check_data(path: Path) -> None:
 
 def _cmd_export_hf(args: argparse.Namespace) -> int:
     from mmdial_data.exports.hf import export_hf
+    from mmdial_data.outputs import staged
 
     _check_data(args.data)
-    counts = export_hf(args.data, args.out, image_root=args.image_root)
+    with staged(args.out, kind="dir", overwrite=args.overwrite) as tmp:
+        counts = export_hf(args.data, tmp, image_root=args.image_root)
     print(f"saved DatasetDict {counts} -> {args.out}")
     return 0
 
 
 def _cmd_export_instructions(args: argparse.Namespace) -> int:
     from mmdial_data.exports.instructions import export_instructions
+    from mmdial_data.outputs import staged
 
     _check_data(args.data)
-    counts = export_instructions(args.data, args.out, tasks=args.tasks, seed=args.seed)
+    with staged(args.out, kind="dir", overwrite=args.overwrite) as tmp:
+        counts = export_instructions(args.data, tmp, tasks=args.tasks, seed=args.seed)
     for split, per_task in counts.items():
         print(f"{split}: " + ", ".join(f"{k} {v}" for k, v in per_task.items()))
     print(f"wrote {sum(sum(c.values()) for c in counts.values())} instruction records -> {args.out}")

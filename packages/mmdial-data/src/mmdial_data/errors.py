@@ -43,6 +43,18 @@ class ImagePathError(MMDialDataError):
     """An image URI cannot be resolved safely (missing, or escaping the image root)."""
 
 
+class MissingExtraError(ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it.
+
+    >>> str(MissingExtraError("datasets", "hf", "`mmdial export hf`"))
+    '`mmdial export hf` needs datasets, which is not installed; pip install "mmdial-data[hf]"'
+    """
+
+    def __init__(self, module: str, extra: str, what: str, *, dist: str = "mmdial-data"):
+        self.extra = extra
+        super().__init__(f'{what} needs {module}, which is not installed; pip install "{dist}[{extra}]"', name=module)
+
+
 @dataclass
 class Skipped:
     """One record left out under ``on_error="skip"``."""

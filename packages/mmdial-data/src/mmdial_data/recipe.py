@@ -33,6 +33,28 @@ from mmdial_data.errors import OnError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
+#: The split names a recipe (``splits:``, a source's ``split:``) and ``mmdial convert --split`` accept: the
+#: names the readers give, as the releases spell them (``dev`` stays ``dev``, WOZ 2.0's ``validate`` stays).
+SPLIT_NAMES = (
+    "train", "valid", "validation", "validate", "val", "dev", "test", "test_oov", "test_seen", "test_unseen",
+    "full", "failed",
+)  # fmt: skip
+#: How far the ``splits:`` fractions may sum from 1 (they are decimal numbers in YAML).
+SPLIT_SUM_TOLERANCE = 1e-6
+
+
+def check_split_name(name: Any, where: str) -> str:
+    """``name`` when it is one of :data:`SPLIT_NAMES`, else a ``ValueError`` listing them.
+
+    >>> check_split_name("bogus", "recipe.splits")
+    Traceback (most recent call last):
+    ...
+    ValueError: recipe.splits: unknown split 'bogus' (known: train, valid, validation, validate, val, dev, test, ...)
+    """
+    if name not in SPLIT_NAMES:
+        raise ValueError(f"{where}: unknown split {name!r} (known: {', '.join(SPLIT_NAMES)})")
+    return str(name)
+
 
 def expand_vars(text: str) -> str:
     """Expand ``${VAR}`` / ``${VAR:-default}``; an unset variable without default is an error.
@@ -91,10 +113,11 @@ class SourceSpec:
         options = data.get("options")
         if options is not None and not isinstance(options, dict):
             raise ValueError(f"{where}: 'options' must be a mapping of reader keyword arguments")
+        split = data.get("split")
         return cls(
             reader=str(data["reader"]),
             paths=list(paths),
-            split=data.get("split"),
+            split=None if split is None else check_split_name(split, f"{where}.split"),
             max_dialogues=cap,
             weight=None if weight is None else float(weight),
             options=options,
@@ -282,9 +305,9 @@ def _splits(data: Any) -> dict[str, float] | None:
     for name, frac in data.items():
         if isinstance(frac, bool) or not isinstance(frac, (int, float)) or frac < 0:
             raise ValueError(f"recipe.splits: fraction of {name!r} must be a non-negative number")
-        if "/" in str(name) or not str(name):
-            raise ValueError(f"recipe.splits: bad split name {name!r}")
-        out[str(name)] = float(frac)
-    if sum(out.values()) <= 0:
-        raise ValueError("recipe.splits: fractions must not all be 0")
+        out[check_split_name(name, "recipe.splits")] = float(frac)
+    total = sum(out.values())
+    if abs(total - 1) > SPLIT_SUM_TOLERANCE:
+        fractions = ", ".join(f"{k}: {v:g}" for k, v in out.items())
+        raise ValueError(f"recipe.splits: fractions must sum to 1, got {total:g} ({fractions})")
     return out

@@ -23,7 +23,9 @@ def _datasets() -> Any:
     try:
         import datasets
     except ImportError as exc:
-        raise ImportError('`mmdial export hf` needs the datasets library: pip install "mmdial-data[hf]"') from exc
+        from mmdial_data.errors import MissingExtraError
+
+        raise MissingExtraError("datasets", "hf", "`mmdial export hf`") from exc
     return datasets
 
 

@@ -32,7 +32,9 @@ def installed_path() -> Path:
     try:
         import chitchat_dataset
     except ImportError as exc:
-        raise ImportError('the chitchat reader needs chitchat-dataset: pip install "mmdial-data[chitchat]"') from exc
+        from mmdial_data.errors import MissingExtraError
+
+        raise MissingExtraError("chitchat-dataset", "chitchat", "the chitchat reader") from exc
     return Path(chitchat_dataset.__file__).parent / "dataset.json"
 
 
