@@ -528,9 +528,10 @@ def build_dataset(
     from mmdial_data.outputs import check_output, make_parents, remove, remove_dirs
 
     check_output(out, kind="dir", overwrite=True)
-    created = make_parents(out)
-    try:
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    created = [] if out.is_dir() else make_parents(out)
+    try:  # inside an existing out (its parent need not be writable), else beside it
+        where = (out, ".build.") if out.is_dir() else (out.parent, f".{out.name}.")
+        stage = Path(tempfile.mkdtemp(prefix=where[1], suffix=".partial", dir=where[0]))
     except BaseException:
         remove_dirs(created)
         raise
@@ -549,11 +550,11 @@ def build_dataset(
 
 
 def _commit_build(stage: Path, out: Path) -> None:
-    """Move a finished build from ``stage`` into ``out``: the whole folder when ``out`` is new or empty, else
-    entry by entry (a folder moved aside, replaced, then removed), keeping what else ``out`` holds."""
+    """Move a finished build from ``stage`` into ``out``: the whole folder when ``out`` is new, else entry by
+    entry (a folder moved aside, replaced, then removed), keeping what else ``out`` holds."""
     from mmdial_data.outputs import commit
 
-    if not out.exists() or not any(out.iterdir()):
+    if not out.exists():
         commit(stage, out)
         return
     for entry in sorted(stage.iterdir()):
