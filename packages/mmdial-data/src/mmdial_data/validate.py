@@ -20,6 +20,7 @@ from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, ValidationError
 from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue, dump_json
+from mmdial_data.tasks import CHOICES, DOC_IDS, DOCUMENTS, check_tasks
 
 #: URI prefixes taken as URLs (not paths under the image root).
 URL_PREFIXES = ("http://", "https://", "s3://", "gs://")
@@ -128,7 +129,9 @@ def validate_dialogue(d: Dialogue, *, path: str | None = None) -> None:
 
     Rules: id ``<source>/<split>/<original id>``; turns numbered 0..n-1; each turn has text or an image;
     image levels known; image URIs relative (not escaping the root) or URLs; scores finite; every string valid
-    Unicode (storable as UTF-8).
+    Unicode (storable as UTF-8); options, answers and knowledge documents (``meta["choices"]``,
+    ``meta["documents"]``, a turn's ``extra["doc_ids"]``) as :func:`mmdial_data.tasks.check_tasks` wants them,
+    checked only where those keys are.
     """
     record = f"dialogue {(ascii(d.dialogue_id) if not_utf8(d.dialogue_id) else d.dialogue_id) or '?'}"
 
@@ -143,7 +146,9 @@ def validate_dialogue(d: Dialogue, *, path: str | None = None) -> None:
         fail(f"schema_version {d.schema_version!r} is not {SCHEMA_VERSION!r}")
     if not d.turns:
         fail("dialogue has no turns")
+    grounded = False
     for i, turn in enumerate(d.turns):
+        grounded = grounded or DOC_IDS in turn.annotations.extra
         if turn.turn_index != i:
             fail(f"turn at position {i} has turn_index {turn.turn_index}")
         if not turn.role:
@@ -158,6 +163,10 @@ def validate_dialogue(d: Dialogue, *, path: str | None = None) -> None:
                 fail(f"turn {i}: image {image.image_id!r}: {problem}")
             if image.score is not None and not math.isfinite(image.score):
                 fail(f"turn {i}: image {image.image_id!r} has a non-finite score")
+    if grounded or CHOICES in d.meta or DOCUMENTS in d.meta:
+        problem = check_tasks(d)
+        if problem:
+            fail(problem)
     bad = _not_utf8_field(d)
     if bad is not None:
         fail(f"{bad}: a string is not valid Unicode (a lone surrogate, e.g. a JSON \\ud800 escape)")
