@@ -158,6 +158,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "STAR dialogues/<id>.json: User/Wizard utterances and picked suggestions (action labels), events in extra",
         "mmdial_data.readers.star:read_star",
     ),
+    "mutual": (
+        "MuTual / MuTual-plus <split>_<n>.txt: tagged article as turns, four next-response options and the answer",
+        "mmdial_data.readers.mutual:read_mutual",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
