@@ -158,6 +158,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "STAR dialogues/<id>.json: User/Wizard utterances and picked suggestions (action labels), events in extra",
         "mmdial_data.readers.star:read_star",
     ),
+    "dream": (
+        "DREAM {train,dev,test}.json: [dialogue lines, questions, id] items; speaker-tagged lines, 3-way choices",
+        "mmdial_data.readers.dream:read_dream",
+    ),
     "mutual": (
         "MuTual / MuTual-plus <split>_<n>.txt: tagged article as turns, four next-response options and the answer",
         "mmdial_data.readers.mutual:read_mutual",
