@@ -166,6 +166,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "MuTual / MuTual-plus <split>_<n>.txt: tagged article as turns, four next-response options and the answer",
         "mmdial_data.readers.mutual:read_mutual",
     ),
+    "topicalchat": (
+        "Topical-Chat conversations/<split>.json + reading_sets (pre- or post-build): sentiment, knowledge documents",
+        "mmdial_data.readers.topicalchat:read_topicalchat",
+    ),
     "folder": (
         "Generic JSONL/CSV of turns (one row per turn) with a column mapping (mmdial_columns.yaml or options)",
         "mmdial_data.readers.folder:read_folder",
