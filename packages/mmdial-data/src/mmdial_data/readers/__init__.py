@@ -162,6 +162,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "DREAM {train,dev,test}.json: [dialogue lines, questions, id] items; speaker-tagged lines, 3-way choices",
         "mmdial_data.readers.dream:read_dream",
     ),
+    "cmu_dog": (
+        "CMU_DoG Conversations/<split>/<sha1>.json + WikiData/<movie>.json: messages, document sections as knowledge",
+        "mmdial_data.readers.cmu_dog:read_cmu_dog",
+    ),
     "mutual": (
         "MuTual / MuTual-plus <split>_<n>.txt: tagged article as turns, four next-response options and the answer",
         "mmdial_data.readers.mutual:read_mutual",
