@@ -142,6 +142,10 @@ _BUILTIN: dict[str, tuple[str, str]] = {
         "CrossWOZ {train,val,test}.json.zip (read in memory): Chinese, dialog acts, sys_state as state, goals",
         "mmdial_data.readers.crosswoz:read_crosswoz",
     ),
+    "abcd": (
+        "ABCD abcd_v1.1.json(.gz) / abcd_sample.json: customer/agent/action turns, workflow actions as acts, intents",
+        "mmdial_data.readers.abcd:read_abcd",
+    ),
     "convokit": (
         "ConvoKit corpus folders (utterances.jsonl + conversations/speakers/corpus/index.json): one per conversation",
         "mmdial_data.readers.convokit:read_convokit",
