@@ -1,7 +1,7 @@
 """The ``mmdial`` command line.
 
-Sub-commands of mmdial-data: ``sources``, ``convert``, ``stats``, ``show``, ``build``, ``export hf`` and
-``export instructions``. Other packages add
+Sub-commands of mmdial-data: ``sources``, ``convert``, ``stats``, ``show``, ``build``, ``export hf``,
+``export instructions`` and ``export convlab3``. Other packages add
 theirs through the ``mmdial.cli`` entry-point group: each entry point names a function
 ``register(subparsers)`` that adds one sub-command parser and sets ``handler=<func(args) -> int>`` on it
 (``parser.set_defaults(handler=...)``). So a package's commands exist exactly when it is installed.
@@ -102,7 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_build)
 
-    p = sub.add_parser("export", help="export a unified dataset: hf (datasets.DatasetDict) or instructions (JSONL)")
+    p = sub.add_parser(
+        "export",
+        help="export a unified dataset: hf (datasets.DatasetDict), instructions (JSONL), or a dialogue toolkit's "
+        "format (convlab3)",
+    )
     export = p.add_subparsers(dest="export_format", metavar="FORMAT", parser_class=_Parser)
     e = export.add_parser("hf", help="save a datasets.DatasetDict (images as datasets.Image when resolvable)")
     e.add_argument("out", type=Path, help="output folder (save_to_disk)")
@@ -117,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="seed of the template choice")
     _add_output_flags(e, None)
     e.set_defaults(handler=_cmd_export_instructions)
+    for name, what in _DIALOGUE_FORMATS.items():
+        e = export.add_parser(name, help=what)
+        e.add_argument("data", type=Path, metavar="DATASET", help="build folder, Parquet shard folder, or unified file")
+        e.add_argument("--out", required=True, type=Path, help="output folder (new or empty, or --overwrite)")
+        if name != "convokit":
+            e.add_argument("--dataset", default=None, help="dataset name for every dialogue (default: its source)")
+        _add_output_flags(e, None)
+        e.set_defaults(handler=_cmd_export_dialogues)
     p.set_defaults(handler=lambda args: _usage(p))
 
     for ep in sorted(entry_points(group="mmdial.cli"), key=lambda e: e.name):
@@ -389,7 +401,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    raise UsageError(f"{parser.prog}: choose a format: hf or instructions")
+    raise UsageError(f"{parser.prog}: choose a format: hf, instructions, {', '.join(_DIALOGUE_FORMATS)}")
+
+
+#: ``mmdial export`` formats of dialogue toolkits, each written by ``mmdial_data.exports.<name>.export_<name>``.
+_DIALOGUE_FORMATS = {
+    "convlab3": "ConvLab-3 unified datasets: <dataset>/data.zip + dummy_data.json, checked by ConvLab-3's rules",
+}
 
 
 def _check_data(path: Path) -> None:
@@ -418,6 +436,18 @@ def _cmd_export_instructions(args: argparse.Namespace) -> int:
     for split, per_task in counts.items():
         print(f"{split}: " + ", ".join(f"{k} {v}" for k, v in per_task.items()))
     print(f"wrote {sum(sum(c.values()) for c in counts.values())} instruction records -> {args.out}")
+    return 0
+
+
+def _cmd_export_dialogues(args: argparse.Namespace) -> int:
+    import importlib
+
+    name = args.export_format
+    export = getattr(importlib.import_module(f"mmdial_data.exports.{name}"), f"export_{name}")
+    options = {"dataset": args.dataset} if name != "convokit" else {}
+    _check_data(args.data)
+    counts = export(args.data, args.out, overwrite=args.overwrite, **options)
+    print(f"wrote {name} {counts} -> {args.out}")
     return 0
 
 
