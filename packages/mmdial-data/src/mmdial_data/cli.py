@@ -1,7 +1,7 @@
 """The ``mmdial`` command line.
 
 Sub-commands of mmdial-data: ``sources``, ``convert``, ``stats``, ``show``, ``build``, ``export hf``,
-``export instructions`` and ``export convlab3|dialogstudio``. Other packages add
+``export instructions`` and ``export convlab3|dialogstudio|convokit``. Other packages add
 theirs through the ``mmdial.cli`` entry-point group: each entry point names a function
 ``register(subparsers)`` that adds one sub-command parser and sets ``handler=<func(args) -> int>`` on it
 (``parser.set_defaults(handler=...)``). So a package's commands exist exactly when it is installed.
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export",
         help="export a unified dataset: hf (datasets.DatasetDict), instructions (JSONL), or a dialogue toolkit's "
-        "format (convlab3, dialogstudio)",
+        "format (convlab3, dialogstudio, convokit)",
     )
     export = p.add_subparsers(dest="export_format", metavar="FORMAT", parser_class=_Parser)
     e = export.add_parser("hf", help="save a datasets.DatasetDict (images as datasets.Image when resolvable)")
@@ -408,6 +408,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 _DIALOGUE_FORMATS = {
     "convlab3": "ConvLab-3 unified datasets: <dataset>/data.zip + dummy_data.json, checked by ConvLab-3's rules",
     "dialogstudio": "DialogStudio converted format: <DATASET>/converted_examples.json",
+    "convokit": "a ConvoKit corpus folder (utterances.jsonl, conversations/speakers/corpus/index.json)",
 }
 
 

@@ -1,6 +1,8 @@
-"""Exports of unified datasets: Hugging Face ``datasets`` (:mod:`.hf`) and instruction records (:mod:`.instructions`).
+"""Exports of unified datasets: Hugging Face ``datasets`` (:mod:`.hf`) and instruction records (:mod:`.instructions`),
+and the formats of dialogue toolkits: ConvLab-3 (:mod:`.convlab3`), DialogStudio (:mod:`.dialogstudio`) and ConvoKit
+(:mod:`.convokit`), each the inverse of the reader of that name.
 
-Both read a build output folder (``DIR/data``), a Parquet shard folder, or one ``.parquet``/``.jsonl`` file.
+All read a build output folder (``DIR/data``), a Parquet shard folder, or one ``.parquet``/``.jsonl`` file.
 """
 
 from __future__ import annotations
