@@ -9,7 +9,16 @@ import pytest
 
 
 @pytest.fixture(scope="session")
+def conse_encoder():
+    """The training-free ConSE encoder (``conse``)."""
+    from mmdial_retrieval import get_encoder
+
+    return get_encoder("conse")
+
+
+@pytest.fixture(scope="session")
 def offline_encoder():
+    """The default offline encoder: ConSE + caption transfer with the shipped weights."""
     from mmdial_retrieval import get_encoder
 
     return get_encoder("offline")

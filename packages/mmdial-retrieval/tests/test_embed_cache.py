@@ -122,11 +122,11 @@ def test_cache_is_keyed_by_encoder(tmp_path) -> None:
         cache.get("enc:a", ["h9"])
 
 
-def test_retriever_text_and_image_search(tmp_path, photo_folder, offline_encoder) -> None:
+def test_retriever_text_and_image_search(tmp_path, photo_folder, conse_encoder) -> None:
     pool = ImagePool.create(tmp_path / "pool")
     pool.add_folder(photo_folder)
     retriever = Retriever.from_pool(
-        pool, offline_encoder, EmbeddingCache(tmp_path / "cache"), num_workers=0, progress=False
+        pool, conse_encoder, EmbeddingCache(tmp_path / "cache"), num_workers=0, progress=False
     )
     hits = retriever.search_text(["a cup of coffee", "a cat"], k=2)
     assert [pool.get(h[0]).uri for h in hits.ids] == ["coffee.png", "chelsea.png"]
@@ -134,13 +134,13 @@ def test_retriever_text_and_image_search(tmp_path, photo_folder, offline_encoder
     assert pool.get(same.ids[0][0]).uri == "rocket.jpg" and same.scores[0][0] == pytest.approx(
         1.0, abs=FLOAT32_UNIT_ATOL
     )
-    other = Retriever.from_pool(pool, offline_encoder, num_workers=0, progress=False).index
+    other = Retriever.from_pool(pool, conse_encoder, num_workers=0, progress=False).index
     other.encoder_id = "openclip:x"
     with pytest.raises(ValueError, match="built with"):
-        Retriever(offline_encoder, other)
+        Retriever(conse_encoder, other)
 
 
-def test_projected_offline_encoder_reuses_the_raw_cache(tmp_path, photo_folder, offline_encoder) -> None:
+def test_projected_offline_encoder_reuses_the_raw_cache(tmp_path, photo_folder, conse_encoder) -> None:
     from mmdial_retrieval import get_encoder
     from mmdial_retrieval.cache import encoder_slug
     from mmdial_retrieval.index import VectorIndex
@@ -149,14 +149,15 @@ def test_projected_offline_encoder_reuses_the_raw_cache(tmp_path, photo_folder, 
     pool = ImagePool.create(tmp_path / "pool")
     pool.add_folder(photo_folder)
     cache = EmbeddingCache(tmp_path / "cache")
-    raw = embed_pool(pool, offline_encoder, cache, num_workers=0, progress=False)
+    raw = embed_pool(pool, conse_encoder, cache, num_workers=0, progress=False)
     assert raw.embedded_now == 4 and raw.cache_id == raw.encoder_id == "offline:conse-v1"
 
     rng = np.random.default_rng(0)
     weight = (np.eye(384) + 0.3 * rng.standard_normal((384, 384))).astype(np.float32)
     bias = (0.1 * rng.standard_normal(384)).astype(np.float32)
     save_projection(tmp_path / "proj.npz", weight, bias, {"kind": "test"})
-    projected = get_encoder(f"offline:{tmp_path / 'proj.npz'}")
+    projected = get_encoder(f"conse:{tmp_path / 'proj.npz'}")
+    assert get_encoder(f"offline:{tmp_path / 'proj.npz'}").encoder_id == projected.encoder_id  # older spelling
     assert projected.encoder_id.startswith("offline:conse-v1+proj-")
     assert projected.image_cache_id == "offline:conse-v1"
 
@@ -177,4 +178,4 @@ def test_projected_offline_encoder_reuses_the_raw_cache(tmp_path, photo_folder, 
     assert VectorIndex.load(tmp_path / "index").encoder_id == projected.encoder_id
     assert projected.info()["projection_sha256"].startswith(projected.encoder_id.rsplit("proj-", 1)[1])
     with pytest.raises(ValueError, match="built with"):
-        Retriever(offline_encoder, VectorIndex.load(tmp_path / "index"))
+        Retriever(conse_encoder, VectorIndex.load(tmp_path / "index"))

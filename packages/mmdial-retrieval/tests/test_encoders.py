@@ -15,7 +15,7 @@ def _check_normalized(x: np.ndarray, rows: int, dim: int) -> None:
 
 
 def test_registry_lists_and_suggests() -> None:
-    assert [e.name for e in list_encoders()] == ["offline", "openclip", "sentence"]
+    assert [e.name for e in list_encoders()] == ["conse", "offline", "openclip", "sentence"]
     with pytest.raises(KeyError, match="did you mean 'sentence'"):
         get_encoder("sentense")
     with pytest.raises(KeyError, match="openclip needs a model"):
@@ -29,29 +29,29 @@ def test_registry_lists_and_suggests() -> None:
 def test_default_encoder_is_offline(monkeypatch, offline_encoder) -> None:
     monkeypatch.delenv("MMDIAL_ENCODER", raising=False)
     assert get_encoder() is offline_encoder
-    assert offline_encoder.encoder_id == "offline:conse-v1"
+    assert offline_encoder.encoder_id.startswith("offline:knn-v1+") and len(offline_encoder.encoder_id) == 27
 
 
-def test_offline_encoder_ranks_the_right_photo_first(offline_encoder, skimage_photos) -> None:
+def test_conse_encoder_ranks_the_right_photo_first(conse_encoder, skimage_photos) -> None:
     names = ["chelsea", "coffee", "rocket", "astronaut"]
-    images = offline_encoder.encode_images([skimage_photos[n] for n in names])
-    texts = offline_encoder.encode_text(["a cat", "a cup of coffee", "a rocket", "an astronaut"])
+    images = conse_encoder.encode_images([skimage_photos[n] for n in names])
+    texts = conse_encoder.encode_text(["a cat", "a cup of coffee", "a rocket", "an astronaut"])
     _check_normalized(images, 4, 384)
     _check_normalized(texts, 4, 384)
     scores = texts @ images.T
     assert [names[i] for i in scores.argmax(axis=1)] == names, scores.round(3)
 
 
-def test_offline_encoder_imagenet_top1(offline_encoder, skimage_photos) -> None:
+def test_conse_encoder_imagenet_top1(conse_encoder, skimage_photos) -> None:
     """The mapped EfficientNet-Lite0 weights really classify: coffee -> espresso, chelsea -> a cat class."""
     from mmdial_retrieval.imagenet_classes import imagenet_class_synonyms
     from mmdial_retrieval.images import load_rgb
 
     classes = imagenet_class_synonyms()
-    batch = offline_encoder.collate(
-        [offline_encoder.preprocess(load_rgb(skimage_photos[n])) for n in ("coffee", "chelsea")]
+    batch = conse_encoder.collate(
+        [conse_encoder.preprocess(load_rgb(skimage_photos[n])) for n in ("coffee", "chelsea")]
     )
-    probs = offline_encoder.class_probabilities(batch)
+    probs = conse_encoder.class_probabilities(batch)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=FLOAT32_UNIT_ATOL)
     assert classes[int(probs[0].argmax())][0] == "espresso"
     assert classes[int(probs[1].argmax())][0] in {"tabby", "tiger cat", "Egyptian cat"}
@@ -149,19 +149,19 @@ def test_class_embedding_cache_matches_fresh_and_rebuilds_corrupt_files(tmp_path
     assert calls[-1] == "a picture of a {}" and len(list(tmp_path.glob("conse-classes-*.npz"))) == 2
 
 
-def test_offline_encoder_uses_the_class_cache(tmp_path, monkeypatch, offline_encoder) -> None:
+def test_conse_encoder_uses_the_class_cache(tmp_path, monkeypatch, conse_encoder) -> None:
     from mmdial_retrieval import offline_encoder as oe
 
     monkeypatch.setenv("MMDIAL_CACHE", str(tmp_path))
     assert oe.retrieval_cache_dir() == tmp_path / "retrieval"
     oe.class_text_embeddings.cache_clear()
     try:
-        monkeypatch.setattr(oe, "compute_class_embeddings", lambda *a, **k: offline_encoder._classes.copy())
+        monkeypatch.setattr(oe, "compute_class_embeddings", lambda *a, **k: conse_encoder._classes.copy())
         oe.OfflineConSEEncoder()  # first construction fills the cache
         assert len(list((tmp_path / "retrieval").glob("conse-classes-*.npz"))) == 1
         oe.class_text_embeddings.cache_clear()
         monkeypatch.setattr(oe, "compute_class_embeddings", lambda *a, **k: pytest.fail("cache not used"))
         again = oe.OfflineConSEEncoder()
-        np.testing.assert_array_equal(again._classes, offline_encoder._classes)
+        np.testing.assert_array_equal(again._classes, conse_encoder._classes)
     finally:
         oe.class_text_embeddings.cache_clear()

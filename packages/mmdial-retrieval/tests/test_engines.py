@@ -121,7 +121,7 @@ def test_embed_pool_engine_option_gives_the_in_process_result(pool: ImagePool, t
 
 
 def test_engine_caches_the_base_vectors_of_a_projected_encoder(
-    tmp_path: Path, photo_folder: Path, offline_encoder: object
+    tmp_path: Path, photo_folder: Path, conse_encoder: object
 ) -> None:
     from mmdial_data.engines import LocalEngine
     from mmdial_retrieval import get_encoder
@@ -137,7 +137,7 @@ def test_engine_caches_the_base_vectors_of_a_projected_encoder(
     dist = embed_pool(pool, projected, EmbeddingCache(tmp_path / "b"), engine=LocalEngine(), progress=False)
     assert dist.ids == local.ids and dist.cache_id == local.cache_id == "offline:conse-v1"
     np.testing.assert_allclose(dist.vectors, local.vectors, rtol=0, atol=FLOAT32_UNIT_ATOL)
-    raw = embed_pool(pool, offline_encoder, EmbeddingCache(tmp_path / "b"), num_workers=0, progress=False)
+    raw = embed_pool(pool, conse_encoder, EmbeddingCache(tmp_path / "b"), num_workers=0, progress=False)
     assert (raw.embedded_now, raw.from_cache) == (0, 4)  # the engine stored unprojected ConSE vectors
 
 

@@ -8,7 +8,7 @@ Example:
     >>> sub = argparse.ArgumentParser(prog="mmdial").add_subparsers()
     >>> register(sub)
     >>> sorted(sub.choices["retrieval"]._subparsers._group_actions[0].choices)
-    ['embed', 'eval', 'fit-projection', 'index', 'pool', 'search']
+    ['embed', 'eval', 'fit-projection', 'index', 'pool', 'search', 'train-encoder']
 """
 
 from __future__ import annotations
@@ -76,12 +76,23 @@ def register(subparsers: Any) -> None:
     common(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_eval)
-    p = sub.add_parser("fit-projection", help="train the offline encoder's projection on a captioned pool")
+    p = sub.add_parser("fit-projection", help="train a linear projection for the ConSE encoder on a captioned pool")
     common(p, encoder=False)
     p.add_argument("--out", type=Path, required=True, help="projection file (.npz)")
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_cmd_fit_projection)
+    p = sub.add_parser(
+        "train-encoder",
+        help="train the offline encoder on openclipart, emoji and font glyphs (Debian packages; no Tux Paint)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="weights file (.npz); use it with --encoder offline:FILE")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--render-dir", type=Path, default=None, help="where emoji and glyphs are rendered (default: cache)")
+    p.add_argument("--openclipart", type=Path, default=None, help="openclipart png folder (default Debian's)")
+    p.add_argument("--feature-cache", type=Path, default=None, help="keep backbone features here for reruns")
+    p.add_argument("--json", action="store_true", help="print the training record as one JSON object")
+    p.set_defaults(handler=_cmd_train_encoder)
 
 
 def _open_pool(path: Path) -> Any:
@@ -238,7 +249,7 @@ def _cmd_fit_projection(args: argparse.Namespace) -> int:
     from mmdial_retrieval.registry import get_encoder
 
     pool = _open_pool(args.pool)
-    encoder = get_encoder("offline")
+    encoder = get_encoder("conse")
     result = embed_pool(pool, encoder, _cache(args), **_embed_kwargs(args))
     row = {image_id: i for i, image_id in enumerate(result.ids)}
     pairs = [(item.caption, row[item.image_id]) for item in pool if item.caption and item.image_id in row]
@@ -255,6 +266,37 @@ def _cmd_fit_projection(args: argparse.Namespace) -> int:
     )
     print(
         f"trained on {fit.train_size} pairs; held-out R@1 {fit.val_recall_at_1_before:.4f} -> "
-        f"{fit.val_recall_at_1:.4f} ({fit.val_size} pairs); use --encoder offline:{args.out}"
+        f"{fit.val_recall_at_1:.4f} ({fit.val_size} pairs); use --encoder conse:{args.out}"
     )
+    return 0
+
+
+def _cmd_train_encoder(args: argparse.Namespace) -> int:
+    from mmdial_retrieval.offline_encoder import retrieval_cache_dir
+    from mmdial_retrieval.trained_encoder import train_offline_encoder
+    from mmdial_retrieval.training_images import (
+        OPENCLIPART_PNG,
+        emoji_images,
+        glyph_images,
+        openclipart_images,
+    )
+
+    render = args.render_dir or retrieval_cache_dir() / "training-images"
+    images = [
+        *openclipart_images(args.openclipart or OPENCLIPART_PNG),
+        *emoji_images(render / "emoji"),
+        *glyph_images(render / "glyphs"),
+    ]
+    log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    result = train_offline_encoder(
+        args.out, images, seed=args.seed, progress=not args.json, log=log, feature_cache=args.feature_cache
+    )
+    if args.json:
+        print(
+            json.dumps({**result.__dict__, "validation": {k: v for k, v in result.validation.items() if k != "grid"}})
+        )
+    else:
+        pairs = ", ".join(f"{k} {v}" for k, v in result.pairs.items())
+        print(f"{result.path}: {pairs} pairs, settings {result.settings}, sha256 {result.sha256} ({result.seconds} s)")
+        print(f"use it with --encoder offline:{result.path}")
     return 0

@@ -84,3 +84,68 @@ def evaluate_pool(
         raise ValueError(f"{pool.folder}: no captioned images to evaluate")
     texts = encoder.encode_text([c for c, _ in pairs])
     return retrieval_scores(texts, result.vectors, [r for _, r in pairs])
+
+
+def rank_intervals(
+    ranks: Sequence[int], *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, dict[str, float]]:
+    """R@1/5/10 and MRR of per-query ranks, each with a percentile bootstrap interval (queries resampled).
+
+    >>> iv = rank_intervals([1, 2, 20, 1], n_boot=200)
+    >>> iv["recall_at_1"]["score"], iv["mrr"]["score"]
+    (0.5, 0.6375)
+    >>> iv["recall_at_1"]["low"] <= 0.5 <= iv["recall_at_1"]["high"]
+    True
+    """
+    r = np.asarray(ranks, dtype=np.float64)
+    if r.size == 0:
+        raise ValueError("no ranks to score")
+    stats = {"recall_at_1": r <= 1, "recall_at_5": r <= 5, "recall_at_10": r <= 10, "mrr": 1.0 / r}
+    idx = np.random.default_rng(seed).integers(0, len(r), size=(n_boot, len(r)))
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    out = {}
+    for name, values in stats.items():
+        v = values.astype(np.float64)
+        boots = v[idx].mean(axis=1)
+        out[name] = {
+            "score": float(v.mean()),
+            "low": float(np.percentile(boots, lo)),
+            "high": float(np.percentile(boots, hi)),
+        }
+    return out
+
+
+def chance_scores(n_images: int) -> dict[str, float]:
+    """Expected R@k and MRR of a random ranking of ``n_images`` (one correct image per query).
+
+    >>> chance_scores(10)["recall_at_10"], round(chance_scores(2)["mrr"], 3)
+    (1.0, 0.75)
+    """
+    h = float(np.sum(1.0 / np.arange(1, n_images + 1)))
+    return {
+        "recall_at_1": min(1.0, 1 / n_images),
+        "recall_at_5": min(1.0, 5 / n_images),
+        "recall_at_10": min(1.0, 10 / n_images),
+        "mrr": h / n_images,
+    }
+
+
+def category_geometry(vectors: np.ndarray, categories: Sequence[str]) -> dict[str, float]:
+    """Mean cosine of image pairs in the same category and in different ones, and their gap.
+
+    A collapsed encoder (every image near one point) has both means near 1 and a gap near 0.
+
+    >>> v = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> category_geometry(v, ["a", "a", "b"])
+    {'within': 1.0, 'between': 0.0, 'gap': 1.0}
+    """
+    x = np.asarray(vectors, np.float64)
+    cats = np.asarray(categories)
+    sims = x @ x.T
+    same = cats[:, None] == cats[None, :]
+    np.fill_diagonal(same, False)
+    diff = cats[:, None] != cats[None, :]
+    if not same.any() or not diff.any():
+        raise ValueError("need two images of one category and two categories")
+    within, between = float(sims[same].mean()), float(sims[diff].mean())
+    return {"within": round(within, 6), "between": round(between, 6), "gap": round(within - between, 6)}

@@ -1,12 +1,15 @@
 """The encoder registry: ``list_encoders()``, ``get_encoder(name)``, ``register_encoder(...)``.
 
-A name is ``<backend>[:<argument>]``: ``offline``, ``offline:<projection file>``, ``openclip:<model>[:<weights>]``,
+A name is ``<backend>[:<argument>]``: ``offline`` (the trained offline encoder, :mod:`mmdial_retrieval.trained_encoder`,
+with the weights shipped in the package), ``offline:<weights file>``, ``conse`` / ``conse:<projection file>`` (the
+training-free ConSE encoder, :mod:`mmdial_retrieval.offline_encoder`), ``openclip:<model>[:<weights>]``,
 ``sentence`` / ``sentence:<local model dir>``. With no name, ``get_encoder()`` uses ``$MMDIAL_ENCODER`` and
-falls back to ``offline``, the preset that needs no downloads.
+falls back to ``offline``, the preset that needs no downloads. ``offline:<file>`` given a ConSE projection file
+(written by ``fit-projection`` before the trained encoder existed) builds the ConSE encoder with it.
 
 Example:
     >>> [e.name for e in list_encoders()]
-    ['offline', 'openclip', 'sentence']
+    ['conse', 'offline', 'openclip', 'sentence']
     >>> get_encoder("opencilp:ViT-B-32")
     Traceback (most recent call last):
     ...
@@ -90,6 +93,25 @@ def get_encoder(name: str | None = None) -> DualEncoder:
 
 
 def _offline(argument: str | None) -> DualEncoder:
+    from mmdial_retrieval.trained_encoder import OfflineKnnEncoder
+
+    if argument and _is_projection_file(argument):
+        return _conse(argument)
+    return OfflineKnnEncoder(argument)
+
+
+def _is_projection_file(path: str) -> bool:
+    """Whether ``path`` is a ConSE projection file (``fit-projection``: ``weight`` and ``bias`` arrays)."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {"weight", "bias"} <= set(data.files)
+    except (OSError, ValueError):
+        return False
+
+
+def _conse(argument: str | None) -> DualEncoder:
     from mmdial_retrieval.offline_encoder import OfflineConSEEncoder
 
     return OfflineConSEEncoder(projection=argument)
@@ -113,8 +135,14 @@ def _sentence(argument: str | None) -> DualEncoder:
 register_encoder(
     "offline",
     _offline,
-    usage="offline[:<projection.npz>]",
-    description="ConSE: EfficientNet-Lite0 ImageNet classes -> MiniLM class-name embeddings; no downloads",
+    usage="offline[:<weights.npz>]",
+    description="ConSE + caption transfer from openly licensed clip art, emoji and glyphs (trained); no downloads",
+)
+register_encoder(
+    "conse",
+    _conse,
+    usage="conse[:<projection.npz>]",
+    description="training-free ConSE: EfficientNet-Lite0 ImageNet classes -> MiniLM class-name embeddings",
 )
 register_encoder(
     "openclip",
