@@ -63,16 +63,39 @@ def random_baseline_share(
     return float(np.mean(shares))
 
 
+def bootstrap_interval(values: Sequence[float], *, n_boot: int = 1000, seed: int = 0) -> list[float | None]:
+    """Percentile 95% interval of the mean of ``values`` over ``n_boot`` seeded resamples ([None, None] if empty).
+
+    >>> bootstrap_interval([1.0, 1.0, 1.0])
+    [1.0, 1.0]
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if not len(v):
+        return [None, None]
+    means = v[np.random.default_rng(seed).integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+
+
 def plausibility(
     rows: dict[str, list[Any]], pool_captions: Sequence[str | None], lemmas: Lemmatizer | None = None, *, seed: int = 0
 ) -> dict[str, Any]:
-    """``{"n", "chosen_share", "top1_share", "random_share"}`` over the replaced rows of ``features.parquet``."""
+    """Over the replaced rows of ``features.parquet``: ``n``, ``chosen_share`` (a noun of the utterance in the chosen
+    image's caption), ``top1_share`` (the same for stage 1's top image), ``random_share`` (random pool images,
+    :func:`random_baseline_share`), ``random_expected`` (its exact expectation: per row, the share of pool captions
+    holding one of its nouns, averaged) and 95% bootstrap intervals over rows (``*_interval``)."""
     lemmas = lemmas or spacy_lemmas()
     idx = [i for i, r in enumerate(rows.get("replaced", [])) if r]
     nouns = [rows["nouns"][i] for i in idx]
+    chosen = lemmas([rows["chosen_caption"][i] or "" for i in idx])
+    chosen_hits = [float(bool(set(ns) & c)) for ns, c in zip(nouns, chosen, strict=True)]
+    pool_sets = lemmas([c or "" for c in pool_captions]) if idx else []
+    expected = [float(np.mean([bool(set(ns) & c) for c in pool_sets])) if pool_sets else 0.0 for ns in nouns]
     return {
         "n": len(idx),
-        "chosen_share": noun_in_caption_share(nouns, [rows["chosen_caption"][i] for i in idx], lemmas),
+        "chosen_share": float(np.mean(chosen_hits)) if idx else 0.0,
+        "chosen_interval": bootstrap_interval(chosen_hits, seed=seed),
         "top1_share": noun_in_caption_share(nouns, [rows["image_caption"][i] for i in idx], lemmas),
         "random_share": random_baseline_share(nouns, pool_captions, lemmas, seed=seed),
+        "random_expected": float(np.mean(expected)) if idx else 0.0,
+        "random_interval": bootstrap_interval(expected, seed=seed),
     }
