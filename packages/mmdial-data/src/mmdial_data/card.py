@@ -179,6 +179,24 @@ def _summary_rows(series: Mapping[str, Histogram]) -> list[str]:
     return rows
 
 
+def source_license(reader: str) -> str:
+    """The licence of a reader's dataset as the card shows it (``ReaderInfo.license``).
+
+    Example:
+        >>> source_license("visdial")
+        'CC BY 4.0'
+        >>> source_license("no_such_reader")
+        'not given by the reader'
+    """
+    from mmdial_data.readers import get_reader
+
+    try:
+        license = get_reader(reader).license
+    except KeyError:
+        license = None
+    return license or "not given by the reader"
+
+
 def write_card(recipe: Recipe, result: BuildResult, path: Path) -> None:
     """Write ``card.md`` for a build."""
     lines = [
@@ -262,13 +280,21 @@ def write_card(recipe: Recipe, result: BuildResult, path: Path) -> None:
             lines.append(f"| {s.path or ''} | {s.record or ''} | {reason} |")
     else:
         lines.append("None (on_error=" + recipe.on_error + ").")
-    lines += ["", "## Sources", ""]
+    lines += [
+        "",
+        "## Sources",
+        "",
+        "Each with its licence as the dataset's source states it (`mmdial sources`); the build is bound by the terms "
+        "of every one of them.",
+        "",
+    ]
     for spec in recipe.sources:
         lines.append(
             f"- `{spec.reader}`: {', '.join(spec.paths)}"
             + (f" (split {spec.split})" if spec.split else "")
             + (f", at most {spec.max_dialogues} dialogues" if spec.max_dialogues is not None else "")
             + (f", weight {spec.weight:g}" if spec.weight is not None else "")
+            + f"; licence: {source_license(spec.reader)}"
         )
     lines += ["", "Provenance (versions, git commit, input hashes): `provenance.json`.", ""]
     path.write_text("\n".join(lines), encoding="utf-8")

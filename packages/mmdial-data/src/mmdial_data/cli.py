@@ -18,8 +18,8 @@ output remains and an existing output is untouched.
 
 Example:
     >>> main(["sources"])  # doctest: +ELLIPSIS
-    abcd ...
-    dailydialog ...
+    abcd...MIT...ABCD...
+    dailydialog...CC BY-NC-SA 4.0...DailyDialog...
     0
 """
 
@@ -40,6 +40,8 @@ from typing import Any, NoReturn
 BROKEN_PIPE_STATUS = 141
 #: Exit status of a user error (bad usage or bad input) and of an unexpected error (a bug).
 USER_ERROR_STATUS, INTERNAL_ERROR_STATUS = 2, 1
+#: What ``mmdial sources`` shows for a reader whose module states no licence (``ReaderInfo.license`` is None).
+UNSTATED_LICENSE = "(licence not given by the reader)"
 
 
 class UsageError(Exception):
@@ -59,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="on an error, show the traceback instead of one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("sources", help="list the registered dataset readers")
+    p = sub.add_parser("sources", help="list the registered dataset readers (name, licence, description)")
+    p.add_argument(
+        "--json", action="store_true", help="print a JSON list of {name, description, license, citation} instead"
+    )
     p.set_defaults(handler=_cmd_sources)
 
     p = sub.add_parser("convert", help="convert source files to the unified schema (.parquet or .jsonl)")
@@ -299,9 +304,18 @@ def _cmd_sources(args: argparse.Namespace) -> int:
     from mmdial_data.readers import list_readers
 
     readers = list_readers()
+    if getattr(args, "json", False):
+        rows = [
+            {"name": r.name, "description": r.description, "license": r.license, "citation": r.citation}
+            for r in readers
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    licenses = [r.license or UNSTATED_LICENSE for r in readers]
     width = max(len(r.name) for r in readers)
-    for r in readers:
-        print(f"{r.name:<{width}}  {r.description}")
+    lwidth = max(len(lic) for lic in licenses)
+    for r, lic in zip(readers, licenses, strict=True):
+        print(f"{r.name:<{width}}  {lic:<{lwidth}}  {r.description}")
     return 0
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,16 @@ class ReaderFunc(Protocol):
 
 @dataclass(frozen=True)
 class ReaderInfo:
-    """A registered reader: its name, a one-line description and where its function lives."""
+    """A registered reader: its name, a one-line description and where its function lives.
+
+    :attr:`license` and :attr:`citation` are the ``LICENSE`` and ``CITATION`` constants of the reader's module
+    (the licence as the dataset's source states it), read on first use; ``None`` for a reader whose module
+    defines none (an entry-point or run-time reader, say).
+
+    Example:
+        >>> get_reader("sgd").license
+        'CC BY-SA 4.0'
+    """
 
     name: str
     description: str
@@ -51,6 +61,27 @@ class ReaderInfo:
         module, _, attr = self.target.partition(":")
         func: ReaderFunc = getattr(importlib.import_module(module), attr)
         return func
+
+    @property
+    def license(self) -> str | None:
+        """The dataset's licence as its source states it (the module's ``LICENSE``), or ``None``."""
+        return self._module_constant("LICENSE")
+
+    @property
+    def citation(self) -> str | None:
+        """What to cite for the dataset (the module's ``CITATION``), or ``None``."""
+        return self._module_constant("CITATION")
+
+    def _module_constant(self, name: str) -> str | None:
+        if isinstance(self.target, str):
+            try:
+                module: object = importlib.import_module(self.target.partition(":")[0])
+            except ImportError:  # a plugin that cannot be imported has no licence to show (its load() says why)
+                return None
+        else:
+            module = sys.modules.get(getattr(self.target, "__module__", "") or "")
+        value = getattr(module, name, None)
+        return value if isinstance(value, str) and value else None
 
 
 _BUILTIN: dict[str, tuple[str, str]] = {

@@ -21,6 +21,11 @@ from mmdial_data.readers._common import build_or_report, expect, iter_json_objec
 from mmdial_data.schema import Annotations, Dialogue, Turn
 
 SOURCE = "chitchat"
+LICENSE = "MIT (the chitchat-dataset package's licence, PyPI metadata and LICENSE)"
+CITATION = (
+    "Myers, Etchart and Fulda 2020, Conversational Scaffolding: An Analogy-Based Approach to Response "
+    "Prioritization in Open-Domain Dialogs"
+)
 
 
 def installed_path() -> Path:

@@ -19,6 +19,8 @@ from mmdial_data.readers._common import infer_split, iter_lines
 from mmdial_data.schema import Annotations, Dialogue, DialogueAct, Turn
 
 SOURCE = "dailydialog"
+LICENSE = "CC BY-NC-SA 4.0"
+CITATION = "Li et al. 2017, DailyDialog: A Manually Labelled Multi-turn Dialogue Dataset, IJCNLP"
 ACTS = {"1": "inform", "2": "question", "3": "directive", "4": "commissive"}
 EMOTIONS = {
     "0": "no_emotion",

@@ -25,6 +25,8 @@ from mmdial_data.readers._common import infer_split, iter_lines
 from mmdial_data.schema import Annotations, Dialogue, Turn
 
 SOURCE = "empathetic_dialogues"
+LICENSE = "CC BY-NC 4.0"
+CITATION = "Rashkin et al. 2019, Towards Empathetic Open-domain Conversation Models: a New Benchmark and Dataset, ACL"
 HEADER = ["conv_id", "utterance_idx", "context", "prompt", "speaker_idx", "utterance", "selfeval", "tags"]
 COMMA = "_comma_"
 

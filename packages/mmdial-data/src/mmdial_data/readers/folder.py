@@ -30,6 +30,8 @@ from mmdial_data.errors import ErrorPolicy, SourceFormatError
 from mmdial_data.readers._common import infer_split, iter_lines
 from mmdial_data.schema import Annotations, Dialogue, ImageRef, Turn
 
+LICENSE = "n/a (your data)"
+CITATION = "n/a (your data)"
 FIELDS = (
     "dialogue_id", "text", "speaker", "role", "turn_index", "split", "image", "image_id", "caption",
     "image_source", "emotion", "intent", "knowledge",

@@ -34,6 +34,8 @@ from mmdial_data.readers._common import (
 from mmdial_data.schema import Dialogue, ImageRef, Turn
 
 SOURCE = "imad"
+LICENSE = "CC BY-NC 4.0 (VityaVitalich/IMAD dataset card)"
+CITATION = "Moskvoretskii et al. 2023, IMAD: IMage-Augmented multi-modal Dialogue, arXiv:2305.10512"
 REQUIRED = ("image_id", "utter", "context")
 
 

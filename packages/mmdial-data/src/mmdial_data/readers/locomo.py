@@ -24,6 +24,8 @@ from mmdial_data.readers._common import build_or_report, expect, iter_json_array
 from mmdial_data.schema import Annotations, Dialogue, ImageRef, Turn
 
 SOURCE = "locomo"
+LICENSE = "CC BY-NC 4.0"
+CITATION = "Maharana et al. 2024, Evaluating Very Long-Term Conversational Memory of LLM Agents, ACL"
 _SESSION = re.compile(r"^session_(\d+)$")
 _SESSION_DATE = re.compile(r"^session_(\d+)_date_time$")
 _TURN_COLUMNS = {"speaker", "text", "img_url", "blip_caption"}

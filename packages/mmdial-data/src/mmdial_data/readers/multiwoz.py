@@ -26,6 +26,11 @@ from mmdial_data.readers._common import build_or_report, expect, infer_split, it
 from mmdial_data.schema import Annotations, Dialogue, DialogueAct, Turn
 
 SOURCE = "multiwoz"
+LICENSE = "MIT (budzianowski/multiwoz); ConvLab-2's MultiWOZ 2.1 copy: CC BY 4.0"
+CITATION = (
+    "Budzianowski et al. 2018, MultiWOZ - A Large-Scale Multi-Domain Wizard-of-Oz Dataset for "
+    "Task-Oriented Dialogue Modelling, EMNLP"
+)
 #: Belief-state values that mean "no value" (kept in ``extra["metadata"]``, not in ``state``).
 EMPTY_VALUES = ("", "not mentioned")
 _GOAL_NON_DOMAINS = {"topic", "message"}

@@ -20,6 +20,11 @@ from mmdial_data.readers._common import infer_split, iter_lines
 from mmdial_data.schema import Annotations, Dialogue, Turn
 
 SOURCE = "personachat"
+LICENSE = "not stated (distributed by ParlAI, whose code is MIT; the Hugging Face Hub lists ConvAI2 as unknown)"
+CITATION = (
+    "Zhang et al. 2018, Personalizing Dialogue Agents: I have a dog, do you have pets too?, ACL; Dinan et "
+    "al. 2019, The Second Conversational Intelligence Challenge (ConvAI2)"
+)
 SILENCE = "__SILENCE__"
 _LINE = re.compile(r"^(\d+) (.*)$")
 _PERSONA = {"your persona:": "self", "partner's persona:": "partner"}

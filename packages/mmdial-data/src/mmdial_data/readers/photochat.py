@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 SOURCE = "photochat"
+LICENSE = "CC BY 4.0 (as described by the PhotoChat++ card; the google-research repository is Apache-2.0)"
+CITATION = (
+    "Zang et al. 2021, PhotoChat: A Human-Human Dialogue Dataset with Photo Sharing Behavior for Joint "
+    "Image-Text Modeling, ACL"
+)
 _ROLES = {0: "speaker_a", 1: "speaker_b"}
 _TURN_KEYS = {"message", "share_photo", "user_id"}
 _DIALOGUE_KEYS = {"dialogue", "dialogue_id", "photo_description", "photo_url", "photo_id"}

@@ -18,6 +18,10 @@ from mmdial_data.readers._common import build_or_report, expect, infer_split, lo
 from mmdial_data.schema import Annotations, Dialogue, DialogueAct, Turn
 
 SOURCE = "sgd"
+LICENSE = "CC BY-SA 4.0"
+CITATION = (
+    "Rastogi et al. 2020, Towards Scalable Multi-Domain Conversational Agents: The Schema-Guided Dialogue Dataset, AAAI"
+)
 _ROLES = {"USER": "user", "SYSTEM": "system"}
 #: Frame keys mapped to columns; every other key is kept verbatim in ``extra["frames"]``.
 _FRAME_COLUMNS = {"actions", "state"}

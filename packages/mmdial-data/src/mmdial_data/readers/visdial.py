@@ -26,6 +26,8 @@ from mmdial_data.readers._common import build_or_report, expect, iter_json_array
 from mmdial_data.schema import Annotations, Dialogue, ImageRef, Turn
 
 SOURCE = "visdial"
+LICENSE = "CC BY 4.0"
+CITATION = "Das et al. 2017, Visual Dialog, CVPR"
 _SPLITS = {"val2018": "val", "test2018": "test", "train": "train", "val": "val", "test": "test"}
 
 

@@ -25,6 +25,8 @@ from mmdial_data.readers._common import build_or_report, expect, infer_split, it
 from mmdial_data.schema import Annotations, Dialogue, Turn
 
 SOURCE = "wizard_of_wikipedia"
+LICENSE = "not stated for the data (ParlAI's code is MIT; Wikipedia text is CC BY-SA)"
+CITATION = "Dinan et al. 2019, Wizard of Wikipedia: Knowledge-Powered Conversational Agents, ICLR"
 NO_PASSAGE = "no_passages_used"
 
 
