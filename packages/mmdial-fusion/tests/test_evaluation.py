@@ -13,12 +13,38 @@ REFS = ["the cat is on the mat", "I would love one", "where do you want to go ?"
 def test_bleu_matches_nltk_corpus_bleu_cumulative_weights() -> None:
     bleu = pytest.importorskip("nltk.translate.bleu_score")
     scores = score_responses(HYPS, REFS)
+    unsmoothed = score_responses(HYPS, REFS, smoothing=0)
     refs = [[r.lower().split()] for r in REFS]
     hyps = [h.lower().split() for h in HYPS]
     for n in range(1, 5):
-        expected = bleu.corpus_bleu(refs, hyps, weights=tuple([1.0 / n] * n))
+        weights = tuple([1.0 / n] * n)
+        expected = bleu.corpus_bleu(refs, hyps, weights=weights, smoothing_function=bleu.SmoothingFunction().method1)
         assert 0.0 < expected < 1.0
-        assert scores[f"bleu-{n}"] == pytest.approx(expected, abs=1e-12)
+        assert scores[f"bleu-{n}"] == expected
+        assert unsmoothed[f"bleu-{n}"] == pytest.approx(bleu.corpus_bleu(refs, hyps, weights=weights), abs=1e-12)
+
+
+def test_bleu_on_few_responses_is_smoothed_not_a_floor() -> None:
+    """Two responses with no shared trigram: smoothed BLEU-3/4 are nltk's method1 values, never 1e-231."""
+    bleu = pytest.importorskip("nltk.translate.bleu_score")
+    import warnings
+
+    hyps, refs = ["the cat sat here", "hello my friend"], ["the cat is here", "hello there friend"]
+    toks_h, toks_r = [h.split() for h in hyps], [[r.split()] for r in refs]
+    report = score_report(hyps, refs)
+    raw = score_report(hyps, refs, smoothing=0)
+    for n in (3, 4):
+        weights = tuple([1.0 / n] * n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            smoothed = bleu.corpus_bleu(toks_r, toks_h, weights, smoothing_function=bleu.SmoothingFunction().method1)
+            floor = bleu.corpus_bleu(toks_r, toks_h, weights)
+        assert 0 < floor < 1e-50  # what the report used to show
+        assert report["scores"][f"bleu-{n}"] == smoothed > 1e-3
+        assert "smooth:method1|" in report["signatures"][f"bleu-{n}"]
+        assert raw["scores"][f"bleu-{n}"] == 0.0 and "floor='nltk'" in raw["notes"][f"bleu-{n}"]
+        assert "smooth:method0|" in raw["signatures"][f"bleu-{n}"]
+    assert report["notes"] == {} and report["n"] == 2
 
 
 def test_rouge_l_matches_rouge_score() -> None:
@@ -65,7 +91,7 @@ def test_report_records_every_signature() -> None:
     assert report["n"] == 4 and list(report["scores"]) == list(SCORE_NAMES)
     assert report["signatures"] == metric_signatures()
     sig = report["signatures"]
-    assert sig["bleu-3"].startswith("name:nltk_bleu|nrefs:1|weights:0.333333,0.333333,0.333333|smooth:method0")
+    assert sig["bleu-3"].startswith("name:nltk_bleu|nrefs:1|weights:0.333333,0.333333,0.333333|smooth:method1")
     assert "case:lc" in sig["bleu-1"] and "mode:inter" in sig["distinct-2"]
     assert sig["rouge-l"].startswith("name:rougeL|") and "stem:no" in sig["rouge-l"]
     assert "norm:parlai" in sig["f1"] and sig["avg_len"].startswith("name:avg_length")

@@ -177,3 +177,60 @@ def test_13a_batch_equals_sacrebleu_tokenizer(real_pairs):
     lines = hyps + [r for g in refs for r in g] + noise + ["<skipped>a.b", "x&amp;lt;y", "1.,2", "a..", "-"]
     reference = Tokenizer13a()
     assert tokenize_13a_batch(lines) == [reference(x).split() for x in lines]
+
+
+# Small data where BLEU-2..4 have no match at some order: unsmoothed nltk returns floor values (1e-155, 1e-231).
+FLOOR_HYPS = ["the cat sat on a mat", "hello there friend", "a dog ran away"]
+FLOOR_REFS = [["the cat is on the mat"], ["hello my friend"], ["the dog ran off"]]
+
+
+def _nltk_floor_case(n: int, method: int, level: str) -> list[float]:
+    h, r = _nltk_tokens(FLOOR_HYPS, FLOOR_REFS)
+    sf = getattr(nltk_bleu_mod.SmoothingFunction(), f"method{method}")
+    weights = (1.0 / n,) * n
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if level == "corpus":
+            return [nltk_bleu_mod.corpus_bleu(r, h, weights=weights, smoothing_function=sf)]
+        return [
+            nltk_bleu_mod.sentence_bleu(rr, hh, weights, smoothing_function=sf) for hh, rr in zip(h, r, strict=True)
+        ]
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("method", [1, 2, 3, 4, 7])
+def test_nltk_smoothed_small_data_exact(n, method):
+    """Smoothed nltk BLEU-n on three sentences equals nltk's own function with the same smoothing, exactly."""
+    weights = (1.0 / n,) * n
+    ours = nltk_bleu(FLOOR_HYPS, FLOOR_REFS, weights=weights, smoothing=method)
+    assert ours.score == _nltk_floor_case(n, method, "corpus")[0]
+    assert f"smooth:method{method}" in ours.signature and "floor:" not in ours.signature
+    sent = nltk_sentence_bleu(FLOOR_HYPS, FLOOR_REFS, weights=weights, smoothing=method)
+    assert sent.item_scores == pytest.approx(_nltk_floor_case(n, method, "sentence"), rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_nltk_unsmoothed_floor_is_zero_with_reason(n):
+    """Unsmoothed BLEU-n with no n-gram match is 0 with a reason; floor='nltk' gives nltk's floor value exactly."""
+    weights = (1.0 / n,) * n
+    expected = _nltk_floor_case(n, 0, "corpus")[0]
+    assert 0 < expected < 1e-50  # nltk's floor, the artefact the report showed
+    ours = nltk_bleu(FLOOR_HYPS, FLOOR_REFS, weights=weights)
+    assert ours.score == 0.0
+    assert ours.details["zero_matches"] == list(range(3, n + 1))  # bigrams match, trigrams do not
+    assert "floor='nltk'" in ours.details["note"]
+    assert ours.signature.endswith("|floor:zero|version:0.1.0")
+    raw = nltk_bleu(FLOOR_HYPS, FLOOR_REFS, weights=weights, floor="nltk")
+    assert raw.score == expected
+    assert "|floor:nltk|" in raw.signature
+    items = _nltk_floor_case(n, 0, "sentence")
+    sent = nltk_sentence_bleu(FLOOR_HYPS, FLOOR_REFS, weights=weights)
+    assert sent.item_scores == [0.0 if x < 1e-50 else pytest.approx(x, rel=1e-12) for x in items]
+    assert sent.details["floored_items"] == sum(0 < x < 1e-50 for x in items)
+    raw_sent = nltk_sentence_bleu(FLOOR_HYPS, FLOOR_REFS, weights=weights, floor="nltk")
+    assert raw_sent.item_scores == pytest.approx(items, rel=1e-12, abs=0)
+
+
+def test_nltk_floor_option_checked():
+    with pytest.raises(ValueError, match="floor"):
+        nltk_bleu(["a"], [["a"]], floor="tiny")

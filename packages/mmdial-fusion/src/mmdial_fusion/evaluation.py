@@ -4,8 +4,12 @@ Every number comes from a configured :mod:`mmdial_metrics` metric (see :func:`re
 ``signature`` records each choice that changes the number, and :func:`score_report` returns the signatures
 next to the scores. The variants (the usual ones in dialogue papers, ReSee's included):
 
-- ``bleu-n``: nltk ``corpus_bleu`` with cumulative uniform weights ``(1/n, ..., 1/n)``, no smoothing,
-  lowercased whitespace tokens (``mmdial_metrics.NLTKBLEU``).
+- ``bleu-n``: nltk ``corpus_bleu`` with cumulative uniform weights ``(1/n, ..., 1/n)``, smoothed with
+  ``SmoothingFunction().method1`` (epsilon 0.1 for an order without any match), lowercased whitespace tokens
+  (``mmdial_metrics.NLTKBLEU``). Without smoothing a few responses rarely share a 3- or 4-gram and nltk then
+  returns a floor value (``1e-155``...``1e-231``), not a score. ``smoothing=0`` (any of the functions below)
+  gives the unsmoothed variant, reported as 0 with the reason in ``score_report(...)["notes"]``;
+  ``mmdial_metrics.NLTKBLEU(smoothing=0, floor="nltk")`` returns nltk's floor value itself.
 - ``rouge-l``: rouge-score ROUGE-L F-measure, its own tokenizer (lowercase, alphanumeric), no stemmer, mean
   over responses (``mmdial_metrics.ROUGE``).
 - ``distinct-1/2``: corpus-level (inter) distinct n-grams / all n-grams, lowercased whitespace tokens.
@@ -19,7 +23,7 @@ Example:
     >>> round(s["bleu-1"], 4), round(s["distinct-1"], 3), s["avg_len"]
     (0.6703, 1.0, 2.5)
     >>> metric_signatures()["bleu-2"]
-    'name:nltk_bleu|nrefs:1|weights:0.5,0.5|smooth:method0|tok:whitespace|case:lc|version:0.1.0'
+    'name:nltk_bleu|nrefs:1|weights:0.5,0.5|smooth:method1|tok:whitespace|case:lc|epsilon:0.1|version:0.1.0'
 """
 
 from __future__ import annotations
@@ -47,12 +51,19 @@ DISPLAY_NAMES = {
 }
 
 
-def response_metrics() -> dict[str, Metric]:
-    """The configured mmdial-metrics metric behind each score name (fresh objects, in :data:`SCORE_NAMES` order)."""
+#: nltk ``SmoothingFunction`` method of the BLEU scores (recorded in their signatures as ``smooth:methodN``).
+BLEU_SMOOTHING = 1
+
+
+def response_metrics(*, smoothing: int = BLEU_SMOOTHING) -> dict[str, Metric]:
+    """The configured mmdial-metrics metric behind each score name (fresh objects, in :data:`SCORE_NAMES` order).
+
+    ``smoothing`` is the nltk ``SmoothingFunction`` method (0..7) of BLEU-1..4; 0 is unsmoothed.
+    """
     import mmdial_metrics as mm
 
     metrics: dict[str, Metric] = {
-        f"bleu-{n}": mm.NLTKBLEU(weights=(1.0 / n,) * n, smoothing=0, tokenize="whitespace", lowercase=True)
+        f"bleu-{n}": mm.NLTKBLEU(weights=(1.0 / n,) * n, smoothing=smoothing, tokenize="whitespace", lowercase=True)
         for n in range(1, 5)
     }
     metrics["rouge-l"] = mm.ROUGE(rouge_type="rougeL", use_stemmer=False, measure="fmeasure")
@@ -63,9 +74,9 @@ def response_metrics() -> dict[str, Metric]:
     return metrics
 
 
-def metric_signatures() -> dict[str, str]:
+def metric_signatures(*, smoothing: int = BLEU_SMOOTHING) -> dict[str, str]:
     """Score name -> the mmdial-metrics signature of its variant (one reference per response)."""
-    return {name: metric.signature(nrefs=1) for name, metric in response_metrics().items()}
+    return {name: metric.signature(nrefs=1) for name, metric in response_metrics(smoothing=smoothing).items()}
 
 
 def _check(hyps: Sequence[str], refs: Sequence[str]) -> None:
@@ -75,8 +86,11 @@ def _check(hyps: Sequence[str], refs: Sequence[str]) -> None:
         raise ValueError("no responses to score")
 
 
-def score_report(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, Any]:
-    """Scores with their provenance: ``{"n", "scores", "signatures"}``.
+def score_report(hyps: Sequence[str], refs: Sequence[str], *, smoothing: int = BLEU_SMOOTHING) -> dict[str, Any]:
+    """Scores with their provenance: ``{"n", "scores", "signatures", "notes"}``.
+
+    ``n`` is the number of responses scored (print it next to the scores); ``notes`` maps a score name to why its
+    value is what it is when a metric says so (e.g. unsmoothed BLEU reported as 0), and is empty otherwise.
 
     Example:
         >>> r = score_report(["hello there"], ["hello"])
@@ -88,19 +102,22 @@ def score_report(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, Any]:
     references = [[r] for r in refs]
     scores: dict[str, float] = {}
     signatures: dict[str, str] = {}
-    for name, metric in response_metrics().items():
+    notes: dict[str, str] = {}
+    for name, metric in response_metrics(smoothing=smoothing).items():
         result = metric.score(preds, references)
         scores[name] = float(result.score)
         signatures[name] = result.signature
-    return {"n": len(preds), "scores": scores, "signatures": signatures}
+        if result.details.get("note"):
+            notes[name] = str(result.details["note"])
+    return {"n": len(preds), "scores": scores, "signatures": signatures, "notes": notes}
 
 
-def score_responses(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+def score_responses(hyps: Sequence[str], refs: Sequence[str], *, smoothing: int = BLEU_SMOOTHING) -> dict[str, float]:
     """Score generated responses against one reference each; keys are :data:`SCORE_NAMES`.
 
     The variants are those of :func:`response_metrics`; :func:`score_report` adds their signatures.
     """
-    return score_report(hyps, refs)["scores"]
+    return score_report(hyps, refs, smoothing=smoothing)["scores"]
 
 
 def table_row(system: str, scores: dict[str, float]) -> dict[str, Any]:

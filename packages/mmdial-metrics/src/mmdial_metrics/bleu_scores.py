@@ -274,10 +274,21 @@ class NLTKBLEU(Metric):
             ``13a``, ``intl``.
         lowercase: Lowercase first.
         level: ``corpus`` or ``sentence``.
+        floor: What unsmoothed BLEU (``smoothing=0``) reports when a weighted n-gram order has no match.
+            nltk then puts ``sys.float_info.min`` in that precision and returns a floor value such as
+            ``1e-155`` (BLEU-2) or ``1e-231`` (BLEU-3) while its own warning says "the BLEU score evaluates to
+            0". ``"zero"`` (default) reports 0.0 and names the orders in ``details["zero_matches"]`` (corpus) or
+            counts the items in ``details["floored_items"]`` (sentence), with the reason in ``details["note"]``;
+            ``"nltk"`` returns nltk's floor value unchanged (bit for bit). Recorded in the signature as
+            ``floor:zero`` / ``floor:nltk``; ignored by the smoothing methods 1..7.
 
     Example:
         >>> round(nltk_sentence_bleu(["a b c"], [["a b d"]], smoothing=1).score, 6)
         0.240281
+        >>> r = nltk_bleu(["a c b"], [["a b d"]], weights=(0.5, 0.5))  # no bigram of "a c b" in the reference
+        >>> raw = nltk_bleu(["a c b"], [["a b d"]], weights=(0.5, 0.5), floor="nltk")  # nltk's own value
+        >>> r.score, r.details["zero_matches"], f"{raw.score:.2g}"
+        (0.0, [2], '1.2e-154')
     """
 
     name: ClassVar[str] = "nltk_bleu"
@@ -296,8 +307,11 @@ class NLTKBLEU(Metric):
         tokenize: str = "whitespace",
         lowercase: bool = False,
         level: str = "corpus",
+        floor: str = "zero",
     ) -> None:
         super().__init__()
+        if floor not in ("zero", "nltk"):
+            raise ValueError(f"nltk_bleu: floor must be 'zero' or 'nltk', got {floor!r}")
         if smoothing not in range(8):
             raise ValueError(f"nltk_bleu: smoothing must be 0..7 (SmoothingFunction.methodN), got {smoothing!r}")
         if level not in ("corpus", "sentence"):
@@ -313,6 +327,7 @@ class NLTKBLEU(Metric):
         self.tokenize = tokenize
         self.lowercase = lowercase
         self.level = level
+        self.floor = floor
         if level == "sentence":
             self.name = "nltk_sentence_bleu"  # type: ignore[misc]
 
@@ -323,6 +338,8 @@ class NLTKBLEU(Metric):
             "tok": self.tokenize,
             "case": "lc" if self.lowercase else "mixed",
         }
+        if self.smoothing == 0:
+            info["floor"] = self.floor
         if self.smoothing in (1,):
             info["epsilon"] = self.epsilon
         if self.smoothing in (4, 7):
@@ -416,7 +433,14 @@ class NLTKBLEU(Metric):
         weights = self.weights
         if self.auto_reweigh and hyp_len < 4 and weights == (0.25, 0.25, 0.25, 0.25):
             weights = (1 / hyp_len,) * hyp_len
+        if s == 0 and self.floor == "zero" and self._zero_orders(num, weights):
+            return 0.0
         return bp * math.exp(math.fsum(w * math.log(p) for w, p in zip(weights, p_n, strict=False) if p > 0))
+
+    @staticmethod
+    def _zero_orders(num: Sequence[int], weights: Sequence[float]) -> list[int]:
+        """The n-gram orders (1-based) with a non-zero weight and no clipped match: nltk's floor cases."""
+        return [i + 1 for i, (w, m) in enumerate(zip(weights, num, strict=False)) if w and m == 0]
 
     def _row_score(self, rows: np.ndarray) -> float:
         nw = len(self.weights)
@@ -449,16 +473,42 @@ class NLTKBLEU(Metric):
             w = np.asarray(self.weights)[None, :]
             terms = np.where(p > 0, w * np.log(np.where(p > 0, p, 1.0)), 0.0)
             out = bp * np.exp(terms.sum(axis=1))
+            if self.smoothing == 0 and self.floor == "zero":
+                out = np.where((zero & (w != 0)).any(axis=1), 0.0, out)
         return np.where(num[:, 0] == 0, 0.0, out)
 
+    _FLOOR_NOTE = (
+        "unsmoothed (method0) BLEU with no {what} match is 0 (nltk returns a floor value from sys.float_info.min; "
+        "floor='nltk' gives it, a smoothing method 1..7 gives a smoothed score)"
+    )
+
+    def _floor_details(self, stats: np.ndarray) -> dict[str, Any]:
+        """Which orders (corpus) or how many items (sentence) were reported as 0 instead of nltk's floor."""
+        if self.smoothing != 0 or self.floor != "zero" or not len(stats):
+            return {}
+        nw = len(self.weights)
+        if self.level == "corpus":
+            orders = self._zero_orders(stats[:, 2 : 2 + nw].sum(axis=0).tolist(), self.weights)
+            if not orders or 1 in orders:  # no unigram match: nltk itself returns 0
+                return {}
+            what = "/".join(f"{n}-gram" for n in orders)
+            return {"zero_matches": orders, "note": self._FLOOR_NOTE.format(what=what)}
+        num = stats[:, 2 : 2 + nw]
+        weighted = np.asarray(self.weights) != 0
+        floored = int((((num == 0) & weighted).any(axis=1) & (num[:, 0] > 0)).sum())
+        if not floored:
+            return {}
+        return {"floored_items": floored, "note": self._FLOOR_NOTE.format(what="n-gram")}
+
     def _reduce(self, stats: np.ndarray) -> tuple[float, dict[str, Any], list[float] | None]:
+        details = self._floor_details(stats)
         if self.level == "sentence" and self.smoothing in (0, 1, 2, 3) and not self.auto_reweigh:
             values = self._sentence_scores_vectorized(stats)
-            return float(values.mean()) if len(values) else 0.0, {}, values.tolist()
+            return float(values.mean()) if len(values) else 0.0, details, values.tolist()
         if self.level == "sentence":
             items = [self._row_score(stats[i : i + 1]) for i in range(len(stats))]
-            return float(np.mean(items)) if items else 0.0, {}, items
-        return self._row_score(stats), {}, None
+            return float(np.mean(items)) if items else 0.0, details, items
+        return self._row_score(stats), details, None
 
 
 class _NltkFrac:
