@@ -130,7 +130,8 @@ print(
     f"{encoder.encoder_id}: {len(embeddings.ids)} vectors of dim {embeddings.vectors.shape[1]} "
     f"({embeddings.embedded_now} embedded now, {embeddings.from_cache} from cache, {len(embeddings.failed)} failed)"
 )
-index = mr.VectorIndex.build(embeddings.vectors, ids=embeddings.ids, captions=pool.captions(embeddings.ids))
+index = mr.VectorIndex.from_embeddings(embeddings, captions=pool.captions(embeddings.ids))  # records the encoder id
+print(index)
 index.save(cache / ("index" if use_tuxpaint else "index-fallback"))
 
 # %%

@@ -116,3 +116,16 @@ def test_search_caps_k_and_checks_dim() -> None:
         index.search(np.zeros((1, 5), np.float32))
     with pytest.raises(ValueError, match="unique"):
         VectorIndex.build(_data(2, 4), ["a", "a"])
+
+
+def test_index_from_embeddings_keeps_the_encoder_id_through_save_and_load(tmp_path) -> None:
+    """An index built from an embed_pool result records its encoder; save/load and repr keep it (not None)."""
+    from mmdial_retrieval.embed import EmbedResult
+
+    result = EmbedResult([f"i{k}" for k in range(6)], _data(6, 4), "offline:test-v1", cache_id="conse:base")
+    index = VectorIndex.from_embeddings(result, captions=[f"c{k}" for k in range(6)])
+    assert index.encoder_id == "offline:test-v1" and index.captions[2] == "c2"
+    loaded = VectorIndex.load(index.save(tmp_path / "idx"))
+    assert loaded.encoder_id == "offline:test-v1"
+    assert "encoder_id='offline:test-v1'" in repr(loaded)
+    assert f"{len(loaded)} vectors of {loaded.encoder_id}" == "6 vectors of offline:test-v1"  # notebook 04's line

@@ -19,7 +19,7 @@ Typical use (heavier; see the README)::
     enc = mr.get_encoder("offline")                          # or "openclip:ViT-B-32:openai"
     pool = mr.ImagePool.create("pool/"); pool.add_folder("photos/")
     vectors = mr.embed_pool(pool, enc, mr.EmbeddingCache("cache/"))
-    index = mr.VectorIndex.build(vectors.vectors, ids=vectors.ids, captions=pool.captions(vectors.ids))
+    index = mr.VectorIndex.from_embeddings(vectors, captions=pool.captions(vectors.ids))  # records enc's id
     mr.Retriever(enc, index).search_text(["a cat on a sofa"], k=5)
 """
 

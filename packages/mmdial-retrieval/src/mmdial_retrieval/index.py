@@ -27,11 +27,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mmdial_retrieval._extras import require
+
+if TYPE_CHECKING:
+    from mmdial_retrieval.embed import EmbedResult
 
 #: Below this many vectors the index is exact.
 EXACT_THRESHOLD = 100_000
@@ -143,7 +146,10 @@ class VectorIndex:
         return len(self.ids)
 
     def __repr__(self) -> str:
-        return f"VectorIndex(kind={self.params.kind!r}, n={len(self)}, dim={self.params.dim})"
+        return (
+            f"VectorIndex(kind={self.params.kind!r}, n={len(self)}, dim={self.params.dim}, "
+            f"encoder_id={self.encoder_id!r})"
+        )
 
     # ---- building ---------------------------------------------------------------------------------------------
     @classmethod
@@ -187,6 +193,35 @@ class VectorIndex:
             index.train(sample)
         _add_in_chunks(index, x, progress)
         return cls(index, ids, params, captions=captions, encoder_id=encoder_id, provenance=provenance)
+
+    @classmethod
+    def from_embeddings(
+        cls,
+        embeddings: EmbedResult,
+        *,
+        captions: Sequence[str | None] | None = None,
+        params: IndexParams | str = "auto",
+        provenance: dict[str, Any] | None = None,
+        progress: bool = False,
+    ) -> VectorIndex:
+        """:meth:`build` from an :func:`~mmdial_retrieval.embed.embed_pool` result, recording its encoder id.
+
+        Example:
+            >>> import numpy as np
+            >>> from mmdial_retrieval.embed import EmbedResult
+            >>> result = EmbedResult(["a", "b"], np.eye(2, 3, dtype=np.float32), "test:enc")
+            >>> VectorIndex.from_embeddings(result)
+            VectorIndex(kind='flat', n=2, dim=3, encoder_id='test:enc')
+        """
+        return cls.build(
+            embeddings.vectors,
+            embeddings.ids,
+            captions=captions,
+            params=params,
+            encoder_id=embeddings.encoder_id,
+            provenance=provenance,
+            progress=progress,
+        )
 
     # ---- searching --------------------------------------------------------------------------------------------
     def search(
