@@ -41,16 +41,26 @@ def write_index(out: Path, results: dict[str, dict[str, Any]], record: dict[str,
         seconds = values.get("_seconds", 0)
         parts.append(f"<li><a href='{html.escape(name)}.html'>{html.escape(name)}</a> ({seconds:.1f} s)</li>")
     parts.append("</ol>")
-    metrics = next((v.get("metrics_table") for v in reversed(list(results.values())) if v.get("metrics_table")), None)
+    source: dict[str, Any] = next((v for v in reversed(list(results.values())) if v.get("metrics_table")), {})
+    metrics = source.get("metrics_table")
     if metrics:
         cols = list(metrics[0].keys())
-        parts.append("<h2>Metrics</h2><table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>")
+        parts.append("<h2>Metrics</h2>")
+        n = (source.get("samples") or {}).get("test")
+        if n is not None:  # a handful of responses: the reader must see how few
+            parts.append(f"<p>Scores over n = {int(n)} held-out responses (each system scores the same ones).</p>")
+        parts.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>")
         for row in metrics:
             cells = "".join(
                 f"<td>{v:.4f}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>" for v in row.values()
             )
             parts.append(f"<tr>{cells}</tr>")
         parts.append("</table>")
+        signatures = source.get("signatures") or {}
+        if signatures:  # what each number is (smoothing included), so it can be reproduced
+            parts.append("<details><summary>Metric variants (mmdial-metrics signatures)</summary><ul>")
+            parts += [f"<li>{html.escape(k)}: <code>{html.escape(str(v))}</code></li>" for k, v in signatures.items()]
+            parts.append("</ul></details>")
     parts.append("<h2>Figures</h2>")
     for name in results:
         figures = sorted((out / name).glob("*.png"))
