@@ -22,7 +22,7 @@
 # model finds most likely to be described by the utterance ("What phrase can describe this picture?").
 #
 # Here everything runs offline: the unified demo dataset of notebook 01, the pool and embeddings of notebook 02
-# (Tux Paint stamps, or the pip-only fallback pool), the offline ConSE encoder with thresholds calibrated for it
+# (Tux Paint stamps, or the pip-only fallback pool), the trained offline encoder with thresholds calibrated for it
 # (`mmdial augment calibrate`, see the package README), pool captions for `sent_sim`/`bleu`, and SmolLM2-135M
 # scoring the utterance given an image's caption in place of BLIP VQA.
 #

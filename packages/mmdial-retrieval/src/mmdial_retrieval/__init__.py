@@ -6,7 +6,7 @@ images for utterances and entities.
 Example:
     >>> import mmdial_retrieval as mr
     >>> [e.name for e in mr.list_encoders()]
-    ['offline', 'openclip', 'sentence']
+    ['conse', 'offline', 'openclip', 'sentence']
     >>> import numpy as np
     >>> vecs = mr.l2_normalize(np.eye(3, 4))
     >>> index = mr.VectorIndex.build(vecs, ids=["a", "b", "c"], captions=["x", "y", "z"])
