@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gc
 import json
 import os
@@ -100,7 +101,96 @@ def _first_char(path: Path) -> str:
 
 
 def _located_json_error(path: Path, exc: Exception, record: str) -> SourceFormatError:
-    return SourceFormatError(f"malformed or truncated JSON ({exc})", path=path, record=record)
+    """What ijson's failure ``exc`` at ``record`` is reported as: the error the parser without ijson reports.
+
+    A file that is not UTF-8 is reported as such (ijson only sees a lexical error); otherwise the record where
+    parsing stopped, without ijson's own text (which the fallback cannot give), so the error line is the same
+    with and without ijson.
+    """
+    return _utf8_error(path) or SourceFormatError("malformed or truncated JSON", path=path, record=record)
+
+
+def _utf8_error(path: Path) -> SourceFormatError | None:
+    """The error :func:`load_json` gives for a file that is not valid UTF-8 (read in chunks), or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes read so far
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return SourceFormatError(f"not valid UTF-8 at byte {offset - pending + exc.start}", path=path)
+            if not chunk:
+                return None
+            offset += len(chunk)
+
+
+def _relocated_json_error(path: Path, exc: Exception, record: str) -> SourceFormatError:
+    """ijson's failure on a nested path, reported as :func:`load_json` reports it where the file is small enough
+    to load whole (up to :data:`TYPED_JSON_BYTES`), so the error is the same as without ijson."""
+    if path.stat().st_size <= TYPED_JSON_BYTES:
+        try:
+            load_json(path)
+        except SourceFormatError as located:
+            return located
+    return _located_json_error(path, exc, record)
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    m = _WS.match(text, pos)
+    return pos if m is None else m.end()
+
+
+def _text_container(path: Path, close: str) -> Iterator[tuple[str | None, Any]]:
+    """``(key, value)`` (key None in a list) of a top-level JSON list (``close="]"``) or object (``"}"``),
+    parsed with :mod:`json` entry by entry (the file is read whole), the way ijson reads it: the entries
+    before a malformed one are given, and the error names the entry as ijson's does (``item 3``,
+    ``first entry``, ``entry after 'k'``)."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceFormatError(f"not valid UTF-8 at byte {exc.start}", path=path) from exc
+    decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_int64 if _LONG_DIGITS.search(raw) else None)
+    index, last = 0, None
+
+    def malformed() -> SourceFormatError:
+        where = f"item {index}" if close == "]" else f"entry after {last!r}" if last is not None else "first entry"
+        return SourceFormatError("malformed or truncated JSON", path=path, record=where)
+
+    pos = _skip_ws(text, _skip_ws(text, 0) + 1)  # past the opener (checked by _first_char)
+    if text.startswith(close, pos):
+        pos += 1
+    else:
+        while True:
+            key = None
+            try:
+                if close == "}":
+                    key, pos = decoder.raw_decode(text, pos)
+                    pos = _skip_ws(text, pos)
+                    if not isinstance(key, str) or not text.startswith(":", pos):
+                        raise malformed()
+                    pos = _skip_ws(text, pos + 1)
+                value, pos = decoder.raw_decode(text, pos)
+            except ValueError as exc:  # JSONDecodeError, NaN, an integer beyond 64 bits
+                raise malformed() from exc
+            yield key, value
+            index, last = index + 1, key
+            pos = _skip_ws(text, pos)
+            if text.startswith(",", pos):
+                pos = _skip_ws(text, pos + 1)
+                continue
+            if not text.startswith(close, pos):
+                raise malformed()
+            pos += 1
+            break
+    if _skip_ws(text, pos) != len(text):
+        raise malformed()
 
 
 #: Files up to this size are parsed whole with :func:`json.loads` (faster to parse than ijson's item-by-item
@@ -315,6 +405,9 @@ def iter_json_array(path: Path, prefix: str = "item") -> Iterator[tuple[int, Any
     if prefix == "item" and _first_char(path) != "[":
         raise SourceFormatError("expected a JSON list at the top level", path=path, record="top level")
     ijson = _ijson()
+    if ijson is None and prefix == "item":
+        yield from ((i, v) for i, (_, v) in enumerate(_text_container(path, "]")))
+        return
     if ijson is None:
         data: Any = load_json(path)
         for part in prefix.split(".")[:-1]:
@@ -335,7 +428,11 @@ def iter_json_array(path: Path, prefix: str = "item") -> Iterator[tuple[int, Any
                 yield index, item
                 index += 1
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            raise _located_json_error(path, exc, f"item {index}") from exc
+            if prefix == "item":
+                raise _located_json_error(path, exc, f"item {index}") from exc
+            raise _relocated_json_error(path, exc, f"item {index}") from exc
+    if index == 0 and prefix != "item" and not isinstance(json_value(path, prefix[: -len(".item")]), list):
+        raise SourceFormatError(f"expected a JSON list at {prefix!r}", path=path, record="top level")
 
 
 def iter_json_object(path: Path, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -350,6 +447,9 @@ def iter_json_object(path: Path, prefix: str = "") -> Iterator[tuple[str, Any]]:
     if not prefix and _first_char(path) != "{":
         raise SourceFormatError("expected a JSON object at the top level", path=path, record="top level")
     ijson = _ijson()
+    if ijson is None and not prefix:
+        yield from ((str(k), v) for k, v in _text_container(path, "}"))
+        return
     if ijson is None:
         data: Any = load_json(path)
         for part in [p for p in prefix.split(".") if p]:
@@ -366,7 +466,9 @@ def iter_json_object(path: Path, prefix: str = "") -> Iterator[tuple[str, Any]]:
                 yield key, value
         except (ijson.JSONError, UnicodeDecodeError) as exc:
             where = f"entry after {last!r}" if last is not None else "first entry"
-            raise _located_json_error(path, exc, where) from exc
+            if not prefix:
+                raise _located_json_error(path, exc, where) from exc
+            raise _relocated_json_error(path, exc, where) from exc
 
 
 def json_value(path: Path, prefix: str) -> Any:
@@ -388,7 +490,7 @@ def json_value(path: Path, prefix: str) -> Any:
         try:
             return next(iter(ijson.items(fh, prefix, use_float=True)), None)
         except (ijson.JSONError, UnicodeDecodeError) as exc:
-            raise _located_json_error(path, exc, prefix) from exc
+            raise _relocated_json_error(path, exc, prefix) from exc
 
 
 def json_files(path: Path, pattern: str = "*.json") -> list[Path]:

@@ -158,7 +158,18 @@ def _read_file(file: Path, split: str | None, policy: ErrorPolicy) -> Iterator[D
             policy.handle(exc)
     if not seen:
         raise SourceFormatError("not a dialog bAbI dialogue file: no lines", path=file)
+    if pending is not None and not pending.broken and not _ends_with_newline(file):
+        pending.broken = True  # the release ends every line, the last included: a cut file loses its tail
+        policy.handle(
+            SourceFormatError("truncated file: the last line has no line ending", path=file, record=f"line {lineno}")
+        )
     yield from flush()
+
+
+def _ends_with_newline(file: Path) -> bool:
+    with file.open("rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
 
 
 def _turn(p: _Pending, speaker: str, raw: str, extra: dict[str, Any], file: Path, record: str) -> Turn:

@@ -87,7 +87,11 @@ def _documents(file: Path) -> Iterator[tuple[str, Any]]:
     if not zipfile.is_zipfile(file):
         yield str(file), load_json(file)
         return
-    with zipfile.ZipFile(file) as archive:
+    try:
+        archive = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceFormatError(f"damaged zip file ({exc})", path=file) from exc
+    with archive:
         members = [m for m in archive.namelist() if m.endswith(".json") and not m.startswith("__MACOSX/")]
         if not members:
             raise SourceFormatError("not a CrossWOZ file: the zip file holds no .json member", path=file)
@@ -95,6 +99,8 @@ def _documents(file: Path) -> Iterator[tuple[str, Any]]:
             where = f"{file}!{member}"
             try:
                 data = json.loads(archive.read(member).decode("utf-8"))
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:  # a damaged archive (bad CRC, cut short)
+                raise SourceFormatError(f"damaged zip member ({exc})", path=where) from exc
             except UnicodeDecodeError as exc:
                 raise SourceFormatError(f"not valid UTF-8 at byte {exc.start}", path=where) from exc
             except json.JSONDecodeError as exc:
