@@ -255,6 +255,7 @@ def register_reader(name: str, description: str) -> Callable[[ReaderFunc], Reade
         ...                    [Turn(i, "A", "speaker_a", t) for i, t in enumerate(lines)])
         >>> get_reader("one_line").description
         'one utterance per line'
+        >>> _ = _REGISTRY.pop("one_line")  # (the example leaves the registry as it found it)
     """
 
     def decorator(func: ReaderFunc) -> ReaderFunc:
