@@ -148,6 +148,51 @@ def tests(session: nox.Session) -> None:
     _pytest(session, "packages", "tests")
 
 
+@nox.session(name="tests-shuffled", python=PYTHON)
+def tests_shuffled(session: nox.Session) -> None:
+    """The whole suite in a random order, on one thread, with a random hash seed, from another directory.
+
+    Repeats the robustness audit: a test whose outcome depends on the order, on another test's side effects,
+    on the thread count (float32 sums), on ``PYTHONHASHSEED`` or on the current directory fails here. The seeds
+    are printed; ``nox -s tests-shuffled -- --random-order-seed=N`` with ``MMDIAL_HASHSEED=M`` repeats a run.
+    """
+    import random
+
+    dists = _packages()
+    _apt_install(session, sorted({*_apt_of(dists), *TEST_APT, *DEMO_APT}))
+    _install(session, dists, extras=FULL_EXTRAS)
+    _install_offline_models(session)
+    session.install(*NOTEBOOK_DEPS, "pytest-random-order>=1.1")
+    hash_seed = os.environ.get("MMDIAL_HASHSEED") or str(random.SystemRandom().randrange(1, 2**32))
+    order_seed = (
+        []
+        if any(a.startswith("--random-order-seed") for a in session.posargs)
+        else [f"--random-order-seed={random.SystemRandom().randrange(1, 10**6)}"]
+    )
+    one_thread = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    session.log(f"PYTHONHASHSEED={hash_seed} {' '.join(order_seed)} (pytest prints the order seed too)")
+    # any directory but the checkout's root; not session.create_tmp(), which sets TMPDIR to a path so deep that
+    # Ray's Unix sockets under it exceed the 107-byte limit (ray.init then hangs)
+    import tempfile
+
+    with session.chdir(tempfile.mkdtemp(prefix="mmdial-shuffled-")):
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(ROOT),
+            "--random-order-bucket=module",  # modules shuffled, and the tests inside each
+            *order_seed,
+            str(ROOT / "packages"),
+            str(ROOT / "tests"),
+            *session.posargs,
+            env={**OFFLINE_ENV, **one_thread, "PYTHONHASHSEED": hash_seed},
+        )
+
+
 def _make_package_session(dist: str) -> None:
     @nox.session(name=f"tests-{dist}", python=PYTHON)
     def package_tests(session: nox.Session) -> None:
