@@ -8,13 +8,15 @@ Sub-commands (registered through the ``mmdial.cli`` entry-point group):
 - ``generate CHECKPOINT SAMPLES --out FILE [--ablation A] [--strategy S]``: one JSON line per sample.
 - ``eval CHECKPOINT SAMPLES [--ablations full,no_turn,no_entity,text_only] [--out FILE]``: scores per ablation
   (the JSON file also records each metric's mmdial-metrics signature).
+- ``probe [--task colour|category] [--json] [--seed 0] [--steps N] ...``: the visual-dependency probe
+  (:mod:`mmdial_fusion.probe`): accuracy of full fusion, text-only, shuffled images and images removed.
 
 Example:
     >>> import argparse
     >>> sub = argparse.ArgumentParser().add_subparsers()
     >>> register(sub)
     >>> sorted(sub.choices["fusion"]._subparsers._group_actions[0].choices)
-    ['build-samples', 'eval', 'generate', 'train']
+    ['build-samples', 'eval', 'generate', 'probe', 'train']
 """
 
 from __future__ import annotations
@@ -64,6 +66,21 @@ def register(subparsers: Any) -> None:
             p.add_argument("--ablations", default="full,no_turn,no_entity,text_only")
             p.add_argument("--out", type=Path, default=None, help="write the scores as JSON")
         p.set_defaults(handler=handler)
+
+    p = sub.add_parser("probe", help="visual-dependency probe: does fusion use its images?")
+    p.add_argument("--task", choices=["colour", "category"], default="colour")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the last stdout line)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backbone", default="tiny-gpt2")
+    p.add_argument("--steps", type=int, default=1000, help="optimizer steps per trained system")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--n-train", type=int, default=2000, help="training images")
+    p.add_argument("--n-test", type=int, default=500, help="test images")
+    p.add_argument("--encoder", default="offline", help="mmdial-retrieval image encoder (default offline)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="pools and embedding cache")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.set_defaults(handler=_cmd_probe)
 
 
 def _cmd_build_samples(args: argparse.Namespace) -> int:
@@ -189,5 +206,35 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             "samples": str(args.samples),
         }
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    sys.stdout.flush()
+    return 0
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from mmdial_fusion.probe import run_probe
+
+    result = run_probe(
+        args.task,
+        backbone=args.backbone,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        n_train=args.n_train,
+        n_test=args.n_test,
+        encoder=args.encoder,
+        cache_dir=args.cache_dir,
+        threads=args.threads,
+        progress=not args.json,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(result.table())
+        s = result.settings
+        print(
+            f"task {s['task']}, backbone {s['backbone']}, {s['steps']} steps of batch {s['batch_size']}, seed "
+            f"{s['seed']}, encoder {s['encoder']}, {s['n_train']} train / {s['n_test']} test, {result.wall_s:.0f} s"
+        )
     sys.stdout.flush()
     return 0
