@@ -315,13 +315,10 @@ class OfflineConSEEncoder(DualEncoder):
         return l2_normalize(self._project(vectors))
 
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
-        from mmdial_retrieval.text_models import load_sentence_model
+        from mmdial_retrieval.text_models import encode_sentences
 
-        model = load_sentence_model(None, self.device)
-        out: np.ndarray = model.encode(
-            texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        return out.astype(np.float32)
+        out: np.ndarray = encode_sentences(texts, None, self.device)
+        return out
 
     def info(self) -> dict[str, Any]:
         """Description for provenance: ids of both packaged models and the recipe settings."""

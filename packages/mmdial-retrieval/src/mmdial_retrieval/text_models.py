@@ -32,3 +32,13 @@ def load_sentence_model(path: str | None = None, device: str = "cpu") -> Any:
     if not local.exists():
         raise FileNotFoundError(f"{local}: no such sentence-transformers model directory")
     return st.SentenceTransformer(str(local), device=device)
+
+
+def encode_sentences(texts: list[str], path: str | None = None, device: str = "cpu") -> Any:
+    """L2-normalized float32 sentence embeddings of ``texts`` in one batch (MiniLM when ``path`` is None)."""
+    import numpy as np
+
+    out = load_sentence_model(path, device).encode(
+        texts, batch_size=max(1, len(texts)), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return np.asarray(out, dtype=np.float32)
