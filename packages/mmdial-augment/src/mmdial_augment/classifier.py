@@ -131,6 +131,26 @@ def load_classifier(path: str | os.PathLike[str]) -> StageOneClassifier:
         raise ValueError(f"{path}: malformed classifier: {exc}") from exc
 
 
+def forest_trees(forest: Any) -> list[Tree]:
+    """The trees of a fitted scikit-learn ``RandomForestClassifier`` as :class:`Tree` records (P(class 1) per node)."""
+    pos = list(forest.classes_).index(1)
+    trees = []
+    for est in forest.estimators_:
+        t = est.tree_
+        value = t.value[:, 0, :]
+        proba = value[:, pos] / np.maximum(value.sum(axis=1), 1e-300)
+        trees.append(
+            Tree(
+                t.children_left.tolist(),
+                t.children_right.tolist(),
+                t.feature.tolist(),
+                t.threshold.tolist(),
+                proba.tolist(),
+            )
+        )
+    return trees
+
+
 def fit_classifier(X: Any, y: Any, *, kind: str = "random_forest", seed: int = 0, **params: Any) -> StageOneClassifier:
     """Fit on features ``X`` ``(n, 5)`` and 0/1 labels ``y`` with scikit-learn, keep only the parameters.
 
@@ -156,21 +176,7 @@ def fit_classifier(X: Any, y: Any, *, kind: str = "random_forest", seed: int = 0
         return StageOneClassifier(kind, coef=lr.coef_[0].tolist(), intercept=float(lr.intercept_[0]), meta=meta)
     if kind == "random_forest":
         rf = RandomForestClassifier(random_state=seed, **{"n_estimators": 100, **params}).fit(X, y)
-        pos = list(rf.classes_).index(1)
-        trees = []
-        for est in rf.estimators_:
-            t = est.tree_
-            value = t.value[:, 0, :]
-            proba = value[:, pos] / np.maximum(value.sum(axis=1), 1e-300)
-            trees.append(
-                Tree(
-                    t.children_left.tolist(),
-                    t.children_right.tolist(),
-                    t.feature.tolist(),
-                    t.threshold.tolist(),
-                    proba.tolist(),
-                )
-            )
+        trees = forest_trees(rf)
         return StageOneClassifier(kind, trees=trees, meta=meta)
     raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
 

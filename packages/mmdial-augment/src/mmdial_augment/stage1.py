@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmdial_augment.classifier import Tree
+from mmdial_augment.classifier import Tree, forest_trees
 from mmdial_augment.features import CLASSIFIER_FEATURES
 
 if TYPE_CHECKING:
@@ -459,21 +459,7 @@ def fit_stage1_matrix(
         )
     if kind == "random_forest":
         rf = RandomForestClassifier(random_state=seed, n_jobs=1, **{"n_estimators": 100, **params}).fit(X, y)
-        pos = list(rf.classes_).index(1)
-        trees = []
-        for est in rf.estimators_:
-            t = est.tree_
-            value = t.value[:, 0, :]
-            proba = value[:, pos] / np.maximum(value.sum(axis=1), 1e-300)
-            trees.append(
-                Tree(
-                    t.children_left.tolist(),
-                    t.children_right.tolist(),
-                    t.feature.tolist(),
-                    t.threshold.tolist(),
-                    proba.tolist(),
-                )
-            )
+        trees = forest_trees(rf)
         return Stage1Model(kind, features, X.shape[1], trees=trees, meta=meta)
     raise ValueError(f"kind must be one of {MODEL_KINDS}, got {kind!r}")
 
