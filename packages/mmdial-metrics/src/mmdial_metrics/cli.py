@@ -5,6 +5,10 @@
 Prints a table (overall and per source, with bootstrap confidence intervals and the signatures) and
 writes the JSON report with ``--out`` (or prints it with ``--json``). Metric options are given as
 ``--option NAME.KEY=VALUE`` (VALUE parsed as JSON when it parses, else kept as a string).
+
+``mmdial eval`` is a group: ``turns`` (the command above; the default, so ``mmdial eval PRED --refs R`` and
+``mmdial eval turns PRED --refs R`` are the same) and one sub-command per benchmark evaluator in
+:data:`EVALUATORS`, each taking that benchmark's own prediction format.
 """
 
 from __future__ import annotations
@@ -35,12 +39,72 @@ def parse_options(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+#: Benchmark evaluators of ``mmdial eval``: sub-command name -> module whose ``register(subparsers)`` adds it.
+#: The modules keep their heavy imports inside their handlers, so building the parser stays cheap.
+EVALUATORS: dict[str, str] = {}
+
+#: The sub-command ``mmdial eval`` runs when its first argument names none of the others.
+DEFAULT_EVALUATOR = "turns"
+
+
+class _AnyName(dict):  # type: ignore[type-arg]
+    """A view of the sub-parser map whose ``in`` is always true: argparse's choice check lets every first
+    value through, and :class:`_DefaultSubcommand` maps a value that names no sub-command to the default."""
+
+    def __init__(self, parsers: dict[str, Any]) -> None:
+        super().__init__()
+        self.parsers = parsers
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __iter__(self) -> Any:
+        return iter(self.parsers)
+
+    def __len__(self) -> int:
+        return len(self.parsers)
+
+    def keys(self) -> Any:
+        return self.parsers.keys()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.parsers[key]
+
+
+class _DefaultSubcommand(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """A sub-parsers action that runs :data:`DEFAULT_EVALUATOR` when the first value names no sub-command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices = _AnyName(self._name_parser_map)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        if values and values[0] not in self._name_parser_map:
+            values = [DEFAULT_EVALUATOR, *values]
+        super().__call__(parser, namespace, values, option_string)
+
+
 def register(subparsers: Any) -> None:
-    """Add ``eval`` to the ``mmdial`` sub-commands."""
+    """Add ``eval`` (``turns`` and the benchmark evaluators) to the ``mmdial`` sub-commands."""
+    import importlib
+
+    group = subparsers.add_parser(
+        "eval",
+        help="score predictions: dataset turns (default) or a benchmark's evaluator (" + ", ".join(EVALUATORS) + ")",
+        description="Score predictions. `mmdial eval PRED --refs R` is `mmdial eval turns PRED --refs R`.",
+    )
+    evaluators = group.add_subparsers(dest="evaluator", metavar="EVALUATOR", action=_DefaultSubcommand)
+    _register_turns(evaluators)
+    for module in EVALUATORS.values():
+        importlib.import_module(module).register(evaluators)
+    group.set_defaults(handler=lambda args: (group.print_usage(), 2)[1])
+
+
+def _register_turns(subparsers: Any) -> None:
     from mmdial_metrics.evaluate import DEFAULT_METRICS
 
     p = subparsers.add_parser(
-        "eval", help="score predictions for dataset turns (overall and per source, bootstrap CIs, signatures)"
+        "turns", help="score predictions for dataset turns (overall and per source, bootstrap CIs, signatures)"
     )
     p.add_argument("predictions", type=Path, help="JSONL of {dialogue_id, turn_index, prediction}")
     p.add_argument("--refs", required=True, type=Path, help="unified dataset: .parquet/.jsonl file or shard folder")
