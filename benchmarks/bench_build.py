@@ -40,6 +40,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from jsonline import add_json_flag, emit
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = ["mmdial", "mmdial-here", "mmdial-ahead", "mmdial-ijson", "naive", "datasets"]
     parser.add_argument("--methods", nargs="+", default=methods)
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench_build.json")
+    add_json_flag(parser)
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="mmdial-bench-") as tmp:
@@ -179,8 +182,17 @@ def main(argv: list[str] | None = None) -> int:
                         f"RSS {a['peak_rss_mb']:.0f} (+ child {a['child_peak_rss_mb']:.0f}) "
                         f"vs {b['peak_rss_mb']:.0f} MB"
                     )
+    ratios = {
+        f"{n}:{ours}/{ref}": by[ours]["rate"] / by[ref]["rate"]
+        for n in args.sizes
+        if (by := {r["method"]: r for r in results if r["size"] == n})
+        for ours in ("mmdial", "mmdial-here", "mmdial-ahead", "mmdial-ijson")
+        for ref in ("naive", "datasets")
+        if ours in by and ref in by
+    }
+    record = emit("build", {"results": results, "throughput_ratios": ratios}, enabled=args.json)
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(results, indent=2) + "\n")
+    args.report.write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 

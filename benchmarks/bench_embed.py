@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from jsonline import add_json_flag, emit
 
 
 def image_paths(n: int) -> tuple[list[Path], str]:
@@ -58,7 +59,8 @@ def main() -> int:
     ap.add_argument("--torch-threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--encoders", nargs="+", default=["offline", "openclip:mmdial-tiny"])
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--out", default=None, help="also write the results here (JSON)")
+    add_json_flag(ap)
     args = ap.parse_args()
 
     import torch
@@ -129,19 +131,16 @@ def main() -> int:
                 f"{'(goal >= 0.90 met)' if ratio >= 0.9 else '(goal >= 0.90 NOT met)'}"
             )
         results.append(row)
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "n": args.n,
-                    "source": source,
-                    "batch_size": args.batch_size,
-                    "torch_threads": torch.get_num_threads(),
-                    "results": results,
-                },
-                indent=1,
-            )
-        )
+    figures = {
+        "n": args.n,
+        "source": source,
+        "batch_size": args.batch_size,
+        "torch_threads": torch.get_num_threads(),
+        "results": results,
+    }
+    record = emit("embed", figures, enabled=args.json)
+    if args.out:
+        Path(args.out).write_text(json.dumps(record, indent=1))
     return 0
 
 

@@ -15,31 +15,22 @@ The last line with ``--json`` is one JSON object with every figure, the CPU coun
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from jsonline import add_json_flag, emit
 
 STAMPS = Path("/usr/share/tuxpaint/stamps")
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--encoders", nargs="+", default=["offline", "conse"])
     ap.add_argument("--stamps", type=Path, default=STAMPS)
-    ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_json_flag(ap)
     args = ap.parse_args(argv)
 
     from mmdial_retrieval import EmbeddingCache, ImagePool, embed_pool, get_encoder
@@ -84,19 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             f"other {r['other']['recall_at_10']['score']:.3f} (n={r['other']['n']}); geometry: within "
             f"{g['within']:.3f}, between {g['between']:.3f}, gap {g['gap']:.3f}"
         )
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "benchmark": "encoder",
-                    "images": len(items),
-                    "chance": chance,
-                    "results": results,
-                    "cpus": os.cpu_count(),
-                    "commit": _commit(),
-                }
-            )
-        )
+    emit("encoder", {"images": len(items), "chance": chance, "results": results}, enabled=args.json)
     return 0
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from jsonline import add_json_flag, emit
 
 from mmdial_data import read_source
 from mmdial_data.testing import demo_dir
@@ -220,7 +221,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="default: 8 for tiny backbones, else 4")
     parser.add_argument("--train-steps", type=int, default=None, help="timed steps; default: 20 tiny, else 3")
     parser.add_argument("--new-tokens", type=int, default=None, help="generated tokens; default: 16 tiny, else 8")
-    parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--out", default=None, help="also write the results here (JSON)")
+    add_json_flag(parser)
     args = parser.parse_args()
     torch.manual_seed(0)
     results = []
@@ -297,9 +299,10 @@ def main() -> None:
             f"{name}: visual slots cost x{text['train_samples_per_s'] / full['train_samples_per_s']:.2f} "
             f"training time, x{text['gen_tokens_per_s'] / full['gen_tokens_per_s']:.2f} generation time"
         )
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(results, fh, indent=2)
+    record = emit("fusion", {"results": results}, enabled=args.json)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from jsonline import add_json_flag, emit
+
 
 def load_pairs(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     from mmdial_data import read_source
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument(
         "--sentence-pairs", type=int, default=None, help="pairs for sentence BLEU vs nltk (default: --pairs)"
     )
+    add_json_flag(parser)
     args = parser.parse_args()
     hyps, refs = load_pairs(args.pairs)
     refs1 = [[r] for r in refs]
@@ -138,6 +141,24 @@ def main() -> None:
     for name, refname, r, o, tr, to in rows:
         agree = "yes" if abs(r - o) <= 1e-9 else f"NO ({r} vs {o})"
         print(f"| {name} | {refname} | {tr:.2f} | {to:.2f} | {tr / to:.1f}x | {agree} |")
+    figures = {
+        "pairs": args.pairs,
+        "sentence_pairs": ns,
+        "rows": [
+            {
+                "metric": name,
+                "reference": refname,
+                "reference_s": tr,
+                "mmdial_s": to,
+                "speedup": tr / to,
+                "reference_score": r,
+                "mmdial_score": o,
+                "agree": abs(r - o) <= 1e-9,
+            }
+            for name, refname, r, o, tr, to in rows
+        ],
+    }
+    emit("metrics", figures, enabled=args.json)
 
 
 if __name__ == "__main__":

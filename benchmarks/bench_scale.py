@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from jsonline import add_json_flag, emit
 
 ROOT = Path(__file__).resolve().parents[1]
 RAY_FILTER_NOTE = "Ray cluster start is measured separately from the job"
@@ -253,10 +254,14 @@ def main() -> None:
     ap.add_argument("--gb", type=float, default=5.2)
     ap.add_argument("--limit-gib", type=float, default=4.0)
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "mmdial-bench-scale"))
+    add_json_flag(ap)
     args = ap.parse_args()
     result = run_engines(args) if args.part == "engines" else run_corpus(args)
-    text = json.dumps(result, indent=2)
+    record = emit(f"scale-{args.part}", result, enabled=False)
+    text = json.dumps(record, indent=2)
     print(text)
+    if args.json:
+        emit(f"scale-{args.part}", result)
     report = ROOT / "reports" / f"bench_scale_{args.part}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text + "\n", encoding="utf-8")

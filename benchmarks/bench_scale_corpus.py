@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from jsonline import add_json_flag, emit
 
 from mmdial_data.arrow import arrow_schema
 
@@ -104,8 +105,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("out", type=Path)
     ap.add_argument("--gb", type=float, default=5.2)
+    add_json_flag(ap)
     args = ap.parse_args()
-    print(generate(args.out, args.gb))
+    result = generate(args.out, args.gb)
+    if args.json:
+        emit("scale-corpus-generate", result)
+    else:
+        print(result)
 
 
 if __name__ == "__main__":
