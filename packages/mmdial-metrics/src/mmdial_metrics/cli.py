@@ -41,7 +41,9 @@ def parse_options(items: list[str] | None) -> dict[str, dict[str, Any]]:
 
 #: Benchmark evaluators of ``mmdial eval``: sub-command name -> module whose ``register(subparsers)`` adds it.
 #: The modules keep their heavy imports inside their handlers, so building the parser stays cheap.
-EVALUATORS: dict[str, str] = {}
+EVALUATORS: dict[str, str] = {
+    "sgd": "mmdial_metrics.sgd.cli",
+}
 
 #: The sub-command ``mmdial eval`` runs when its first argument names none of the others.
 DEFAULT_EVALUATOR = "turns"

@@ -5,6 +5,9 @@ Matching is ``exact`` (MultiWOZ style: strings equal after lowercasing and strip
 ``fuzzywuzzy.fuzz.token_sort_ratio / 100`` on non-categorical values, best over reference values; the
 turn's joint score is the product of slot scores, as SGD's evaluation computes it).
 
+These are generic, schema-free functions. For the numbers of the DSTC8 SGD evaluator use
+:mod:`mmdial_metrics.sgd` (``mmdial eval sgd``); :func:`joint_goal_accuracy` differs from it on purpose (see there).
+
 Example:
     >>> pred = [{"area": "north", "food": "thai"}, {"area": "north"}]
     >>> gold = [{"area": "north", "food": "Thai"}, {"area": "north", "food": "thai"}]
@@ -18,15 +21,12 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from difflib import SequenceMatcher
 from typing import Any
 
 from mmdial_metrics.core import MetricResult, format_signature
 
 State = Mapping[str, Any]
-_NON_WORD = re.compile(r"(?ui)\W")
 
 
 def _values(v: Any) -> list[str]:
@@ -42,17 +42,12 @@ def _norm(v: str) -> str:
 
 
 def token_sort_ratio(a: str, b: str) -> float:
-    """fuzzywuzzy's pure-Python ``token_sort_ratio`` / 100 (ASCII-forced, alnum tokens, sorted, SequenceMatcher)."""
+    """fuzzywuzzy's pure-Python ``token_sort_ratio`` / 100 (:func:`mmdial_metrics.sgd.matching.fuzzy_string_match`
+    with the ``difflib`` backend: U+0080..U+00FF dropped, alnum tokens, sorted, SequenceMatcher; equal processed
+    strings score 1.0, also two empty ones)."""
+    from mmdial_metrics.sgd.matching import fuzzy_string_match
 
-    def proc(s: str) -> str:
-        s = "".join(ch for ch in s if ord(ch) < 128)
-        s = _NON_WORD.sub(" ", s).lower().strip()
-        return " ".join(sorted(s.split()))
-
-    pa, pb = proc(a), proc(b)
-    if not pa or not pb:
-        return 0.0
-    return round(100 * SequenceMatcher(None, pa, pb).ratio()) / 100.0
+    return fuzzy_string_match(a, b, "difflib")
 
 
 def _check_states(pred: Any, gold: Any, name: str) -> tuple[list[State], list[State]]:
@@ -86,7 +81,15 @@ def joint_goal_accuracy(
     categorical_slots: Iterable[str] = (),
     ignore_values: Iterable[str] = ("none", ""),
 ) -> MetricResult:
-    """Fraction of turns whose predicted state equals the reference state (slot by slot)."""
+    """Fraction of turns whose predicted state equals the reference state (slot by slot).
+
+    Not the DSTC8 SGD evaluator (:func:`mmdial_metrics.sgd.evaluate_sgd`, ``mmdial eval sgd``), which differs:
+    there exact matching is case-sensitive (here values are lowercased and stripped), ``"none"``/``""`` are
+    ordinary values (here ``ignore_values`` are dropped first), only the schema's slots of the frame's service
+    are scored (here every slot of either state), a categorical value must equal the first reference value
+    case-sensitively (here lowercased, any overlap), only the first predicted value counts (here any), the
+    fuzzy backend is selectable, and scores are per frame (service) with seen/unseen aggregation.
+    """
     if matching not in ("exact", "fuzzy"):
         raise ValueError(f"joint_goal_accuracy: matching must be 'exact' or 'fuzzy', got {matching!r}")
     pred, gold = _check_states(predictions, references, "joint_goal_accuracy")
