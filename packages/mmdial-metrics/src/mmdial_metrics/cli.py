@@ -42,6 +42,7 @@ def parse_options(items: list[str] | None) -> dict[str, dict[str, Any]]:
 #: Benchmark evaluators of ``mmdial eval``: sub-command name -> module whose ``register(subparsers)`` adds it.
 #: The modules keep their heavy imports inside their handlers, so building the parser stays cheap.
 EVALUATORS: dict[str, str] = {
+    "multiwoz": "mmdial_metrics.multiwoz.cli",
     "sgd": "mmdial_metrics.sgd.cli",
 }
 

@@ -1,0 +1,162 @@
+"""mmdial eval multiwoz against mwzeval (Tomiinek/MultiWOZ_Evaluation @7f19ee0): golden values computed once.
+
+The golden file ``data/multiwoz_golden.json`` holds mwzeval's numbers on prediction sets built from the real
+MultiWOZ 2.1 sample (30 validation dialogues) by ``multiwoz_cases.build_cases``; ``data/multiwoz_golden.md``
+gives the command. Here the same cases are scored with mmdial's implementation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sacremoses", reason='needs the [multiwoz] extra: pip install "mmdial-metrics[multiwoz]"')
+pytest.importorskip("rapidfuzz", reason='needs the [multiwoz] extra: pip install "mmdial-metrics[multiwoz]"')
+
+from mmdial_metrics.multiwoz.database import VenueDatabase
+from mmdial_metrics.multiwoz.evaluator import EVALUATOR_NAME, MultiWozEvaluator
+from mmdial_metrics.multiwoz.fuzzy import partial_ratio
+from mmdial_metrics.multiwoz.goals import booked_domains_from_data, goals_from_data, load_data
+from mmdial_metrics.multiwoz.normalize import normalize_response
+from mmdial_metrics.multiwoz.success import dialogue_success
+
+HERE = Path(__file__).parent
+GOLDEN = json.loads((HERE / "data" / "multiwoz_golden.json").read_text(encoding="utf-8"))
+_spec = importlib.util.spec_from_file_location("multiwoz_cases", HERE / "multiwoz_cases.py")
+assert _spec is not None and _spec.loader is not None
+cases_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cases_module)
+
+
+@pytest.fixture(scope="module")
+def val_json() -> Path:
+    from mmdial_data.testing import samples_dir
+
+    return samples_dir("multiwoz") / "val.json"
+
+
+@pytest.fixture(scope="module")
+def cases(val_json):
+    return cases_module.build_cases(val_json)
+
+
+@pytest.fixture(scope="module")
+def evaluator(val_json) -> MultiWozEvaluator:
+    return MultiWozEvaluator.from_files(data=val_json)
+
+
+def _sha(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def test_goals_and_booked_domains_equal_mwzeval_files(val_json):
+    data = load_data(val_json)
+    assert _sha(goals_from_data(data)) == GOLDEN["goals_sha256"]
+    assert _sha(booked_domains_from_data(data)) == GOLDEN["booked_domains_sha256"]
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN["cases"]))
+def test_case_matches_mwzeval(case, cases, evaluator):
+    golden = GOLDEN["cases"][case]
+    report = evaluator.evaluate(cases[case], bleu=True, success=True, richness=True, dst="dst" in golden)
+    assert report["evaluator"] == EVALUATOR_NAME
+    assert report["success"] == golden["success"]  # rounded percentages: exact
+    assert report["bleu"]["mwz21"] == pytest.approx(golden["bleu"], abs=1e-9)
+    assert report["richness"] == pytest.approx(golden["richness"], rel=1e-12)
+    if "dst" in golden:
+        assert report["dst"] == pytest.approx(golden["dst"], rel=1e-12)
+
+
+def test_cases_separate_the_paths(cases, evaluator):
+    # the golden cases exercise different code paths: given vs estimated domains, gold vs predicted states
+    inform = {c: GOLDEN["cases"][c]["success"]["inform"]["total"] for c in GOLDEN["cases"]}
+    success = {c: GOLDEN["cases"][c]["success"]["success"]["total"] for c in GOLDEN["cases"]}
+    assert inform["delex_state"] == 86.7 and success["delex_state"] == 86.7
+    assert success["delex_domains"] == 36.7  # dialogue-act domains instead of estimated ones
+    assert inform["no_names"] == 23.3 and inform["wrong_state"] == 30.0
+    assert success["lexicalised"] == 0.0
+
+
+def test_ids_as_multiwoz_spells_them(cases, evaluator):
+    upper = {k.upper() + ".json": v for k, v in cases["delex_state"].items()}
+    assert evaluator.evaluate(upper)["success"] == GOLDEN["cases"]["delex_state"]["success"]
+
+
+def test_bleu_gap_raw_versus_normalised(cases, val_json):
+    from mmdial_metrics import bleu
+
+    hyps = [t["response"] for d in cases["domain_style"].values() for t in d]
+    refs = [r for d in cases_module.raw_references(val_json).values() for r in d]
+    raw = bleu(hyps, [[r] for r in refs]).score
+    assert raw == pytest.approx(GOLDEN["raw_sacrebleu_domain_style"], abs=1e-9)
+    assert GOLDEN["cases"]["domain_style"]["bleu"] - raw > 4.9  # mwzeval normalises before scoring
+    normalised = [normalize_response(h) for h in hyps]
+    assert hashlib.sha256("\n".join(normalised).encode()).hexdigest() == GOLDEN["normalized_domain_style_sha256"]
+
+
+def test_empty_constraints_without_offer_is_not_informed():
+    db = VenueDatabase()
+    goal = {"attraction": {"informable": {}, "requestable": [], "booking": []}}
+    got = dialogue_success(goal, [[]], ["there are many colleges in town"], [{}], [["attraction"]], db)
+    assert [got[0], got[1]] == GOLDEN["empty_constraints_not_offered"]
+    offered = dialogue_success(goal, [[]], ["try NAME"], [{"attraction": {"area": "centre"}}], [["attraction"]], db)
+    assert [offered[0], offered[1]] == GOLDEN["empty_constraints_offered"]
+
+
+def test_database_free_inform_success_keeps_its_documented_rule():
+    # mmdial_metrics.dst.inform_success skips goal domains without constraints (scores 1.0 here, mwzeval 0):
+    # documented in the README; the mwzeval rule lives in mmdial_metrics.multiwoz.
+    from mmdial_metrics.dst import inform_success
+
+    dialogue = {"goal": {"attraction": {"constraints": {}, "requested": []}}, "offered": {}, "provided": {}}
+    assert inform_success([dialogue], lambda *_: True) == {"inform": 1.0, "success": 1.0}
+
+
+def test_partial_ratio_levenshtein_backend_matches_fuzzywuzzy_with_python_levenshtein():
+    pairs = GOLDEN["partial_ratio_pairs"]
+    assert len(pairs) > 1000
+    assert [partial_ratio(a, b) for a, b, _ in pairs] == [r for _, _, r in pairs]
+    assert partial_ratio("", "x") == 0 and partial_ratio(None, "x") == 0
+
+
+def test_partial_ratio_difflib_backend_matches_pure_python_fuzzywuzzy():
+    fuzz = pytest.importorskip("fuzzywuzzy.fuzz")
+    if fuzz.SequenceMatcher.__module__ != "difflib":
+        pytest.skip("fuzzywuzzy uses python-Levenshtein here")
+    pairs = GOLDEN["partial_ratio_pairs"]
+    assert [partial_ratio(a, b, backend="difflib") for a, b, _ in pairs] == [
+        fuzz.partial_ratio(a, b) for a, b, _ in pairs
+    ]
+    differ = sum(partial_ratio(a, b, backend="difflib") != r for a, b, r in pairs)
+    assert differ > 0  # the two backends are not interchangeable
+
+
+def test_cli_report_and_errors(cases, val_json, tmp_path, capsys):
+    from mmdial_data.cli import main
+
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps(cases["no_names"]), encoding="utf-8")
+    out = tmp_path / "report.json"
+    assert main(["eval", "multiwoz", str(pred), "--data", str(val_json), "-b", "-s", "-r", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert EVALUATOR_NAME in table and "====== SUCCESS ======" in table
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["success"] == GOLDEN["cases"]["no_names"]["success"]
+    assert report["bleu"]["mwz21"] == pytest.approx(GOLDEN["cases"]["no_names"]["bleu"], abs=1e-9)
+    assert report["variant"]["fuzzy_backend"] == "levenshtein"
+
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({"nosuch0001": [{"response": "hi"}]}), encoding="utf-8")
+    assert main(["eval", "multiwoz", str(unknown), "--data", str(val_json), "--success"]) == 2
+    assert "no goal" in capsys.readouterr().err
+    assert main(["eval", "multiwoz", str(pred), "--success"]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+def test_dst_needs_predicted_states(cases, evaluator):
+    with pytest.raises(ValueError, match="DST needs"):
+        evaluator.evaluate(cases["delex_gold_states"], bleu=False, success=False, dst=True)
