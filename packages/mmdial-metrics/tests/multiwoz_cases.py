@@ -127,3 +127,52 @@ def gold_raw_states(val_json: str | Path) -> dict[str, list[dict[str, dict[str, 
     return {
         k.lower().removesuffix(".json"): [raw_state(t["metadata"]) for t in d["log"][1::2]] for k, d in data.items()
     }
+
+
+def load_mwz22_sample(path: str | Path) -> list[dict[str, Any]]:
+    """MultiWOZ 2.2 dialogue records (DialogStudio's ``original_examples.json`` holds 5)."""
+    return list(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def synthetic_dialog_acts(dialogues: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """A ``dialog_acts.json``-shaped span table for the system turns (the sample has none).
+
+    Each value of the dialogue's user states (3+ characters) found case-insensitively in a system utterance
+    becomes a span ``[Domain-Inform, slot, value, start, end]`` (character offsets, first occurrence).
+    """
+    acts: dict[str, dict[str, dict[str, Any]]] = {}
+    for dialogue in dialogues:
+        values: dict[tuple[str, str], str] = {}
+        for turn in dialogue["turns"][0::2]:
+            for frame in turn.get("frames", []):
+                for name, vals in frame["state"]["slot_values"].items():
+                    domain, slot = name.split("-", 1)
+                    for v in vals:
+                        if len(v) >= 3 and v != "dontcare":
+                            values[(domain, slot)] = v
+        table: dict[str, dict[str, Any]] = {}
+        for turn in dialogue["turns"][1::2]:
+            text = turn["utterance"].lower()
+            spans = []
+            for (domain, slot), value in sorted(values.items()):
+                start = text.find(value.lower())
+                if start >= 0:
+                    spans.append([f"{domain.capitalize()}-Inform", slot, value, start, start + len(value)])
+            table[turn["turn_id"]] = {"dialog_act": {}, "span_info": spans}
+        acts[dialogue["dialogue_id"]] = table
+    return acts
+
+
+def perturb_states(states: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """A copy of ``{dialogue_id: [state, ...]}`` with every 3rd turn missing a slot, every 4th a wrong area."""
+    noisy = copy.deepcopy(states)
+    n = 0
+    for turns in noisy.values():
+        for state in turns:
+            n += 1
+            for slots in state.values():
+                if n % 3 == 0 and slots:
+                    del slots[sorted(slots)[0]]
+                elif n % 4 == 0 and "area" in slots:
+                    slots["area"] = "north"
+    return noisy

@@ -160,3 +160,44 @@ def test_cli_report_and_errors(cases, val_json, tmp_path, capsys):
 def test_dst_needs_predicted_states(cases, evaluator):
     with pytest.raises(ValueError, match="DST needs"):
         evaluator.evaluate(cases["delex_gold_states"], bleu=False, success=False, dst=True)
+
+
+GOLDEN22 = json.loads((HERE / "data" / "multiwoz22_golden.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def mwz22_dialogues():
+    from mmdial_data.testing import samples_dir
+
+    path = samples_dir("multiwoz22") / "dialogstudio" / "task-oriented-dialogues" / "MULTIWOZ2_2"
+    return cases_module.load_mwz22_sample(path / "original_examples.json")
+
+
+def test_mwz22_references_and_gold_states_equal_mwzeval_loader(mwz22_dialogues):
+    from mmdial_metrics.multiwoz.goals import references_from_mwz22, states_from_mwz22
+
+    acts = cases_module.synthetic_dialog_acts(mwz22_dialogues)
+    assert _sha(references_from_mwz22(mwz22_dialogues, acts)) == GOLDEN22["references_sha256"]
+    states = states_from_mwz22(mwz22_dialogues)
+    assert _sha(states) == GOLDEN22["states_sha256"]
+    assert sum(len(v) for v in states.values()) == GOLDEN22["turns"]
+
+
+def test_mwz22_dst_matches_mwzeval(mwz22_dialogues):
+    from mmdial_metrics.multiwoz.goals import states_from_mwz22
+
+    gold = states_from_mwz22(mwz22_dialogues)
+    predictions = {k: [{"response": "", "state": s} for s in v] for k, v in cases_module.perturb_states(gold).items()}
+    report = MultiWozEvaluator(gold_states=gold).evaluate(predictions, bleu=False, success=False, dst=True)
+    assert report["dst"] == pytest.approx(GOLDEN22["dst_noisy"], rel=1e-12)
+
+
+def test_load_mwz22_folder(mwz22_dialogues, tmp_path):
+    from mmdial_metrics.multiwoz.goals import load_mwz22
+
+    (tmp_path / "test").mkdir()
+    (tmp_path / "test" / "dialogues_001.json").write_text(json.dumps(mwz22_dialogues), encoding="utf-8")
+    dialogues, acts = load_mwz22(tmp_path)
+    assert [d["dialogue_id"] for d in dialogues] == [d["dialogue_id"] for d in mwz22_dialogues] and acts == {}
+    with pytest.raises(ValueError, match=r"no MultiWOZ 2\.2"):
+        load_mwz22(tmp_path / "test" / "missing")

@@ -174,7 +174,9 @@ def inform_success(
     "offered": {domain: entity}, "provided": {domain: [slots]}}``. ``goal_match(domain, entity, constraints)``
     decides whether the offered entity satisfies the goal (replacing MultiWOZ's database query).
     Inform: every goal domain with constraints got a matching entity. Success: Inform and every requested
-    slot was provided.
+    slot was provided. A goal domain without constraints is skipped (informed), where mwzeval scores a
+    restaurant/hotel/attraction domain with no venue offered as not informed: for mwzeval's numbers (venue
+    database, venue tracking, per-domain rates) use :mod:`mmdial_metrics.multiwoz`.
     """
     if not dialogues:
         raise ValueError("inform_success: no dialogues given")

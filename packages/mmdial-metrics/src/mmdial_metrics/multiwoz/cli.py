@@ -46,7 +46,10 @@ def format_report(report: dict[str, Any]) -> str:
     """The report as mwzeval prints it (one block per metric), headed by the evaluator and variant."""
     lines = [
         f"evaluator: {report['evaluator']}",
-        "variant: " + ", ".join(f"{k}={v}" for k, v in report["variant"].items() if v is not None),
+        "variant: "
+        + ", ".join(f"{k}={v}" for k, v in report["variant"].items() if v is not None and k != "bleu_references"),
+        *(f"BLEU {k}: {v}" for k, v in (report["variant"].get("bleu_references") or {}).items()),
+        *(f"{k} from: {v}" for k, v in report.get("sources", {}).items()),
         f"dialogues: {report['dialogues']}, turns: {report['turns']}",
         "",
     ]

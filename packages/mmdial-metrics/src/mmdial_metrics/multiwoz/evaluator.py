@@ -40,12 +40,25 @@ from mmdial_metrics.multiwoz.goals import (
 from mmdial_metrics.multiwoz.normalize import normalize_predictions
 from mmdial_metrics.multiwoz.success import aggregate_success, dialogue_success, estimate_active_domains
 
-__all__ = ["EVALUATOR_NAME", "MWZEVAL_COMMIT", "MultiWozEvaluator", "bleu_score", "dst_scores", "richness"]
+__all__ = [
+    "EVALUATOR_NAME",
+    "MWZEVAL_COMMIT",
+    "REFERENCE_SETS",
+    "MultiWozEvaluator",
+    "bleu_score",
+    "dst_scores",
+    "richness",
+]
 
 #: The mwzeval commit whose behaviour this module reproduces.
 MWZEVAL_COMMIT = "7f19ee01ffd97652bfad5b067fce40704d9c9de2"
 #: How reports name this evaluator.
 EVALUATOR_NAME = f"mwzeval-compatible (Tomiinek/MultiWOZ_Evaluation @{MWZEVAL_COMMIT[:7]})"
+#: What each reference set name means (reports carry it next to the BLEU numbers).
+REFERENCE_SETS = {
+    "mwz22": "MultiWOZ 2.2 system turns delexicalised with dialog_acts.json spans (mwzeval's canonical 'mwz22')",
+    "mwz21": "MultiWOZ 2.1 data.json system turns delexicalised with span_info (not one of mwzeval's sets)",
+}
 _SPACES = re.compile(r"\s+")
 _PUNCTUATION = ["``", "''", "'", ".", ",", "?", "!", ")", "(", "%", "/", "-", "_", "-LRB-", "-RRB-", "SYM", ":", ";"]
 
@@ -250,6 +263,7 @@ class MultiWozEvaluator:
                 "fuzzy_backend": self.fuzzy_backend,
                 "venue_fuzzy_ratio": self.database.fuzzy_ratio if success else None,
                 "dst_fuzzy_ratio": 95,
+                "bleu_references": {n: REFERENCE_SETS.get(n, "user-given") for n in self.references} if bleu else None,
             },
             "dialogues": len(ids),
             "turns": sum(len(t) for t in normalised.values()),
