@@ -33,7 +33,8 @@ from mmdial_retrieval.registry import DEFAULT_ENCODER, get_encoder, list_encoder
 
 if TYPE_CHECKING:
     from mmdial_retrieval.cache import EmbeddingCache
-    from mmdial_retrieval.embed import EmbedResult, embed_pool
+    from mmdial_retrieval.embed import embed_pool
+    from mmdial_retrieval.embed_result import EmbedResult
     from mmdial_retrieval.entities import Entity, entity_prompts, extract_entities, extract_nouns
     from mmdial_retrieval.evaluate import RetrievalScores, evaluate_pool, retrieval_scores
     from mmdial_retrieval.images import ImageLoadError
@@ -49,7 +50,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "EmbeddingCache": "mmdial_retrieval.cache",
-    "EmbedResult": "mmdial_retrieval.embed",
+    "EmbedResult": "mmdial_retrieval.embed_result",
     "embed_pool": "mmdial_retrieval.embed",
     "Entity": "mmdial_retrieval.entities",
     "entity_prompts": "mmdial_retrieval.entities",

@@ -26,60 +26,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmdial_retrieval.embed_result import EmbedResult
 from mmdial_retrieval.encoder import DualEncoder
 
 if TYPE_CHECKING:
     from mmdial_data.engines import Engine
     from mmdial_retrieval.cache import EmbeddingCache
     from mmdial_retrieval.pool import ImagePool, PoolProblem
-
-
-@dataclass
-class EmbedResult:
-    """Vectors of the pool's embeddable images (pool order) and what happened.
-
-    Attributes:
-        ids: Image ids, one per row of ``vectors``.
-        vectors: ``(len(ids), dim)`` float32, normalized.
-        encoder_id: The encoder used.
-        embedded_now: Images embedded in this run.
-        from_cache: Images found in the cache.
-        failed: Images that could not be decoded (left out of ``ids``).
-        cache_id: Encoder id the cache holds the vectors under (:attr:`DualEncoder.image_cache_id`; differs
-            from ``encoder_id`` when the vectors are derived from a base encoder's, e.g. a projection).
-    """
-
-    ids: list[str]
-    vectors: np.ndarray
-    encoder_id: str
-    embedded_now: int = 0
-    from_cache: int = 0
-    failed: list[PoolProblem] = field(default_factory=list)
-    cache_id: str | None = None
-
-    @classmethod
-    def read_cached(
-        cls,
-        encoder: DualEncoder,
-        cache: EmbeddingCache,
-        all_ids: list[str],
-        *,
-        embedded_now: int,
-        from_cache: int,
-        failed: list[PoolProblem],
-        failed_ids: set[str],
-    ) -> EmbedResult:
-        """The result once ``cache`` holds every image of ``all_ids`` but ``failed_ids`` (pool order kept)."""
-        ids = [i for i in all_ids if i not in failed_ids]
-        cache_id = encoder.image_cache_id
-        vectors = encoder.from_cached(cache.get(cache_id, ids)) if ids else np.zeros((0, encoder.dim), np.float32)
-        return cls(ids, vectors, encoder.encoder_id, embedded_now, from_cache, failed, cache_id)
 
 
 class _ImageFiles:

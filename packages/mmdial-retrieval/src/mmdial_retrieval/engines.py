@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmdial_retrieval.embed_result import EmbedResult
 from mmdial_retrieval.encoder import DualEncoder
 from mmdial_retrieval.topk import top_k_stable
 
 if TYPE_CHECKING:
     from mmdial_data.engines import Engine, RunResult
     from mmdial_retrieval.cache import EmbeddingCache
-    from mmdial_retrieval.embed import EmbedResult
     from mmdial_retrieval.pool import ImagePool
 
 
@@ -201,7 +201,6 @@ def embed_pool_on_engine(
     ``image_cache_id``), so ``embed_pool(..., engine=...)`` delegates here. The engine's shards in ``out_dir``
     let an interrupted run resume; once their vectors are in the cache they are removed unless ``keep_shards``.
     """
-    from mmdial_retrieval.embed import EmbedResult
     from mmdial_retrieval.pool import PoolProblem
 
     enc = _encoder(encoder)

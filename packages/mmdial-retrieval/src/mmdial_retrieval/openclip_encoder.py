@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmdial_data.names import did_you_mean
 from mmdial_retrieval._extras import require
 from mmdial_retrieval.encoder import DualEncoder
 
@@ -58,9 +59,7 @@ class OpenClipEncoder(DualEncoder):
         register_model_configs()
         name = ALIASES.get(model, model)
         if name not in open_clip.list_models():
-            from mmdial_retrieval.registry import suggest
-
-            raise KeyError(f"unknown open_clip model {model!r}{suggest(model, open_clip.list_models())}")
+            raise KeyError(f"unknown open_clip model {model!r}{did_you_mean(model, open_clip.list_models())}")
         is_path = bool(pretrained) and (os.sep in pretrained or pretrained.endswith((".pt", ".bin", ".safetensors")))
         if is_path and not Path(pretrained).is_file():
             raise FileNotFoundError(f"{pretrained}: open_clip checkpoint not found")

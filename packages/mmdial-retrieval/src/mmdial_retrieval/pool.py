@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import MMDialDataError
+from mmdial_data.names import did_you_mean
 from mmdial_retrieval.images import IMAGE_EXTENSIONS, CheckedImage, ImageLoadError, check_image
 
 POOL_FILE = "pool.json"
@@ -251,9 +252,7 @@ class ImagePool:
             return self.add_coco(path, image_root, source=source, workers=workers)
         if fmt == "tuxpaint":
             return self.add_tuxpaint(path, source=source or "tuxpaint", workers=workers)
-        from mmdial_retrieval.registry import suggest
-
-        raise ValueError(f"unknown pool source format {fmt!r}{suggest(fmt, SOURCE_FORMATS)}")
+        raise ValueError(f"unknown pool source format {fmt!r}{did_you_mean(fmt, SOURCE_FORMATS)}")
 
     def add_folder(
         self, folder: str | os.PathLike[str], *, source: str | None = None, workers: int | None = None

@@ -18,11 +18,11 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mmdial_data.names import did_you_mean
 from mmdial_retrieval.encoder import DualEncoder
 
 #: The encoder used when none is named and ``$MMDIAL_ENCODER`` is unset.
@@ -44,13 +44,12 @@ _INSTANCES: dict[str, DualEncoder] = {}
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``""``.
+    """``"; did you mean 'x'?"`` for the closest of ``choices``, or ``""`` (:func:`mmdial_data.names.did_you_mean`).
 
     >>> suggest("ofline", ["offline", "openclip"])
     "; did you mean 'offline'?"
     """
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(name, choices)
 
 
 def register_encoder(
