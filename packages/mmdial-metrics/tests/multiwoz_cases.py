@@ -176,3 +176,66 @@ def perturb_states(states: dict[str, list[Any]]) -> dict[str, list[Any]]:
                 elif n % 4 == 0 and "area" in slots:
                     slots["area"] = "north"
     return noisy
+
+
+def normalization_inputs() -> tuple[list[list[str]], list[str]]:
+    """Hand-written (slot, value) pairs and responses covering every branch of mwzeval's normalisation."""
+    from mmdial_metrics.multiwoz.aliases import (
+        FOODS,
+        NAMES_ATTRACTION,
+        NAMES_HOTEL,
+        NAMES_RESTAURANT,
+        SLOT_NAME_GROUPS,
+        TIMES_EXACT,
+        TYPES,
+    )
+
+    times = [
+        *TIMES_EXACT,
+        "one o'clock p.m. please",
+        "ten o'clock a.m",
+        "by 17:45",
+        "after 5 pm",
+        "afer 11:00",
+        "5:30pm",
+        "7 p.m.",
+        "10am",
+        "9:15 a.m.",
+        "",
+        "12:30.",
+        "1545",
+        "7",
+        "1 : 15",
+        "9:05",
+        "tomorrow",
+        "14:00?",
+        "by",
+        "after",
+        " 08:30 ",
+    ]
+    pairs = [[s, t] for s in ("arrive", "leave", "time", "arriveby", "leaveat") for t in times]
+    names = [
+        *NAMES_RESTAURANT,
+        *NAMES_HOTEL,
+        *NAMES_ATTRACTION,
+        "  Pizza Hut & Grill ",
+        "caffe & uno",
+        "rosa 's",
+        "The Cambridge Belfry",
+    ]
+    pairs += [[s, n] for s in ("name", "destination", "departure") for n in names]
+    pairs += [["type", t] for t in [*TYPES, "Guest House", "hotel"]]
+    pairs += [["food", f] for f in [*FOODS, " Italian ", "chinese"]]
+    pairs += [[s, v] for s in ("parking", "internet") for v in ("free", "yes", "no", "Free")]
+    pairs += [["area", "Centre"], ["stars", "4"], ["day", "Monday"]]
+    names_flat = [n for group in SLOT_NAME_GROUPS.values() for n in group]
+    responses = [f"the [{n}]{suffix} is here ." for n in names_flat for suffix in ("", "s", "-s")]
+    responses += [
+        "[value_count] hotel -s are available , all cheap -ly priced .",
+        "I 'd book [RESTAURANT_NAME] & [hotel_name]'s room at [value_time] ; ok ?",
+        "unknown [foo_bar] slot and [value_choice]es choices ...",
+        "It 's 5 pm , isn't it ? \"Yes\" ( maybe ) - sure !",
+        "Price : 10.50 GBP / person , ref # [value_reference] .",
+        "",
+    ]
+    return pairs, responses

@@ -201,3 +201,25 @@ def test_load_mwz22_folder(mwz22_dialogues, tmp_path):
     assert [d["dialogue_id"] for d in dialogues] == [d["dialogue_id"] for d in mwz22_dialogues] and acts == {}
     with pytest.raises(ValueError, match=r"no MultiWOZ 2\.2"):
         load_mwz22(tmp_path / "test" / "missing")
+
+
+GOLDEN_NORMALIZE = json.loads((HERE / "data" / "multiwoz_normalize_golden.json").read_text(encoding="utf-8"))
+
+
+def test_slot_value_normalisation_matches_mwzeval():
+    from mmdial_metrics.multiwoz.normalize import normalize_slot_value, time_to_minutes
+
+    pairs, _ = cases_module.normalization_inputs()
+    values = [normalize_slot_value(slot, value) for slot, value in pairs]
+    assert values == GOLDEN_NORMALIZE["slot_values"]
+    assert [time_to_minutes(v) for v in values] == GOLDEN_NORMALIZE["minutes"]
+
+
+def test_response_normalisation_and_richness_match_mwzeval():
+    from mmdial_metrics.multiwoz.evaluator import richness
+
+    _, responses = cases_module.normalization_inputs()
+    normalised = [normalize_response(r) for r in responses]
+    assert normalised == GOLDEN_NORMALIZE["responses"]
+    assert richness(normalised[:2]) == pytest.approx(GOLDEN_NORMALIZE["richness_short"], rel=1e-12)
+    assert richness(normalised) == pytest.approx(GOLDEN_NORMALIZE["richness_all"], rel=1e-12)
