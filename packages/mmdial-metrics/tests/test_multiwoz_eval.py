@@ -223,3 +223,11 @@ def test_response_normalisation_and_richness_match_mwzeval():
     assert normalised == GOLDEN_NORMALIZE["responses"]
     assert richness(normalised[:2]) == pytest.approx(GOLDEN_NORMALIZE["richness_short"], rel=1e-12)
     assert richness(normalised) == pytest.approx(GOLDEN_NORMALIZE["richness_all"], rel=1e-12)
+
+
+def test_from_files_limits_to_the_predicted_dialogues(cases, val_json):
+    some = {k: cases["delex_state"][k] for k in ("pmul1635", "mul2690", "sng0019")}
+    ev = MultiWozEvaluator.from_files(data=val_json, dialogue_ids=["PMUL1635.json", "mul2690", "SNG0019"])
+    assert sorted(ev.goals) == sorted(ev.references["mwz21"]) == sorted(some)
+    full = MultiWozEvaluator.from_files(data=val_json)
+    assert ev.evaluate(some) == full.evaluate(some)

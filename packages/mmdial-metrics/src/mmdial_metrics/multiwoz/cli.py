@@ -83,7 +83,11 @@ def _cmd(args: argparse.Namespace) -> int:
         raise ValueError("BLEU, Success and DST need MultiWOZ data; pass --data data.json and/or --mwz22 DIR")
     if needs_data:
         evaluator = MultiWozEvaluator.from_files(
-            data=args.data, mwz22=args.mwz22, db_dir=args.db_dir, fuzzy_backend=args.fuzzy_backend
+            data=args.data,
+            mwz22=args.mwz22,
+            db_dir=args.db_dir,
+            fuzzy_backend=args.fuzzy_backend,
+            dialogue_ids=list(predictions) if isinstance(predictions, dict) else None,
         )
     else:
         evaluator = MultiWozEvaluator(fuzzy_backend=args.fuzzy_backend)

@@ -20,7 +20,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,10 +199,13 @@ class MultiWozEvaluator:
         mwz22: str | Path | None = None,
         db_dir: str | Path | None = None,
         fuzzy_backend: str = "levenshtein",
+        dialogue_ids: Iterable[str] | None = None,
     ) -> MultiWozEvaluator:
         """Build from MultiWOZ files: ``data`` (2.0/2.1 ``data.json``: goals, booked domains, ``mwz21``
         references and gold states) and/or ``mwz22`` (MultiWOZ 2.2 folder: the ``mwz22`` references and gold
-        states mwzeval uses, which then replace the 2.1 gold states)."""
+        states mwzeval uses, which then replace the 2.1 gold states). ``dialogue_ids`` (any spelling) limits
+        what is built to those dialogues (normalising every reference turn of MultiWOZ takes a while)."""
+        keep = None if dialogue_ids is None else {dialogue_key(i) for i in dialogue_ids}
         if data is None and mwz22 is None:
             raise ValueError("no MultiWOZ data given; pass data= (data.json) and/or mwz22= (the MultiWOZ_2.2 folder)")
         goals: dict[str, Any] = {}
@@ -212,12 +215,16 @@ class MultiWozEvaluator:
         sources: dict[str, str] = {}
         if data is not None:
             loaded = load_data(data)
+            if keep is not None:
+                loaded = {k: v for k, v in loaded.items() if k in keep}
             goals, booked = goals_from_data(loaded), booked_domains_from_data(loaded)
             references["mwz21"] = references_from_data(loaded)
             states = states_from_data(loaded)
             sources.update(goals=str(data), booked_domains=str(data), gold_states=str(data))
         if mwz22 is not None:
             dialogues, acts = load_mwz22(mwz22)
+            if keep is not None:
+                dialogues = [d for d in dialogues if dialogue_key(d["dialogue_id"]) in keep]
             if acts:
                 references["mwz22"] = references_from_mwz22(dialogues, acts)
             states = states_from_mwz22(dialogues)
