@@ -53,7 +53,7 @@ def main() -> None:
         args.corpus,
         args.out,
         dedup="exact",
-        splits={"train": 0.8, "valid": 0.1, "test": 0.1},
+        splits={"train": 0.8, "validation": 0.1, "test": 0.1},
         seed=0,
         shard_size=100_000,
     )

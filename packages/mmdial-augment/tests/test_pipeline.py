@@ -220,7 +220,8 @@ def test_shared_embedding_cache_and_unified_shard_folder(tmp_path, dialogue, ima
         [dialogue(f"t/train/{i}", *t) for i, t in enumerate(TEXTS[:2])], shards / "train" / "part-00000.parquet"
     )
     write_dialogues(
-        [dialogue(f"t/valid/{i}", *t) for i, t in enumerate(TEXTS[2:])], shards / "valid" / "part-00000.parquet"
+        [dialogue(f"t/validation/{i}", *t) for i, t in enumerate(TEXTS[2:])],
+        shards / "validation" / "part-00000.parquet",
     )
     rpool = ImagePool.create(tmp_path / "shared" / "pool")
     rpool.add_captions_file(image_dir / "captions.jsonl")

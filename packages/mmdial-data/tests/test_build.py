@@ -23,7 +23,7 @@ def test_demo_build_outputs_and_counts(tmp_path: Path) -> None:
     assert result.dialogues == 8
     assert sorted(str(p.relative_to(tmp_path)) for p in result.shards) == [
         "data/train/part-00000.parquet",
-        "data/valid/part-00000.parquet",
+        "data/validation/part-00000.parquet",
     ]
     assert len(list(read_dialogues(tmp_path / "data"))) == 8
     card = (tmp_path / "card.md").read_text()
@@ -41,7 +41,7 @@ def test_demo_build_outputs_and_counts(tmp_path: Path) -> None:
     assert set(prov["git"]) == {"commit", "dirty"}
     assert any(k.endswith("dialogues_train.txt") for k in prov["inputs"])
     assert all(len(h) == 64 for h in prov["inputs"].values())
-    assert set(prov["outputs"]) == {"data/train/part-00000.parquet", "data/valid/part-00000.parquet"}
+    assert set(prov["outputs"]) == {"data/train/part-00000.parquet", "data/validation/part-00000.parquet"}
 
 
 def test_rebuild_is_byte_identical(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from mmdial_data import cli
 from mmdial_data.cli import BROKEN_PIPE_STATUS, main
+from mmdial_data.io import read_dialogues
 from mmdial_data.testing import broken_dailydialog, demo_dir, repo_root
 
 DEMO_RECIPE = repo_root() / "datasets" / "recipes" / "demo.yaml"
@@ -298,27 +299,32 @@ def test_failed_build_over_an_existing_one_leaves_it_untouched(
 def test_unknown_split_in_a_recipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     recipe = _photochat_recipe(tmp_path, "splits: {train: 0.9, bogus: 0.1}\n")
     line = user_error(["build", str(recipe), "--out", str(tmp_path / "b")], capsys)
-    assert "unknown split 'bogus' (known: train, valid, validation, validate, val, dev, test" in line
+    assert "unknown split 'bogus'; use one of train, validation, test, full, validation_freq" in line
+    assert "(aliases: dev, val, valid, validate, ...)" in line
     assert not (tmp_path / "b").exists()
     recipe = _recipe(
         tmp_path, "name: x\nsources:\n  - reader: photochat\n    paths: [x]\n    split: nosuch\n", "r2.yaml"
     )
     line = user_error(["build", str(recipe), "--out", str(tmp_path / "b")], capsys)
-    assert "recipe.sources[0].split: unknown split 'nosuch' (known: train," in line
+    assert "recipe.sources[0].split: unknown split 'nosuch'; use one of train, validation, test," in line
 
 
 def test_split_fractions_must_sum_to_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     recipe = _photochat_recipe(tmp_path, "splits: {train: 0.8, valid: 0.3, test: 0.3}\n")
     line = user_error(["build", str(recipe), "--out", str(tmp_path / "b")], capsys)
-    assert "recipe.splits: fractions must sum to 1, got 1.4 (train: 0.8, valid: 0.3, test: 0.3)" in line
+    assert "recipe.splits: fractions must sum to 1, got 1.4 (train: 0.8, validation: 0.3, test: 0.3)" in line
     assert not (tmp_path / "b").exists()
+    recipe = _photochat_recipe(tmp_path, "splits: {train: 0.8, valid: 0.1, dev: 0.1}\n")  # two names of one split
+    line = user_error(["build", str(recipe), "--out", str(tmp_path / "b")], capsys)
+    assert "recipe.splits: 'dev' names the split 'validation' twice; give it one fraction" in line
 
 
 def test_unknown_split_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["convert", "photochat", str(demo_dir() / "photochat"), "--out", str(tmp_path / "o.parquet")]
     line = user_error([*args, "--split", "nosuchsplit"], capsys)
-    assert "invalid choice: 'nosuchsplit' (choose from 'train', 'valid'," in line
+    assert "argument --split: unknown split 'nosuchsplit'; use one of train, validation, test, full," in line
     assert main([*args, "--split", "dev"]) == 0
+    assert {d.split for d in read_dialogues(tmp_path / "o.parquet")} == {"validation"}  # the alias, canonical
 
 
 def test_empty_convert_needs_allow_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

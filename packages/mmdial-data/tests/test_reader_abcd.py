@@ -90,7 +90,7 @@ def test_release_layout_gzipped(tmp_path: Path) -> None:
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         json.dump(release, fh)
     dialogues = list(read_source("abcd", tmp_path))
-    assert [d.dialogue_id for d in dialogues] == ["abcd/train/3592", "abcd/dev/9489", "abcd/test/3695"]
+    assert [d.dialogue_id for d in dialogues] == ["abcd/train/3592", "abcd/validation/9489", "abcd/test/3695"]
     assert "kb_actions" not in dialogues[0].meta  # no kb.json beside it
     assert dialogues[1].turns == list(read_source("abcd", _file()))[1].turns
     assert [d.split for d in read_source("abcd", path, split="test")] == ["test"] * 3

@@ -30,7 +30,7 @@ def test_counts_match_source() -> None:
     blocks = _blocks(dev)
     dialogues = list(read_source("babi_dialog", dev))
     assert len(dialogues) == len(blocks) == 10
-    assert [d.dialogue_id for d in dialogues] == [f"babi_dialog/dev/task6/{i}" for i in range(1, 11)]
+    assert [d.dialogue_id for d in dialogues] == [f"babi_dialog/validation/task6/{i}" for i in range(1, 11)]
     exchanges = [x for b in blocks for x in b if "\t" in x]
     silences = [x for x in exchanges if x.split(" ", 1)[1].startswith("<SILENCE>\t")]
     results = [x for b in blocks for x in b if "\t" not in x]
@@ -55,7 +55,8 @@ def test_counts_match_source() -> None:
 @pytest.mark.samples
 def test_spot_checks() -> None:
     dialogues = list(read_source("babi_dialog", _folder()))  # the folder: the KB file is not read
-    assert {d.split for d in dialogues} == {"dev"}  # (the tst file of the sample is kept aside)
+    assert {d.split for d in dialogues} == {"validation"}  # dev (the tst file of the sample is kept aside)
+    assert {d.meta["source_split"] for d in dialogues} == {"dev"}
     first, second = dialogues[0], dialogues[1]
     t0 = first.turns[0]
     assert (t0.speaker, t0.role) == ("system", "system") and t0.annotations.extra["user_text"] == "<SILENCE>"
@@ -111,5 +112,5 @@ def test_bad_dialogue_is_skipped_and_reported(tmp_path: Path) -> None:
         list(read_source("babi_dialog", f))
     policy = ErrorPolicy("skip")
     kept = list(read_source("babi_dialog", f, on_error=policy))
-    assert [d.dialogue_id for d in kept] == ["babi_dialog/dev/task6/1", "babi_dialog/dev/task6/3"]
+    assert [d.dialogue_id for d in kept] == ["babi_dialog/validation/task6/1", "babi_dialog/validation/task6/3"]
     assert [s.record for s in policy.skipped] == ["line 10"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmdial_data import ErrorPolicy, SourceFormatError, read_source
+from mmdial_data.splits import canonical_split
 from mmdial_data.testing import assert_fields_covered, samples_dir
 from mmdial_data.validate import validate_dialogue
 
@@ -29,7 +30,7 @@ def test_counts_match_source(name: str, n_dialogues: int, n_turns: int) -> None:
     raw = json.loads(_split_file(name).read_text(encoding="utf-8"))
     dialogues = list(read_source("casino", _split_file(name)))
     assert len(dialogues) == len(raw) == n_dialogues
-    assert [d.dialogue_id for d in dialogues] == [f"casino/{name}/{r['dialogue_id']}" for r in raw]
+    assert [d.dialogue_id for d in dialogues] == [f"casino/{canonical_split(name)}/{r['dialogue_id']}" for r in raw]
     assert sum(len(d.turns) for d in dialogues) == sum(len(r["chat_logs"]) for r in raw) == n_turns
     turns = [t for d in dialogues for t in d.turns]
     n_actions = sum(1 for r in raw for m in r["chat_logs"] if m["text"] in ACTIONS)
@@ -66,8 +67,8 @@ def test_annotation_counts(name: str, annotated: int, utterances: int, labels: i
 @pytest.mark.samples
 def test_spot_checks() -> None:
     dialogues = {d.dialogue_id: d for d in read_source("casino", samples_dir("casino"))}  # folder: both files
-    assert {d.split for d in dialogues.values()} == {"train", "valid"}
-    d = dialogues["casino/valid/157"]
+    assert {d.split for d in dialogues.values()} == {"train", "validation"}
+    d = dialogues["casino/validation/157"]
     assert len(d.turns) == 12 and d.meta["annotated"] is True
     t0, t4, t10, t11 = d.turns[0], d.turns[4], d.turns[10], d.turns[11]
     assert (t0.speaker, t0.role) == ("mturk_agent_1", "speaker_a") and d.turns[1].role == "speaker_b"
@@ -115,7 +116,7 @@ def test_other_formats_are_refused(tmp_path: Path) -> None:
 @pytest.mark.samples
 def test_bad_dialogue_is_skipped_and_reported(tmp_path: Path) -> None:
     raw = json.loads(_split_file("train").read_text(encoding="utf-8"))[:3]
-    raw[1]["chat_logs"][2]["text"] = "  "
+    raw[1]["chat_logs"][2]["text"] = None
     f = tmp_path / "casino_train.json"
     f.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(SourceFormatError, match=rf"dialogue 1 \({raw[1]['dialogue_id']}\), message 2: no text"):

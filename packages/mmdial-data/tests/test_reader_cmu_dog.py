@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mmdial_data import ErrorPolicy, SourceFormatError, read_source
+from mmdial_data.splits import canonical_split
 from mmdial_data.tasks import DOC_IDS, documents_of, turn_documents
 from mmdial_data.testing import assert_fields_covered, samples_dir
 
@@ -38,8 +39,9 @@ def test_sample_counts(split: str, turns: int) -> None:
     raw, wiki = _raw(split), _wiki()
     dialogues = list(read_source("cmu_dog", _root() / "Conversations" / split))
     assert len(dialogues) == len(raw) == 8
-    assert [d.dialogue_id for d in dialogues] == [f"cmu_dog/{split}/{p.stem}" for p, _ in raw]
-    assert {d.split for d in dialogues} == {split}
+    assert [d.dialogue_id for d in dialogues] == [f"cmu_dog/{canonical_split(split)}/{p.stem}" for p, _ in raw]
+    assert {d.split for d in dialogues} == {canonical_split(split)}
+    assert {d.meta.get("source_split", d.split) for d in dialogues} == {split}  # the release's name kept
     messages = [m for _, x in raw for m in x["history"]]
     all_turns = [t for d in dialogues for t in d.turns]
     assert len(all_turns) == sum(bool(m["text"].strip()) for m in messages) == turns  # SOURCE.md's counts

@@ -33,7 +33,7 @@ def test_counts_match_source() -> None:
     raw = _raw()
     dialogues = list(read_source("crosswoz", _sample()))
     assert len(dialogues) == len(raw) == 4
-    assert [d.dialogue_id for d in dialogues] == [f"crosswoz/val/{k}" for k in raw]
+    assert [d.dialogue_id for d in dialogues] == [f"crosswoz/validation/{k}" for k in raw]
     messages = [m for r in raw.values() for m in r["messages"]]
     turns = [t for d in dialogues for t in d.turns]
     assert len(turns) == len(messages) == 72
@@ -61,7 +61,11 @@ def test_counts_match_source() -> None:
 @pytest.mark.samples
 def test_spot_checks() -> None:
     d = next(read_source("crosswoz", _sample().parent))  # the folder
-    assert d.dialogue_id == "crosswoz/val/11290" and d.meta["type"] == "不独立多领域" and d.meta["sys-usr"] == [120, 20]
+    assert (
+        d.dialogue_id == "crosswoz/validation/11290"
+        and d.meta["type"] == "不独立多领域"
+        and d.meta["sys-usr"] == [120, 20]
+    )
     t0, t1 = d.turns[0], d.turns[1]
     assert (t0.speaker, t0.role) == ("usr", "user")
     assert t0.text == "你好，我想找家人均消费在100-150元的餐馆吃驴杂汤这道菜，请给我推荐一家餐馆用餐吧。"

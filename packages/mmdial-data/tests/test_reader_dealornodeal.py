@@ -43,7 +43,9 @@ def test_counts_match_source() -> None:
     records = [_parse(x) for x in _lines()]
     dialogues = list(read_source("dealornodeal", _sample()))
     assert len(dialogues) == len(records) == 40
-    assert [d.dialogue_id for d in dialogues] == [f"dealornodeal/val/{i}" for i in range(1, 41)]  # no blank lines
+    assert [d.dialogue_id for d in dialogues] == [
+        f"dealornodeal/validation/{i}" for i in range(1, 41)
+    ]  # no blank lines
     assert sum(len(d.turns) for d in dialogues) == sum(len(r["turns"]) for r in records) == 252
     assert sum(1 for d in dialogues for t in d.turns if t.annotations.dialogue_acts) == 40  # one <selection> each
     no_deal = sum(1 for r in records if r["output"][0] in ("<disagree>", "<no_agreement>"))

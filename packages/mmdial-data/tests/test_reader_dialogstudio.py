@@ -120,7 +120,7 @@ def test_task_oriented_entry(tmp_path: Path) -> None:
     raw = {"MULTIWOZ2_2--val--1": _tod_entry()}
     path.write_text(json.dumps(raw), encoding="utf-8")
     (d,) = read_source("dialogstudio", tmp_path)
-    assert d.dialogue_id == "dialogstudio/val/MULTIWOZ2_2/1" and d.split == "val"
+    assert d.dialogue_id == "dialogstudio/validation/MULTIWOZ2_2/1" and d.split == "validation"
     u0, s0, u1 = d.turns
     assert u0.annotations.intent == "find_restaurant" and u1.annotations.intent == "book_restaurant"
     assert u0.annotations.state == {"restaurant-area": ["centre"], "restaurant-food": ["chinese"]}

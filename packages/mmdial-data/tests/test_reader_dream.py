@@ -11,6 +11,7 @@ import pytest
 
 from mmdial_data import ErrorPolicy, SourceFormatError, read_source
 from mmdial_data.readers._common import _ijson
+from mmdial_data.splits import canonical_split
 from mmdial_data.tasks import choices_of
 from mmdial_data.testing import assert_fields_covered, samples_dir
 
@@ -38,8 +39,9 @@ def test_sample_counts(split: str, turns: int, questions: int) -> None:
     raw = _raw(split)
     dialogues = list(read_source("dream", _data() / f"{split}.json"))
     assert len(dialogues) == len(raw) == 25
-    assert [d.dialogue_id for d in dialogues] == [f"dream/{split}/{x[2]}" for x in raw]
-    assert {d.split for d in dialogues} == {split}
+    assert [d.dialogue_id for d in dialogues] == [f"dream/{canonical_split(split)}/{x[2]}" for x in raw]
+    assert {d.split for d in dialogues} == {canonical_split(split)}
+    assert {d.meta.get("source_split", d.split) for d in dialogues} == {split}  # the release's name kept
     assert [len(d.turns) for d in dialogues] == [len(x[0]) for x in raw]
     assert sum(len(d.turns) for d in dialogues) == turns  # SOURCE.md's counts.json
     assert [[t.speaker for t in d.turns] for d in dialogues] == [[line.split(":")[0] for line in x[0]] for x in raw]
@@ -62,7 +64,7 @@ def test_sample_counts(split: str, turns: int, questions: int) -> None:
 @pytest.mark.samples
 def test_sample_spot_checks() -> None:
     dialogues = list(read_source("dream", _data()))
-    assert len(dialogues) == 50 and dialogues[0].dialogue_id == "dream/dev/14-349"  # dev.json sorts first
+    assert len(dialogues) == 50 and dialogues[0].dialogue_id == "dream/validation/14-349"  # dev.json sorts first
     first = next(d for d in dialogues if d.dialogue_id == "dream/train/5-510")
     assert [(t.speaker, t.role) for t in first.turns] == [("M", "speaker_a"), ("W", "speaker_b")]
     assert first.turns[1].text == "If I were you, I stick with it. It's definitely worth time and effort."

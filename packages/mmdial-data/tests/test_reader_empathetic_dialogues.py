@@ -75,7 +75,7 @@ def test_bad_rows_name_file_and_line(tmp_path) -> None:
         list(read_source("empathetic_dialogues", bad))
     policy = ErrorPolicy("skip")
     got = list(read_source("empathetic_dialogues", bad, on_error=policy))
-    assert [d.dialogue_id for d in got] == ["empathetic_dialogues/valid/hit:901_conv:1803"]
+    assert [d.dialogue_id for d in got] == ["empathetic_dialogues/validation/hit:901_conv:1803"]
     assert [s.record for s in policy.skipped] == ["line 3"]
 
 

@@ -37,7 +37,7 @@ def test_csv_with_options_and_turn_order(tmp_path) -> None:
         "source": "csvchat",
     }
     dialogues = list(read_source("folder", tmp_path / "valid.csv", options=options))
-    assert [d.dialogue_id for d in dialogues] == ["csvchat/valid/d1", "csvchat/valid/d2"]
+    assert [d.dialogue_id for d in dialogues] == ["csvchat/validation/d1", "csvchat/validation/d2"]
     assert [t.text for t in dialogues[0].turns] == ["how are you?", "fine, thanks"]
     assert [t.role for t in dialogues[0].turns] == ["speaker_a", "speaker_b"]
     assert [t.annotations.emotion for t in dialogues[0].turns] == ["neutral", "joy"]

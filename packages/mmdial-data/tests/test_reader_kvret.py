@@ -46,7 +46,7 @@ def test_sample_counts() -> None:
 def test_sample_spot_checks() -> None:
     dialogues = list(read_source("kvret", _folder() / "kvret_dev_public.json"))
     first = dialogues[0]
-    assert (first.dialogue_id, first.split) == ("kvret/dev/95c74b9f-b560-41ff-95da-6581d70514f9", "dev")
+    assert (first.dialogue_id, first.split) == ("kvret/validation/95c74b9f-b560-41ff-95da-6581d70514f9", "validation")
     assert first.meta["kb"] == {
         "items": None,
         "column_names": ["event", "time", "date", "room", "agenda", "party"],

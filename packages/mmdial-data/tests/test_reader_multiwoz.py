@@ -20,7 +20,7 @@ def test_sample_counts_and_spot_checks() -> None:
     n_acts = sum(len(pairs) for v in raw.values() for t in v["log"] for pairs in t["dialog_act"].values())
     assert sum(len(t.annotations.dialogue_acts) for d in dialogues for t in d.turns) == n_acts
     first = dialogues[0]
-    assert first.dialogue_id == "multiwoz/val/PMUL1635" and first.split == "val"
+    assert first.dialogue_id == "multiwoz/validation/PMUL1635" and first.split == "validation"
     assert first.turns[0].text == "I need to book a hotel in the east that has 4 stars ."
     assert [t.role for t in first.turns[:3]] == ["user", "system", "user"]
     acts = [(a.domain, a.act, a.slot, a.values) for a in first.turns[0].annotations.dialogue_acts]
@@ -46,7 +46,7 @@ def test_demo_official_ids_and_list_files() -> None:
     dialogues = list(read_source("multiwoz", path))
     assert [(d.dialogue_id, d.split) for d in dialogues] == [
         ("multiwoz/train/SNG0001", "train"),
-        ("multiwoz/val/MUL0002", "val"),
+        ("multiwoz/validation/MUL0002", "validation"),
         ("multiwoz/test/PMUL0003", "test"),
     ]
     raw = json.loads((path / "data.json").read_text())
@@ -76,7 +76,7 @@ def test_truncated_file_names_file_and_record(tmp_path) -> None:
         list(read_source("multiwoz", bad))
     policy = ErrorPolicy("skip")
     got = list(read_source("multiwoz", bad, on_error=policy))
-    assert [d.dialogue_id for d in got] == ["multiwoz/val/SNG0001"]
+    assert [d.dialogue_id for d in got] == ["multiwoz/validation/SNG0001"]
     assert len(policy.skipped) == 1 and policy.skipped[0].path == str(bad)
 
 

@@ -96,8 +96,8 @@ def test_release_layout_splits_and_dialog_acts(tmp_path: Path) -> None:
     assert [(d.dialogue_id, d.split) for d in dialogues] == [
         ("multiwoz22/train/SSNG0007", "train"),
         ("multiwoz22/train/SNG1161", "train"),
-        ("multiwoz22/dev/MUL1443", "dev"),
-        ("multiwoz22/dev/SNG01678", "dev"),
+        ("multiwoz22/validation/MUL1443", "validation"),
+        ("multiwoz22/validation/SNG01678", "validation"),
         ("multiwoz22/test/MUL1170", "test"),
     ]
     t0, t1 = dialogues[0].turns[:2]
@@ -107,8 +107,8 @@ def test_release_layout_splits_and_dialog_acts(tmp_path: Path) -> None:
     ]
     assert t0.annotations.extra["span_info"] == [] and t1.annotations.extra["dialog_act"] == {}
     assert [d.dialogue_id for d in read_source("multiwoz22", root / "dev")] == [
-        "multiwoz22/dev/MUL1443",
-        "multiwoz22/dev/SNG01678",
+        "multiwoz22/validation/MUL1443",
+        "multiwoz22/validation/SNG01678",
     ]
 
 

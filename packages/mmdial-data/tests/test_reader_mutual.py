@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mmdial_data import ErrorPolicy, SourceFormatError, read_source
+from mmdial_data.splits import canonical_split
 from mmdial_data.tasks import choices_of
 from mmdial_data.testing import assert_fields_covered, samples_dir
 
@@ -43,8 +44,8 @@ def test_sample_counts(variant: str, split: str, turns: int) -> None:
     raw = _raw(variant, split)
     dialogues = list(read_source("mutual", _data() / variant / split))
     assert len(dialogues) == len(raw) == 10
-    assert [d.dialogue_id for d in dialogues] == [f"mutual/{split}/{variant}/{x['id']}" for x in raw]
-    assert {(d.split, d.meta["variant"]) for d in dialogues} == {(split, variant)}
+    assert [d.dialogue_id for d in dialogues] == [f"mutual/{canonical_split(split)}/{variant}/{x['id']}" for x in raw]
+    assert {(d.split, d.meta["variant"]) for d in dialogues} == {(canonical_split(split), variant)}
     assert [len(d.turns) for d in dialogues] == [len(_tags(x["article"], variant)) for x in raw]
     assert sum(len(d.turns) for d in dialogues) == turns  # SOURCE.md's counts.json
     assert [[t.speaker for t in d.turns] for d in dialogues] == [_tags(x["article"], variant) for x in raw]
@@ -80,7 +81,7 @@ def test_sample_spot_checks() -> None:
         "f : although the suit you sew is the same as it , the material of this suit is imported from italy ."
     )
     (plus,) = read_source("mutual", _data() / "mutual_plus" / "dev" / "dev_1.txt")
-    assert plus.dialogue_id == "mutual/dev/mutual_plus/dev_1"
+    assert plus.dialogue_id == "mutual/validation/mutual_plus/dev_1"
     assert (plus.turns[0].speaker, plus.turns[0].text) == ("M", "Hi, Della. How long are you going to stay here?")
     assert choices_of(plus)[0].answer_text == (
         "M: I really want to say that your performance in Manchester must will be great!"
@@ -131,7 +132,7 @@ def test_malformed_examples_are_skipped_and_named(tmp_path: Path) -> None:
         list(read_source("mutual", folder))
     (folder / "dev_3.txt").write_text((folder / "dev_3.txt").read_text(encoding="utf-8")[:-40], encoding="utf-8")
     policy = ErrorPolicy("skip")
-    assert [d.dialogue_id for d in read_source("mutual", folder, on_error=policy)] == ["mutual/dev/mutual/dev_1"]
+    assert [d.dialogue_id for d in read_source("mutual", folder, on_error=policy)] == ["mutual/validation/mutual/dev_1"]
     assert [(Path(s.path or "").name, (s.record or "").split(" column")[0]) for s in policy.skipped] == [
         ("dev_2.txt", "example dev_2"),
         ("dev_3.txt", "line 1"),

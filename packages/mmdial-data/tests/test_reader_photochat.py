@@ -54,7 +54,12 @@ def test_errors_name_file_and_record(tmp_path) -> None:
     raw[0]["dialogue"][1]["message"] = "  "
     path = tmp_path / "dev_00.json"
     path.write_text(json.dumps(raw))
-    with pytest.raises(SourceFormatError, match=r"dev_00\.json, item 0 \(dialogue_id 0\), turn 1: empty message"):
+    first, _ = read_source("photochat", path)  # the blank turn leaves its dialogue (the empty-turn rule)
+    assert len(first.turns) == len(raw[0]["dialogue"]) - 1 and first.meta["empty_turns"][0]["turn_index"] == 1
+    assert first.dialogue_id == "photochat/validation/dev_00/0" and first.meta["source_split"] == "dev"
+    raw[0]["dialogue"][1]["user_id"] = 5
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SourceFormatError, match=r"dev_00\.json, item 0 \(dialogue_id 0\), turn 1: user_id 5"):
         list(read_source("photochat", path))
     policy = ErrorPolicy("skip")
     assert len(list(read_source("photochat", path, on_error=policy))) == 1 and len(policy.skipped) == 1

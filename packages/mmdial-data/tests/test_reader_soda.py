@@ -75,9 +75,12 @@ def test_jsonl_split_and_xreact_emotion(tmp_path: Path) -> None:
     policy = ErrorPolicy("skip")
     dialogues = list(read_source("soda", jsonl, on_error=policy))
     assert [s.record for s in policy.skipped] == ["line 4"]
-    assert [d.split for d in dialogues] == ["train", "valid", "test", "train", "train"]  # no field: the file name
+    assert [d.split for d in dialogues] == ["train", "validation", "test", "train", "train"]  # no field: file name
+    assert dialogues[1].meta["source_split"] == "valid" and dialogues[1].dialogue_id.startswith("soda/validation/")
     assert [t.annotations.emotion for t in dialogues[0].turns] == ["curious", None] * 3  # Veda is PersonX
-    assert {d.split for d in read_source("soda", jsonl, split="x", on_error="skip")} == {"x"}
+    assert {d.split for d in read_source("soda", jsonl, split="dev", on_error="skip")} == {"validation"}
+    with pytest.raises(ValueError, match=r"unknown split 'x'; use one of train, validation, test, full"):
+        list(read_source("soda", jsonl, split="x"))
 
 
 @pytest.mark.samples

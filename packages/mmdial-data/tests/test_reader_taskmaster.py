@@ -55,8 +55,8 @@ def test_sample_counts(folder: str, name: Path, corpus: str, n_dialogues: int, n
 def test_tm1_sample_splits_and_spans() -> None:
     folder = samples_dir("taskmaster1") / "TM-1-2019"
     (d,) = list(read_source("taskmaster", folder))  # sample.json; ontology.json is skipped
-    assert d.dialogue_id == "taskmaster/dev/dlg-00055f4e-4a46-48bf-8d99-4e477663eb23"  # listed in dev.csv
-    assert d.split == "dev" and d.meta["instruction_id"] == "restaurant-table-2"
+    assert d.dialogue_id == "taskmaster/validation/dlg-00055f4e-4a46-48bf-8d99-4e477663eb23"  # listed in dev.csv
+    assert d.split == "validation" and d.meta["instruction_id"] == "restaurant-table-2"
     t0, t1, t2 = d.turns[:3]
     assert (t0.speaker, t0.role, t0.text) == ("USER", "user", "Hi, I'm looking to book a table for Korean food.")
     assert (t1.speaker, t1.role) == ("ASSISTANT", "system")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from mmdial_data import ErrorPolicy, SourceFormatError, read_source
+from mmdial_data.splits import canonical_split
 from mmdial_data.tasks import DOC_IDS, documents_of, turn_documents
 from mmdial_data.testing import assert_fields_covered, samples_dir
 
@@ -49,8 +50,9 @@ def test_sample_counts(split: str, turns: int) -> None:
     conversations, reading_sets = _raw(split)
     dialogues = list(read_source("topicalchat", _root() / "conversations" / f"{split}.json"))
     assert len(dialogues) == len(conversations) == 7
-    assert [d.dialogue_id for d in dialogues] == [f"topicalchat/{split}/{k}" for k in conversations]
-    assert {d.split for d in dialogues} == {split}
+    assert [d.dialogue_id for d in dialogues] == [f"topicalchat/{canonical_split(split)}/{k}" for k in conversations]
+    assert {d.split for d in dialogues} == {canonical_split(split)}
+    assert {d.meta.get("source_split", d.split) for d in dialogues} == {split}  # the release's name kept
     raw_turns = [t for c in conversations.values() for t in c["content"]]
     all_turns = [t for d in dialogues for t in d.turns]
     assert len(all_turns) == sum(bool(t["message"].strip()) for t in raw_turns) == turns  # SOURCE.md's counts
@@ -70,7 +72,9 @@ def test_sample_counts(split: str, turns: int) -> None:
 def test_sample_spot_checks() -> None:
     dialogues = list(read_source("topicalchat", _root()))
     assert len(dialogues) == 21 and dialogues[0].split == "test_freq"  # test_freq.json sorts first
-    d = next(x for x in dialogues if x.dialogue_id == "topicalchat/valid_freq/t_a2b769a0-c082-4c26-8d8d-e2c5b8a79d93")
+    d = next(
+        x for x in dialogues if x.dialogue_id == "topicalchat/validation_freq/t_a2b769a0-c082-4c26-8d8d-e2c5b8a79d93"
+    )
     assert d.meta["config"] == "B" and d.meta["article_url"].startswith("https://www.washingtonpost.com/news/")
     t0, t1 = d.turns[:2]
     assert (t0.speaker, t0.text, t0.annotations.emotion) == (

@@ -20,7 +20,7 @@ def test_sample_counts_and_spot_checks() -> None:
     rounds = sum(len(d["dialog"]) for d in dialogs)
     assert rounds == 330 and sum(len(d.turns) for d in dialogues) == len(dialogs) + 2 * rounds
     first = dialogues[0]
-    assert first.dialogue_id == "visdial/val/185565" and first.meta["image_id"] == 185565
+    assert first.dialogue_id == "visdial/validation/185565" and first.meta["image_id"] == 185565
     image = first.turns[0].images[0]
     assert (image.level, image.source, image.uri) == ("shared", "coco", "VisualDialog_val2018_000000185565.jpg")
     assert first.turns[0].text == "a bedroom is filled with lots of posters and a busy computer desk"
@@ -75,7 +75,7 @@ def test_bad_index_and_truncation_name_file_and_record(tmp_path) -> None:
     with pytest.raises(SourceFormatError, match=r"dialog 1 \(image_id 7\), round 0: answer index 999 out of range"):
         list(read_source("visdial", path))
     policy = ErrorPolicy("skip")
-    assert [d.dialogue_id for d in read_source("visdial", path, on_error=policy)] == ["visdial/val/42"]
+    assert [d.dialogue_id for d in read_source("visdial", path, on_error=policy)] == ["visdial/validation/42"]
     assert policy.skipped[0].record == "dialog 1 (image_id 7), round 0"
     text = (demo_dir() / "visdial" / "visdial_1.0_val.json").read_text()
     path.write_text(text[: len(text) // 2])

@@ -22,8 +22,8 @@ def test_counts_and_mapping() -> None:
     raw = json.loads(PATH.read_text())
     dialogues = list(read_source("wizard_of_wikipedia", PATH))
     assert [d.dialogue_id for d in dialogues] == [
-        "wizard_of_wikipedia/valid/random_split/0",
-        "wizard_of_wikipedia/valid/random_split/1",
+        "wizard_of_wikipedia/validation/random_split/0",
+        "wizard_of_wikipedia/validation/random_split/1",
     ]
     assert [len(d.turns) for d in dialogues] == [len(x["dialog"]) for x in raw] == [4, 2]
     first = dialogues[0]
@@ -38,14 +38,17 @@ def test_counts_and_mapping() -> None:
 
 def test_errors(tmp_path) -> None:
     raw = json.loads(PATH.read_text())
-    raw[0]["dialog"][2]["text"] = " "
+    raw[0]["dialog"][2]["text"] = " "  # a blank turn: the schema's empty-turn rule takes it out, keeps the dialogue
+    raw[1]["dialog"][0]["text"] = 7
     bad = tmp_path / "test_topic_split.json"
     bad.write_text(json.dumps(raw))
-    with pytest.raises(SourceFormatError, match=r"test_topic_split\.json, dialogue 0, turn 2: empty text"):
+    with pytest.raises(SourceFormatError, match=r"test_topic_split\.json, dialogue 1, turn 0: no text"):
         list(read_source("wizard_of_wikipedia", bad))
     policy = ErrorPolicy("skip")
     (d,) = read_source("wizard_of_wikipedia", bad, on_error=policy)
-    assert d.dialogue_id == "wizard_of_wikipedia/test/topic_split/1" and len(policy.skipped) == 1
+    assert d.dialogue_id == "wizard_of_wikipedia/test/topic_split/0" and len(policy.skipped) == 1
+    assert [t.text for t in d.turns] == [t["text"] for i, t in enumerate(raw[0]["dialog"]) if i != 2]
+    assert [x["turn_index"] for x in d.meta["empty_turns"]] == [2]
     bad.write_text(PATH.read_text()[:-200])
     policy = ErrorPolicy("skip")
     assert len(list(read_source("wizard_of_wikipedia", bad, on_error=policy))) == 1

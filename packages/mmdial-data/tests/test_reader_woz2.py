@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mmdial_data import ErrorPolicy, SourceFormatError, read_source
+from mmdial_data.splits import canonical_split
 from mmdial_data.testing import assert_fields_covered, samples_dir
 
 #: An empty ``system_transcript`` (the first exchange) gives no system turn: the key maps onto ``Turn.text``.
@@ -43,8 +44,9 @@ def test_sample_counts(name: str, split: str, turns: int) -> None:
     expected = _counts(raw)
     dialogues = list(read_source("woz2", path))
     assert len(dialogues) == len(raw) == 12
-    assert {d.split for d in dialogues} == {split}
-    assert [d.dialogue_id for d in dialogues] == [f"woz2/{split}/{d['dialogue_idx']}" for d in raw]
+    assert {d.split for d in dialogues} == {canonical_split(split)}
+    assert {d.meta.get("source_split", d.split) for d in dialogues} == {split}  # the release's name kept
+    assert [d.dialogue_id for d in dialogues] == [f"woz2/{canonical_split(split)}/{d['dialogue_idx']}" for d in raw]
     all_turns = [t for d in dialogues for t in d.turns]
     assert len(all_turns) == expected["turns"] == turns
     assert sum(t.role == "user" for t in all_turns) == expected["user"]

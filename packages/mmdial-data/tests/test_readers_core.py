@@ -167,7 +167,7 @@ def test_personachat_convai2_counts(name: str) -> None:
 def test_personachat_spot_checks_both() -> None:
     path = samples_dir("convai2_personachat") / "ConvAI2" / "valid_both_original_no_cands.txt"
     d = next(read_source("personachat", path))
-    assert d.dialogue_id == "personachat/valid/both_original_no_cands/1"
+    assert d.dialogue_id == "personachat/validation/both_original_no_cands/1"
     assert d.meta["personas"]["self"][0] == "i read twenty books a year."
     assert d.meta["personas"]["partner"][0] == "horror movies are my favorites."
     assert (d.turns[0].role, d.turns[0].text) == ("user", "hello what are doing today ?")
@@ -222,6 +222,6 @@ def test_demo_inputs_read_with_every_core_reader() -> None:
     assert counts == {"sgd": 2, "dailydialog": 3, "personachat": 3}
     dd = next(read_source("dailydialog", demo_dir() / "dailydialog"))
     assert dd.meta["topic"] == "ordinary_life"
-    both = next(d for d in read_source("personachat", demo_dir() / "personachat") if d.split == "valid")
+    both = next(d for d in read_source("personachat", demo_dir() / "personachat") if d.split == "validation")
     assert both.meta["personas"]["partner"] == ["i am a pilot.", "i fly to paris every week."]
     assert both.turns[1].annotations.extra["candidates"][-1] == both.turns[1].text

@@ -67,14 +67,14 @@ def test_splits_are_seeded_whole_and_order_free(tmp_path: Path) -> None:
     for d in dialogues:
         # the split key is the dialogue's id before re-splitting (a copy uses its original's)
         key = d.meta.get("copy_of") or f"{d.source}/{d.dialogue_id.split('/', 2)[2]}"
-        assert d.split == assign_split(key, {"train": 0.5, "valid": 0.25, "test": 0.25}, 3)
+        assert d.split == assign_split(key, {"train": 0.5, "validation": 0.25, "test": 0.25}, 3)
         assert d.dialogue_id.startswith(f"{d.source}/{d.split}/{d.meta['original_split']}/")
     by_base: dict[str, set[str]] = {}
     for d in dialogues:
         by_base.setdefault(d.meta.get("copy_of", d.dialogue_id), set()).add(d.split)
     assert all(len(s) == 1 for s in by_base.values())  # copies never cross splits
     files = sorted((tmp_path / "out" / "data").rglob("*.parquet"))
-    assert {f.parent.name for f in files} <= {"train", "valid", "test"}
+    assert {f.parent.name for f in files} <= {"train", "validation", "test"}
     assert sum(pq.ParquetFile(f).metadata.num_rows for f in files) == 12
 
 

@@ -111,8 +111,9 @@ def test_scale_build_writes_builder_layout_with_seeded_splits(
     corpus: tuple[Path, list[Dialogue]], tmp_path: Path
 ) -> None:
     folder, ds = corpus
-    splits = {"train": 0.6, "valid": 0.2, "test": 0.2}
-    result = scale_build(folder, tmp_path, min_turns=1, dedup="exact", splits=splits, seed=7, shard_size=16)
+    splits = {"train": 0.6, "validation": 0.2, "test": 0.2}
+    aliased = {"train": 0.6, "valid": 0.2, "test": 0.2}  # an alias is taken as its canonical name
+    result = scale_build(folder, tmp_path, min_turns=1, dedup="exact", splits=aliased, seed=7, shard_size=16)
     # naive reference: filter, keep first by exact fingerprint, then the builder's re-split rule
     kept = keep_first([d for d in ds if len(d.turns) >= 1], lambda d: dialogue_fingerprints(d)[0])
     expected: dict[str, list[Dialogue]] = {}

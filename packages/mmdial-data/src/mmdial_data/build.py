@@ -39,7 +39,7 @@ from mmdial_data.read_ahead import should_read_ahead
 from mmdial_data.readers import read_source, read_source_batches
 from mmdial_data.recipe import Filters, Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
 from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue
-from mmdial_data.validate import URL_PATTERN, check_image_uri, validate_dialogue, validated
+from mmdial_data.validate import EMPTY_TURNS, URL_PATTERN, check_image_uri, validate_dialogue, validated
 
 if TYPE_CHECKING:
     import numpy as np
@@ -629,6 +629,8 @@ def _build_into(
             for d in dialogues:
                 stats = per_source[d.source]
                 stats["read"] += 1
+                if EMPTY_TURNS in d.meta:  # the schema's empty-turn rule took turns out (kept in the meta)
+                    stats["empty_turns_dropped"] += len(d.meta[EMPTY_TURNS])
                 n_images = sum(len(t.images) for t in d.turns)
                 reason = recipe.filters.reason_to_drop(len(d.turns), n_images)
                 if (

@@ -246,6 +246,13 @@ def write_card(recipe: Recipe, result: BuildResult, path: Path) -> None:
                 f"| {source} | {v.get('read', 0)} | " + (cells + " | " if keys else "") + f"{v.get('kept', 0)} |"
             )
         lines.append("")
+        dropped = sum(v.get("empty_turns_dropped", 0) for v in result.per_source.values())
+        if dropped:
+            lines += [
+                f"Empty turns dropped: {dropped} (no text and no image; taken out of their dialogues, which are "
+                "kept, and stored whole in `meta.empty_turns`).",
+                "",
+            ]
     if recipe.dedup.exact or recipe.dedup.near:
         lines += [
             f"Duplicates removed (exact={recipe.dedup.exact}, near={recipe.dedup.near}; near = same NFKC-lowercased "

@@ -31,7 +31,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
@@ -51,6 +51,20 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
+
+
+def split_name(value: str) -> str:
+    """An argparse ``type`` for split options: the canonical name of ``value`` (:mod:`mmdial_data.splits`).
+
+    >>> split_name("dev")
+    'validation'
+    """
+    from mmdial_data.splits import canonical_split
+
+    try:
+        return canonical_split(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,9 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--split",
         default=None,
-        choices=SPLIT_NAMES,
+        type=split_name,
         metavar="SPLIT",
-        help=f"override the split inferred from file names ({', '.join(SPLIT_NAMES)})",
+        help=f"override the split inferred from file names ({', '.join(SPLIT_NAMES)}; aliases such as dev, val, "
+        "valid are taken as their canonical name)",
     )
     p.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     _add_output_flags(p, "file")
@@ -324,15 +339,24 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from mmdial_data.io import _format_of, write_dialogues
     from mmdial_data.outputs import EmptyOutputError, check_output, staged
     from mmdial_data.readers import read_source
-    from mmdial_data.validate import validated
+    from mmdial_data.schema import Dialogue
+    from mmdial_data.validate import EMPTY_TURNS, validated
 
     check_output(args.out, kind="file", overwrite=args.overwrite)
     _format_of(args.out)  # an unknown suffix is an error before anything is read
     policy = ErrorPolicy(args.on_error)
+    empty_turns = 0
+
+    def counted(dialogues: Iterator[Dialogue]) -> Iterator[Dialogue]:
+        nonlocal empty_turns
+        for d in dialogues:
+            empty_turns += len(d.meta.get(EMPTY_TURNS) or ())
+            yield d
+
     with staged(args.out, kind="file", overwrite=args.overwrite) as tmp:
         n = write_dialogues(
             validated(
-                read_source(args.source, args.paths, split=args.split, on_error=policy),
+                counted(read_source(args.source, args.paths, split=args.split, on_error=policy)),
                 path=str(args.paths[0]),
                 policy=policy,
             ),
@@ -346,6 +370,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
                 path=args.paths[0],
             )
     print(f"wrote {n} dialogues to {args.out}")
+    if empty_turns:
+        print(f"dropped {empty_turns} empty turns (no text, no image; kept in meta.empty_turns)", file=sys.stderr)
     for s in policy.skipped:
         print(f"skipped: {s.path}, {s.record}: {s.reason}", file=sys.stderr)
     return 0

@@ -15,7 +15,7 @@ Example:
 Optional keys (all off by default, so older recipes build byte-identically): per source ``weight``
 (``0.5`` keeps a seeded half, ``2`` repeats each dialogue twice with ids ``...#1``) and ``options``
 (reader keyword arguments); ``filters.languages`` (e.g. ``[en]``; needs ``mmdial-data[lang]``);
-``dedup: {exact: true, near: true}``; ``splits: {train: 0.8, valid: 0.1, test: 0.1}`` (re-split by a seeded
+``dedup: {exact: true, near: true}``; ``splits: {train: 0.8, validation: 0.1, test: 0.1}`` (re-split by a seeded
 hash of each dialogue id, so a dialogue is never split and the assignment does not depend on order).
 """
 
@@ -30,30 +30,31 @@ from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import OnError
+from mmdial_data.splits import KNOWN_SPLITS, canonical_split
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
-#: The split names a recipe (``splits:``, a source's ``split:``) and ``mmdial convert --split`` accept: the
-#: names the readers give, as the releases spell them (``dev`` stays ``dev``, WOZ 2.0's ``validate`` stays).
-SPLIT_NAMES = (
-    "train", "valid", "validation", "validate", "val", "dev", "test", "test_oov", "test_seen", "test_unseen",
-    "full", "failed",
-)  # fmt: skip
+#: The split names a recipe (``splits:``, a source's ``split:``) and ``mmdial convert --split`` store: the
+#: canonical names of :mod:`mmdial_data.splits`; the aliases there (``dev``, ``val``, ``valid`` ...) are accepted.
+SPLIT_NAMES = KNOWN_SPLITS
 #: How far the ``splits:`` fractions may sum from 1 (they are decimal numbers in YAML).
 SPLIT_SUM_TOLERANCE = 1e-6
 
 
 def check_split_name(name: Any, where: str) -> str:
-    """``name`` when it is one of :data:`SPLIT_NAMES`, else a ``ValueError`` listing them.
+    """The canonical name of split ``name`` (:func:`mmdial_data.splits.canonical_split`), else a ``ValueError``
+    listing the known names.
 
+    >>> check_split_name("dev", "recipe.splits")
+    'validation'
     >>> check_split_name("bogus", "recipe.splits")
     Traceback (most recent call last):
     ...
-    ValueError: recipe.splits: unknown split 'bogus' (known: train, valid, validation, validate, val, dev, test, ...)
+    mmdial_data.splits.UnknownSplitError: recipe.splits: unknown split 'bogus'; use one of train, validation, test, ...
     """
-    if name not in SPLIT_NAMES:
-        raise ValueError(f"{where}: unknown split {name!r} (known: {', '.join(SPLIT_NAMES)})")
-    return str(name)
+    if not isinstance(name, str):
+        raise ValueError(f"{where}: split names are strings, got {name!r}; use one of {', '.join(KNOWN_SPLITS)}")
+    return canonical_split(name, record=where)
 
 
 def expand_vars(text: str) -> str:
@@ -305,7 +306,10 @@ def _splits(data: Any) -> dict[str, float] | None:
     for name, frac in data.items():
         if isinstance(frac, bool) or not isinstance(frac, (int, float)) or frac < 0:
             raise ValueError(f"recipe.splits: fraction of {name!r} must be a non-negative number")
-        out[check_split_name(name, "recipe.splits")] = float(frac)
+        canonical = check_split_name(name, "recipe.splits")
+        if canonical in out:
+            raise ValueError(f"recipe.splits: {name!r} names the split {canonical!r} twice; give it one fraction")
+        out[canonical] = float(frac)
     total = sum(out.values())
     if abs(total - 1) > SPLIT_SUM_TOLERANCE:
         fractions = ", ".join(f"{k}: {v:g}" for k, v in out.items())

@@ -109,7 +109,9 @@ def filter_corpus(
     if sources is not None:
         cond &= pl.col("source").is_in(list(sources))
     if splits is not None:
-        cond &= pl.col("split").is_in(list(splits))
+        from mmdial_data.recipe import check_split_name
+
+        cond &= pl.col("split").is_in([check_split_name(s, "splits") for s in splits])
     return lf.filter(cond)
 
 
@@ -204,6 +206,12 @@ def resplit_corpus(lf: pl.LazyFrame, splits: Mapping[str, float], seed: int = 0)
 
     if not splits or any(not _SPLIT_NAME.match(s) for s in splits) or any(v < 0 for v in splits.values()):
         raise ValueError(f"splits must map plain names ([A-Za-z0-9_.-]) to fractions >= 0, got {dict(splits)}")
+    from mmdial_data.recipe import check_split_name
+
+    canonical = {check_split_name(name, "splits"): frac for name, frac in splits.items()}  # dev -> validation
+    if len(canonical) != len(splits):
+        raise ValueError(f"splits: two names of one split in {dict(splits)}; give each split one fraction")
+    splits = canonical
     new = pl.col("__new_split")
     old_suffix = pl.col("dialogue_id").str.slice(pl.col("source").str.len_chars() + 1)
     entry = pl.concat_str(
@@ -351,7 +359,8 @@ def scale_build(
         out: Output folder (``out/data/<split>/part-*.parquet`` and ``out/provenance.json``).
         min_turns, max_turns, has_images, sources: Filters (see :func:`filter_corpus`).
         dedup: ``"id"``, ``"exact"``, ``"near"`` or None.
-        splits: New split fractions (``{"train": 0.8, "valid": 0.1, "test": 0.1}``); None keeps the splits.
+        splits: New split fractions (``{"train": 0.8, "validation": 0.1, "test": 0.1}``; aliases such as
+            ``valid`` are taken as their canonical name, :mod:`mmdial_data.splits`); None keeps the splits.
         seed: Seed of the split hash.
         shard_size: Dialogues per output file.
     """

@@ -124,6 +124,51 @@ def _not_utf8_field(d: Dialogue) -> str | None:
     return None if encode is None else "a field"  # the encoder failed on something the walk does not reach
 
 
+#: The meta key of the turns :func:`drop_empty_turns` took out of a dialogue.
+EMPTY_TURNS = "empty_turns"
+
+
+def drop_empty_turns(d: Dialogue, *, path: str | None = None) -> int:
+    """The schema's rule for empty turns, applied by every reader (through ``read_source``) to what it read.
+
+    A turn whose text is empty or only whitespace and that has no image says nothing (SGD's test files end
+    some dialogues with a SYSTEM GOODBYE of empty utterance, say): it leaves ``d.turns``, the turns after it
+    are renumbered, and it is kept whole in ``d.meta["empty_turns"]`` (a list of turn rows, each with its
+    original ``turn_index`` and annotations), so nothing is lost and the dialogue itself is kept. A dialogue
+    left with no turn at all raises :class:`ValidationError` (its record is skipped under ``on_error="skip"``).
+    Returns how many turns were taken out (builds count them per source in ``card.md``; ``mmdial convert``
+    prints the total).
+
+    >>> from mmdial_data import Dialogue, Turn
+    >>> d = Dialogue("s/train/1", "s", "train", [Turn(0, "A", "user", "hi"), Turn(1, "B", "system", " "),
+    ...                                          Turn(2, "A", "user", "bye")])
+    >>> drop_empty_turns(d), [(t.turn_index, t.text) for t in d.turns], d.meta["empty_turns"][0]["turn_index"]
+    (1, [(0, 'hi'), (1, 'bye')], 1)
+    >>> drop_empty_turns(Dialogue("s/train/2", "s", "train", [Turn(0, "A", "user", "")]))
+    Traceback (most recent call last):
+    ...
+    mmdial_data.errors.ValidationError: dialogue s/train/2: every turn is empty (no text, no image)
+    """
+    turns = d.turns
+    if all(t.images or (t.text and not t.text.isspace()) for t in turns):  # the common case: nothing to do
+        return 0
+    kept, dropped = [], []
+    for t in turns:
+        if t.images or t.text.strip():
+            kept.append(t)
+            continue
+        row = t.to_dict()
+        row["annotations"]["extra"] = t.annotations.extra
+        dropped.append(row)
+    if not kept:
+        raise ValidationError("every turn is empty (no text, no image)", path=path, record=f"dialogue {d.dialogue_id}")
+    for i, t in enumerate(kept):
+        t.turn_index = i
+    d.turns = kept
+    d.meta = {**d.meta, EMPTY_TURNS: [*d.meta.get(EMPTY_TURNS, []), *dropped]}
+    return len(dropped)
+
+
 def validate_dialogue(d: Dialogue, *, path: str | None = None) -> None:
     """Raise :class:`ValidationError` if ``d`` breaks a rule of the unified schema.
 

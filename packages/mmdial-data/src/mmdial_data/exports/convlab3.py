@@ -11,12 +11,13 @@ Where each field goes (the inverse of :mod:`mmdial_data.readers.convlab3`):
 
 - dataset: ``dataset=``, else a ``convlab3`` dialogue's ``meta["dataset"]``, else the dialogue's ``source``;
   ``dialogue_id`` ``<dataset>-<split>-<n>`` (kept from a ``convlab3`` dialogue whose id has that form; others are
-  numbered from 0 per split, after the kept ones); ``data_split`` = the split (as it is: ``dev`` stays ``dev``);
-  ``original_id`` (meta's, else the unified id without ``<source>/<split>/``), ``domains``, ``goal`` and every
-  other ``meta`` entry as a dialogue attribute of its own name. ``domains`` is meta's (plus any domain the acts
-  use), else the domains of the acts, state and goal in order of first use; ``goal`` is meta's when it has
-  ConvLab-3's shape, else ``{"description": "", "inform": {}, "request": {}}``. ``meta["turns_without_text"]``
-  (ConvLab-3 turns with an empty utterance) goes back into the turns at their ``utt_idx``.
+  numbered from 0 per split, after the kept ones); ``data_split`` = the split (a canonical name of
+  :mod:`mmdial_data.splits`, which ConvLab-3's ``train``/``validation``/``test`` are); ``original_id`` (meta's, else
+  the unified id without ``<source>/<split>/``), ``domains``, ``goal`` and every other ``meta`` entry as a dialogue
+  attribute of its own name. ``domains`` is meta's (plus any domain the acts use), else the domains of the acts, state
+  and goal in order of first use; ``goal`` is meta's when it has ConvLab-3's shape, else ``{"description": "",
+  "inform": {}, "request": {}}``. ``meta["turns_without_text"]`` (ConvLab-3 turns with an empty utterance) goes back
+  into the turns at their ``utt_idx``.
 - turns: roles ``user``/``system`` as speaker; other roles by first appearance, alternately ``user``, ``system``;
   consecutive turns of one speaker (ConvLab-3 requires turns to alternate) are merged into one, their texts joined
   by a space (spans shifted), acts concatenated, the last one's state, and the parts whole in ``mmdial.turns``.

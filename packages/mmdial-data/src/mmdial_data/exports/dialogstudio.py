@@ -15,6 +15,9 @@ Where each field goes (the inverse of :mod:`mmdial_data.readers.dialogstudio`):
   utterance, ``dialog history`` where it was not the rebuilt one); ``state`` and ``intent`` from ``dst
   accumulated`` and ``intent``. ``meta["log entries without text"]`` go after the other entries (the reader does
   not keep where they were).
+- splits: a key holds the dialogue's split, a canonical name of :mod:`mmdial_data.splits`
+  (``<DATASET>--validation--<n>``), except that a ``dialogstudio`` dialogue's own key keeps the name it was read
+  with (``MULTIWOZ2_2--val--1``, the reader's ``meta["source_split"]``).
 - any other dialogue: dataset ``dataset=`` or the source, key ``<dataset>--<split>--<n>`` (``n`` from 1 per split),
   ``original dialog id`` the unified id without ``<source>/<split>/``, ``dialog index`` ``n``, ``original dialog
   info`` the whole ``meta``; knowledge fields empty, ``prompt`` ``[]``. Roles ``user``/``system`` as they are,
@@ -37,7 +40,7 @@ text (an image turn) is an empty utterance, which the reader leaves out (its con
 Example:
     >>> import tempfile, pathlib
     >>> from mmdial_data import Annotations, Dialogue, Turn, read_source
-    >>> d = Dialogue("mine/val/7", "mine", "val", [
+    >>> d = Dialogue("mine/validation/7", "mine", "validation", [
     ...     Turn(0, "u", "user", "a cheap hotel", annotations=Annotations(state={"hotel-price": ["cheap"]})),
     ...     Turn(1, "s", "system", "which area?")])
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "ds"
@@ -45,7 +48,7 @@ Example:
     {'mine': 1}
     >>> back = next(read_source("dialogstudio", out))
     >>> back.dialogue_id, back.turns[0].annotations.state, back.meta["mmdial"]["dialogue_id"]
-    ('dialogstudio/val/mine/1', {'hotel-price': ['cheap']}, 'mine/val/7')
+    ('dialogstudio/validation/mine/1', {'hotel-price': ['cheap']}, 'mine/validation/7')
 """
 
 from __future__ import annotations
@@ -59,7 +62,9 @@ from typing import Any
 
 from mmdial_data.exports._carry import CARRY_KEY, dialogue_loss, iter_dialogues, meta_loss, original_id, turn_loss
 from mmdial_data.readers import dialogstudio as reader
+from mmdial_data.readers._unify import SOURCE_SPLIT
 from mmdial_data.schema import Dialogue, Turn
+from mmdial_data.splits import is_canonical_split
 
 FILE_NAME = "converted_examples.json"
 USER, SYSTEM, HISTORY = reader.USER, reader.SYSTEM, reader.HISTORY
@@ -110,6 +115,13 @@ def export_dialogstudio(
             folder.mkdir()
             (folder / FILE_NAME).write_text(json.dumps(converted, ensure_ascii=False, indent=2), encoding="utf-8")
     return {name: len(items) for name, items in groups.items()}
+
+
+def _written_split(d: Dialogue, written: str) -> bool:
+    """Whether a key's split ``written`` names ``d``'s split: the same name, or (a ``dialogstudio`` dialogue read
+    from a key such as ``MULTIWOZ2_2--val--1``) the source's own name the reader kept in ``meta["source_split"]``,
+    so such a key is written back as it was."""
+    return written == d.split or (_native(d) and d.meta.get(SOURCE_SPLIT) == written)
 
 
 def _check_name(name: str, what: str, pattern: re.Pattern[str]) -> None:
@@ -229,7 +241,7 @@ def _dialogue_dict(d: Dialogue) -> dict[str, Any]:
             entry[HISTORY] = reader.dialog_history(log, i)
     raw: dict[str, Any]
     if native:
-        raw = {k: v for k, v in d.meta.items() if k not in ("dataset", "key", "log entries without text")}
+        raw = {k: v for k, v in d.meta.items() if k not in ("dataset", "key", "log entries without text", SOURCE_SPLIT)}
     else:
         raw = {
             "original dialog id": original_id(d),
@@ -274,7 +286,7 @@ def _keyed(name: str, items: list[tuple[Dialogue, dict[str, Any]]]) -> dict[str,
     for i, (d, _) in enumerate(items):
         own = d.meta.get("key") if _native(d) else None
         m = reader._KEY.match(own) if isinstance(own, str) else None
-        if m and m["dataset"] == name and m["split"] == d.split and own not in keys.values():
+        if m and m["dataset"] == name and _written_split(d, m["split"]) and own not in keys.values():
             keys[i] = str(own)
             if m["n"].isdigit():
                 top[d.split] = max(top.get(d.split, 0), int(m["n"]))
@@ -289,6 +301,8 @@ def _keyed(name: str, items: list[tuple[Dialogue, dict[str, Any]]]) -> dict[str,
         assert m is not None
         got_id = f"{reader.SOURCE}/{d.split}/{m['dataset']}/{m['n']}"
         view = {"dataset": m["dataset"], "key": keys[i], **{k: v for k, v in raw.items() if k != "log"}}
+        if not is_canonical_split(m["split"]):  # what the reader keeps of a key's own split name (``val``)
+            view[SOURCE_SPLIT] = m["split"]
         untexted = [e for e in raw["log"] if not (str(e.get(USER, "")).strip() or str(e.get(SYSTEM, "")).strip())]
         if untexted:
             view["log entries without text"] = untexted

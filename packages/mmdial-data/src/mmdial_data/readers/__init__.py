@@ -298,10 +298,15 @@ def read_source(
 ) -> Iterator[Dialogue]:
     """Read dialogues from ``paths`` with the reader ``name``, lazily.
 
+    Every reader's dialogues come out under the same rules (:mod:`mmdial_data.readers._unify`): canonical split
+    names (:mod:`mmdial_data.splits`; the source's name in ``meta["source_split"]``) and no empty turn
+    (:func:`mmdial_data.validate.drop_empty_turns`).
+
     Args:
         name: A registered reader.
         paths: One path or several (files or directories, as the reader accepts).
-        split: Override the split the reader infers from file names.
+        split: Override the split the reader infers from file names (a name of :mod:`mmdial_data.splits`; an
+            alias such as ``dev`` is taken as its canonical name).
         on_error: ``"raise"`` (default) or ``"skip"``, or an :class:`ErrorPolicy` to collect skips in.
         options: Keyword arguments for readers that take them (``folder``: ``columns``, ``meta_columns``,
             ``source``).
@@ -324,17 +329,20 @@ def _read(
     on_error: OnError | ErrorPolicy,
     options: dict[str, Any] | None,
 ) -> Iterator[Any]:
+    from mmdial_data.readers._unify import unified
+    from mmdial_data.splits import canonical_split
+
     policy = on_error if isinstance(on_error, ErrorPolicy) else ErrorPolicy(on_error)
+    if split is not None:
+        split = canonical_split(split, record="split")
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     for path in paths:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or directory (reader {name!r})")
-        if options:
-            yield from reader(path, split=split, policy=policy, **options)
-        else:
-            yield from reader(path, split=split, policy=policy)
+        kwargs = {"split": split, "policy": policy, **(options or {})}
+        yield from unified(reader(path, **kwargs), name, path, policy)
 
 
 def read_source_batches(

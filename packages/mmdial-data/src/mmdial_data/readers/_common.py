@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmdial_data.errors import SourceFormatError
+from mmdial_data.splits import FILE_NAME_TOKENS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -20,14 +21,15 @@ if TYPE_CHECKING:
     from mmdial_data.errors import ErrorPolicy
     from mmdial_data.schema import Dialogue
 
-#: Split names as they appear in file and folder names of public releases.
-KNOWN_SPLITS = ("train", "valid", "validation", "dev", "val", "test")
+#: Split names as they appear in file and folder names of public releases (:data:`mmdial_data.splits.FILE_NAME_TOKENS`).
+KNOWN_SPLITS = FILE_NAME_TOKENS
 
 
 def infer_split(path: Path, default: str = "train") -> str:
     """Guess the split from a file name token or a folder named exactly like a split.
 
-    Only the file name and its own folder are looked at, so unrelated folders higher up do not count.
+    Only the file name and its own folder are looked at, so unrelated folders higher up do not count. The name is
+    the release's (``dev``, ``val`` ...): ``read_source`` maps it to the canonical one (:mod:`mmdial_data.splits`).
 
     >>> infer_split(Path("data/train/dialogues_001.json"))
     'train'

@@ -24,8 +24,9 @@ folder up), ``kb_actions``: the action sequence the agent guidelines prescribe f
 :func:`read_abcd_ontology` returns ``ontology.json`` (intents: flows and subflows; actions by kind; values) and
 ``kb.json`` as they are.
 
-Splits: the release's ``train``/``dev``/``test`` (``dev`` kept as ``dev``); a list file is ``full`` unless its name
-names a split. Dialogue ids: ``abcd/<split>/<convo_id>``.
+Splits: the release's ``train``/``dev``/``test`` (``dev`` becomes ``validation``: ``read_source`` gives the
+canonical name of :mod:`mmdial_data.splits`, the release's in ``meta["source_split"]``); a list file is ``full``
+unless its name names a split. Dialogue ids: ``abcd/<split>/<convo_id>``.
 
 Licence: MIT (asappresearch/abcd LICENSE). Cite Chen, Chen, Yang, Lin and Yu 2021, "Action-Based Conversations
 Dataset: A Corpus for Building More In-Depth Task-Oriented Dialogue Systems", NAACL.
@@ -193,7 +194,7 @@ def _dialogue(raw: Any, split: str, kb: Any, file: Path, record: str) -> Dialogu
         )
         speaker, text = pair
         expect(speaker in ROLES, f"unknown speaker {speaker!r} (customer, agent, action)", path=file, record=where)
-        expect(bool(text.strip()), "empty text", path=file, record=where)
+        expect(isinstance(text, str), "text is not a string", path=file, record=where)
         entry = delexed[i] if delexed is not None else None
         annotations = _annotations(entry, speaker, i, file, where) if entry is not None else Annotations()
         turns.append(Turn(i, speaker, ROLES[speaker], text, annotations=annotations))

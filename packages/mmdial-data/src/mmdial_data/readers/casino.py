@@ -20,9 +20,9 @@ A dialogue is ``{"dialogue_id", "chat_logs": [{"text", "task_data", "id"}, ...],
 - ``meta``: ``dialogue_id``, ``participant_info`` (priorities, reasons, outcomes, demographics, personality, all
   verbatim), ``annotated`` (whether the dialogue has strategy annotations) and any other top-level field.
 
-Splits: ``casino_train``/``casino_valid``/``casino_test`` -> ``train``/``valid``/``test`` (the release's names,
-kept as the ``sgd`` reader keeps ``dev``); ``casino.json`` -> ``full``. Dialogue ids:
-``casino/<split>/<dialogue_id>``.
+Splits: ``casino_train``/``casino_valid``/``casino_test`` -> ``train``/``validation``/``test`` (``read_source``
+gives the canonical name of :mod:`mmdial_data.splits`; ``valid`` is kept in ``meta["source_split"]``);
+``casino.json`` -> ``full``. Dialogue ids: ``casino/<split>/<dialogue_id>``.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def _dialogue(raw: Any, split: str, file: Path, record: str) -> Dialogue:
     for i, t in enumerate(logs):
         where = f"{record}, message {i}"
         expect(isinstance(t, dict), "message is not an object", path=file, record=where)
-        expect(isinstance(t.get("text"), str) and bool(t["text"].strip()), "no text", path=file, record=where)
+        expect(isinstance(t.get("text"), str), "no text", path=file, record=where)
         expect(isinstance(t.get("id"), str) and bool(t["id"]), "no agent 'id'", path=file, record=where)
         expect(isinstance(t.get("task_data", {}), dict), "'task_data' is not an object", path=file, record=where)
     participants = raw.get("participant_info", {})

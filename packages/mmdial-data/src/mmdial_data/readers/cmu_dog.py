@@ -21,8 +21,9 @@ its ``introduction`` and its other fields in ``extra``, the other sections' text
 conversation field but ``history`` under its own name, ``wiki_document`` (the WikiData file name) and any other
 field of the document under ``wiki_document_fields``.
 
-Splits: ``train``, ``valid``, ``test`` from the folder, as the release names them (``full`` when none). Ids:
-``cmu_dog/<split>/<file name without .json>``.
+Splits: ``train``, ``valid``, ``test`` from the folder (``valid`` becomes ``validation``: ``read_source`` gives the
+canonical name of :mod:`mmdial_data.splits`; ``full`` when none). Ids: ``cmu_dog/<split>/<file name without
+.json>``.
 
 Licence: not stated (festvox/datasets-CMU_DoG has no licence file; the documents are from Wikipedia, CC BY-SA).
 Cite Zhou, Prabhumoye and Black 2018, "A Dataset for Document Grounded Conversations", EMNLP 2018.

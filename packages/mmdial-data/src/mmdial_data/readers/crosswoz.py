@@ -19,8 +19,8 @@ Mapping of ``messages`` (one :class:`Turn` each):
 ``meta``: ``original_id`` (the task id) and every other top-level field under its own key (``sys-usr``, ``goal``,
 ``final_goal``, ``task description``, ``type``).
 
-Splits: from the file name (``train``, ``val``, ``test``; ``val`` stays ``val`` as the ``multiwoz`` reader keeps
-it). Dialogue ids: ``crosswoz/<split>/<task id>``.
+Splits: from the file name (``train``, ``val``, ``test``; ``val`` becomes ``validation``: ``read_source`` gives the
+canonical name of :mod:`mmdial_data.splits`). Dialogue ids: ``crosswoz/<split>/<task id>``.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ the agent called ``YOU``; ``<partner_input>`` the same for ``THEM``. Mapping:
   ``<disagree>`` or ``<no_agreement>``), ``selection`` (``{"you": [n0, n1, n2], "them": [...]}``, the items each
   side takes, when the output is a deal) and ``line`` (the 1-based line number).
 
-Splits: the file name (``train``, ``val``, ``test``), kept as the release names them (``val`` stays ``val``, as
-the ``multiwoz`` reader keeps it); dialogue ids ``dealornodeal/<split>/<line number>``.
+Splits: the file name (``train``, ``val``, ``test``; ``val`` becomes ``validation``: ``read_source`` gives the
+canonical name of :mod:`mmdial_data.splits`); dialogue ids ``dealornodeal/<split>/<line number>``.
 """
 
 from __future__ import annotations

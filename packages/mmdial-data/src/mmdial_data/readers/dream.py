@@ -16,8 +16,9 @@ the question, ``choice`` as the options, the answer as the index of the option e
 be equal; None when the item has no answer), ``after_turn`` None (the questions are about the whole dialogue); any
 other field of a question in its ``extra``.
 
-Splits: ``train``, ``dev``, ``test`` from the file name as the release names them (``dev`` stays ``dev``; ``full``
-when the name says none). Ids: ``dream/<split>/<id>`` (``dream/train/5-510``).
+Splits: ``train``, ``dev``, ``test`` from the file name (``dev`` becomes ``validation``: ``read_source`` gives the
+canonical name of :mod:`mmdial_data.splits`; ``full`` when the name says none). Ids: ``dream/<split>/<id>``
+(``dream/train/5-510``).
 
 Licence: for non-commercial research only (nlpdata/dream license.txt). Cite Sun, Yu, Chen, Yu, Choi and Cardie
 2019, "DREAM: A Challenge Data Set and Models for Dialogue-Based Reading Comprehension", TACL 7.

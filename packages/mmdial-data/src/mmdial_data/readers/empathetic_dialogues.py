@@ -132,8 +132,6 @@ def _dialogue(conv: _Conv, split: str, file: Path) -> Dialogue:
                 f"conversation {conv.conv_id}: context/prompt differ between rows", path=file, record=record
             )
         text = unescape(f[5])
-        if not text:
-            raise SourceFormatError(f"conversation {conv.conv_id}: empty utterance", path=file, record=record)
         is_speaker = f[4] == first_speaker
         extra: dict[str, Any] = {"utterance_idx": idx, "selfeval": unescape(f[6]), "tags": f[7], "line": lineno}
         turns.append(

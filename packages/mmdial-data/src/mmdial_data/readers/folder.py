@@ -223,8 +223,6 @@ def _dialogue(
                 ),
             )
         )
-        if not turns[-1].text and not images:
-            raise SourceFormatError(f"dialogue {did}: turn {i} has no text and no image", path=file, record=where)
     split = split_override or str(first.get(mapping["split"]) or default_split)
     meta["line"] = first_line
     return Dialogue(f"{source}/{split}/{did}", source, split, turns, meta)

@@ -16,8 +16,9 @@ rows, ``null`` where the driver had no table), and any other scenario or dialogu
 ``source_fields``. The release's global ``kvret_entities.json`` (entity lists per slot) is not a dialogue file
 and is refused as one.
 
-Splits: the file name's split word as the release names it (``train``, ``dev``, ``test``), as the ``sgd``
-reader keeps ``dev``; a file naming none is ``train``. Dialogue ids are ``kvret/<split>/<uuid>``.
+Splits: the file name's split word (``train``, ``dev``, ``test``; ``dev`` becomes ``validation``: ``read_source``
+gives the canonical name of :mod:`mmdial_data.splits`); a file naming none is ``train``. Dialogue ids are
+``kvret/<split>/<uuid>``.
 
 Licence: not stated for the data (the KVRET release by Stanford NLP; the samples come from HLTCHKUST/Mem2Seq,
 whose LICENSE covers its code only). Cite Eric et al., "Key-Value Retrieval Networks for Task-Oriented
@@ -125,7 +126,6 @@ def _dialogue(raw: Any, split: str, file: Path, record: str) -> Dialogue:
         expect(
             isinstance(data, dict) and isinstance(data.get("utterance"), str), "no utterance", path=file, record=where
         )
-        expect(bool(data["utterance"].strip()), "empty utterance", path=file, record=where)
         turns.append(Turn(i, t["turn"], _ROLES[t["turn"]], data["utterance"], annotations=_annotations(t, file, where)))
     task = scenario.get("task")
     meta: dict[str, Any] = {"uuid": scenario["uuid"], "task": task}

@@ -96,7 +96,6 @@ def _dialogue(raw: dict[str, Any], split: str, file: Path, record: str) -> Dialo
                     )
             elif "blip_caption" in t:
                 extra["blip_caption"] = t["blip_caption"]
-            expect(bool(t["text"].strip()) or bool(images), "empty text and no image", path=file, record=where)
             turns.append(Turn(len(turns), speaker, names[speaker], t["text"], images, Annotations(extra=extra)))
     expect(bool(turns), "conversation has no session turns", path=file, record=record)
     meta: dict[str, Any] = {

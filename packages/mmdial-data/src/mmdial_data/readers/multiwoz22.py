@@ -21,9 +21,9 @@ Per turn (``speaker`` ``USER``/``SYSTEM`` -> role ``user``/``system``):
 ``meta``: ``original_id`` (``"SNG0001.json"``), ``services``, the ``schema`` of those services, and any other
 top-level field under ``source_fields`` (DialogStudio adds ``filename``).
 
-Splits: the release's folder names are kept as they are (``train``, ``dev``, ``test``), as the ``sgd`` reader
-does; a file in no split folder whose name names none (``original_examples.json``) is ``train``. Dialogue ids
-are ``multiwoz22/<split>/<id without .json>``.
+Splits: the release's folder names (``train``, ``dev``, ``test``; ``dev`` becomes ``validation``: ``read_source``
+gives the canonical name of :mod:`mmdial_data.splits`); a file in no split folder whose name names none
+(``original_examples.json``) is ``train``. Dialogue ids are ``multiwoz22/<split>/<id without .json>``.
 
 Licence: MIT (budzianowski/multiwoz). Cite Zang et al., "MultiWOZ 2.2: A Dialogue Dataset with Additional
 Annotation Corrections and State Tracking Baselines", NLP4ConvAI 2020.
@@ -176,12 +176,7 @@ def _dialogue(
     for i, t in enumerate(raw["turns"]):
         speaker = t["speaker"]
         expect(speaker in _ROLES, f"turn {i}: unknown speaker {speaker!r}", path=file, record=record)
-        expect(
-            isinstance(t["utterance"], str) and bool(t["utterance"].strip()),
-            f"turn {i}: empty utterance",
-            path=file,
-            record=record,
-        )
+        expect(isinstance(t["utterance"], str), f"turn {i}: utterance is not a string", path=file, record=record)
         turn_acts = dialogue_acts.get(str(t.get("turn_id", i)))
         annotations = _annotations(t, turn_acts, file, f"{record}, turn {i}")
         turns.append(Turn(i, speaker, _ROLES[speaker], t["utterance"], annotations=annotations))

@@ -16,8 +16,9 @@ task is the next response), the options verbatim (tags included), answer the let
 without ``answers``), ``after_turn`` the last turn. ``meta["variant"]``: ``mutual`` or ``mutual_plus`` (from the
 folder name, else from the tag style); any other field of the file goes to ``meta`` under its own name.
 
-Splits: ``train``, ``dev``, ``test`` as the release names them (from the folder or file name; ``dev`` stays
-``dev``; ``full`` when neither says). Ids: ``mutual/<split>/<variant>/<id>`` (the two variants share ids).
+Splits: ``train``, ``dev``, ``test`` (from the folder or file name; ``dev`` becomes ``validation``: ``read_source``
+gives the canonical name of :mod:`mmdial_data.splits`; ``full`` when neither says). Ids:
+``mutual/<split>/<variant>/<id>`` (the two variants share ids).
 
 Licence: not stated (Nealcly/MuTual has no licence file; the README asks to cite the paper). Cite Cui, Wu, Liu,
 Zhang and Zhou 2020, "MuTual: A Dataset for Multi-Turn Dialogue Reasoning", ACL 2020.

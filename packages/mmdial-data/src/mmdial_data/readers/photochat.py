@@ -1,12 +1,13 @@
 """PhotoChat reader (Zang et al., 2021; ``train/``, ``dev/``, ``test/`` folders of ``*_NN.json``).
 
 Each file is a JSON list of ``{"dialogue": [turns], "dialogue_id", "photo_description", "photo_url"}`` (newer
-versions add ``photo_id``); a turn is ``{"message", "share_photo", "user_id"}``. The ``share_photo`` turn
-becomes an image turn: its text is the message (``""`` in the release) and it carries an :class:`ImageRef`
-(level ``turn``, ``source="photochat"``, ``uri`` the photo URL, ``caption`` the photo description,
-``image_id`` the ``photo_id`` or the URL's file stem), with ``extra["share_photo"] = True``. Users 0 and 1
-are roles ``speaker_a``/``speaker_b``. The photo fields and the original id go to ``meta``. The split comes
-from the folder (``dev`` is kept as ``dev``); ids are ``photochat/<split>/<file stem>/<dialogue_id>``.
+versions add ``photo_id``); a turn is ``{"message", "share_photo", "user_id"}``. The ``share_photo`` turn becomes an
+image turn: its text is the message (``""`` in the release) and it carries an :class:`ImageRef` (level ``turn``,
+``source="photochat"``, ``uri`` the photo URL, ``caption`` the photo description, ``image_id`` the ``photo_id`` or
+the URL's file stem), with ``extra["share_photo"] = True``. Users 0 and 1 are roles ``speaker_a``/``speaker_b``. The
+photo fields and the original id go to ``meta``. The split comes from the folder (``dev`` becomes ``validation``:
+``read_source`` gives the canonical names of :mod:`mmdial_data.splits`); ids are ``photochat/<split>/<file
+stem>/<dialogue_id>``.
 """
 
 from __future__ import annotations
@@ -339,8 +340,6 @@ def _dialogue(raw: dict[str, Any], split: str, file: Path, index: int) -> Dialog
             if image_id is None:
                 image_id = _image_id(raw)
             images.append(ImageRef(image_id, raw["photo_url"], SOURCE, caption=raw["photo_description"], level="turn"))
-        elif not message.strip():
-            fail("empty message on a turn that shares no photo", i)
         turns.append(Turn(i, str(user), _ROLES[user], message, images, Annotations(extra=extra)))
     if shares < 1:
         fail("no turn has share_photo: true")

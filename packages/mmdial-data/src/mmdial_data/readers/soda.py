@@ -16,10 +16,10 @@ A record is ``{"head", "relation", "tail", "literal", "narrative", "dialogue": [
   PersonX/Y/Z names, ``original_index``, the commonsense-validation answers, anything else) -> ``meta`` under its
   own key; ``meta["index"]`` is the record's 0-based position in its file.
 
-Splits: the record's ``split`` field (SODA's ``train``/``valid``/``test``, kept as they are: ``valid`` is not
-renamed, as the ``sgd`` reader keeps ``dev``), else a split token of the file name, else ``train``; the ``split``
-argument overrides both. Dialogue ids: ``soda/<split>/<original_index>`` (the record's position in the file when it
-has no ``original_index``).
+Splits: the record's ``split`` field (SODA's ``train``/``valid``/``test``; ``valid`` becomes ``validation``:
+``read_source`` gives the canonical name of :mod:`mmdial_data.splits`), else a split token of the file name, else
+``train``; the ``split`` argument overrides both. Dialogue ids: ``soda/<split>/<original_index>`` (the record's
+position in the file when it has no ``original_index``).
 """
 
 from __future__ import annotations

@@ -19,11 +19,11 @@ field. The segment labels are not mapped onto dialogue acts or state: their name
 release: ``TM-1-2019``, ``Taskmaster2``...), ``instruction_id``, ``vertical``, ``scenario``, ``instructions``
 where present, and any other field under ``source_fields`` (DialogStudio adds ``filename``).
 
-Splits: only TM-1 ships conversation-id lists (``train-dev-test/{train,dev,test}.csv``, looked up beside the
-file and one folder up): a listed conversation takes that list's name (``dev`` kept as ``dev``, as the ``sgd``
-reader does); every other conversation, and every conversation of TM-2, TM-3 (whose ``splits/`` hold
-context/response rows, not dialogues) and TM-4, is ``full``, the name the ``multiwoz`` and ``camrest676``
-readers give an unsplit release. Dialogue ids are ``taskmaster/<split>/<conversation_id>``.
+Splits: only TM-1 ships conversation-id lists (``train-dev-test/{train,dev,test}.csv``, looked up beside the file
+and one folder up): a listed conversation takes that list's name (``dev`` becomes ``validation``: ``read_source``
+gives the canonical name of :mod:`mmdial_data.splits`); every other conversation, and every conversation of TM-2,
+TM-3 (whose ``splits/`` hold context/response rows, not dialogues) and TM-4, is ``full``, the name the ``multiwoz``
+and ``camrest676`` readers give an unsplit release. Dialogue ids are ``taskmaster/<split>/<conversation_id>``.
 
 Licence: CC BY 4.0 (all four releases, google-research-datasets/Taskmaster). Cite Byrne et al., "Taskmaster-1:
 Toward a Realistic and Diverse Dialog Dataset", EMNLP-IJCNLP 2019 (TM-2/TM-3/TM-4: the Taskmaster repository).

@@ -27,8 +27,9 @@ pre-build; the lead section's id in pre-build). Built article sections are docum
 (``post-build`` or ``pre-build``) and the reading set's fields that differ from the conversation's, under
 ``reading_set_fields``.
 
-Splits: the file names, kept (``valid_freq`` stays ``valid_freq``; another name: the split token in it, else
-``full``). Ids: ``topicalchat/<split>/<conversation id>``.
+Splits: the file names (``valid_freq`` becomes ``validation_freq``, ``test_rare`` stays: ``read_source`` gives the
+canonical name of :mod:`mmdial_data.splits`; another name: the split token in it, else ``full``). Ids:
+``topicalchat/<split>/<conversation id>``.
 
 Licence: CDLA-Sharing-1.0 (alexa/Topical-Chat DATALICENSE); the built reading sets carry Wikipedia, Reddit and
 Washington Post text under their own terms. Cite Gopalakrishnan et al. 2019, "Topical-Chat: Towards

@@ -26,10 +26,11 @@ else ``"woz2.0"``), ``language`` (the ``_en``/``_de``/``_it`` file suffix, ``en`
 ``ontology`` when one is found (``ontology_en.json`` beside the file, or ``ontologies/ontology_*_<lang>.json``
 of the neural-belief-tracker checkout), and any other top-level field under ``source_fields``.
 
-Splits: the file name's split word is kept as the release names it: ``train``, ``validate``, ``test`` (the
-``sgd``/``multiwoz`` readers likewise keep ``dev``/``val``); a file that names none is ``train``. Dialogue ids
-are ``woz2/<split>/<dialogue_idx>`` for English WOZ 2.0, with the corpus and a non-English language as an extra
-part otherwise (``woz2/test/dstc2_clean/12``, ``woz2/train/de/3``), so the corpora and languages can be mixed.
+Splits: the file name's split word: ``train``, ``validate``, ``test`` (``validate`` becomes ``validation``:
+``read_source`` gives the canonical name of :mod:`mmdial_data.splits`); a file that names none is ``train``.
+Dialogue ids are ``woz2/<split>/<dialogue_idx>`` for English WOZ 2.0, with the corpus and a non-English language as
+an extra part otherwise (``woz2/test/dstc2_clean/12``, ``woz2/train/de/3``), so the corpora and languages can be
+mixed.
 
 Licence: WOZ 2.0 as released in nmrksic/neural-belief-tracker, Apache-2.0; DSTC2-clean as shipped by
 DialogStudio, GPL-3.0 (DialogStudio's LICENSE.txt for that folder). Cite Mrkšić et al., "Neural Belief Tracker:
@@ -51,7 +52,8 @@ from mmdial_data.schema import Annotations, Dialogue, DialogueAct, Turn
 SOURCE = "woz2"
 LICENSE = "Apache-2.0 (WOZ 2.0); GPL-3.0 (DSTC2-clean, DialogStudio)"
 CITATION = "Mrkšić et al., Neural Belief Tracker: Data-Driven Dialogue State Tracking, ACL 2017"
-#: Split words of the release's file names (``woz_validate_en.json``), kept as they are.
+#: Split words of the release's file names (``woz_validate_en.json``), as they are spelt there (``read_source`` gives
+#: the canonical name, ``validation``, and keeps this one in ``meta["source_split"]``).
 SPLIT_WORDS = ("train", "validate", "valid", "validation", "dev", "val", "test")
 _LANG = re.compile(r"_([a-z]{2})$")
 _EXCHANGE_TEXT = ("system_transcript", "transcript")
