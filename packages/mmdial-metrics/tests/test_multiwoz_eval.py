@@ -199,6 +199,10 @@ def test_load_mwz22_folder(mwz22_dialogues, tmp_path):
     (tmp_path / "test" / "dialogues_001.json").write_text(json.dumps(mwz22_dialogues), encoding="utf-8")
     dialogues, acts = load_mwz22(tmp_path)
     assert [d["dialogue_id"] for d in dialogues] == [d["dialogue_id"] for d in mwz22_dialogues] and acts == {}
+    (tmp_path / "dialog_acts.json").write_text(json.dumps(cases_module.synthetic_dialog_acts(mwz22_dialogues)))
+    ev = MultiWozEvaluator.from_files(mwz22=tmp_path)
+    assert _sha(ev.references["mwz22"]) == GOLDEN22["references_sha256"]
+    assert _sha(ev.gold_states) == GOLDEN22["states_sha256"]
     with pytest.raises(ValueError, match=r"no MultiWOZ 2\.2"):
         load_mwz22(tmp_path / "test" / "missing")
 
