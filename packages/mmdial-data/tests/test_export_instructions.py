@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -60,3 +61,18 @@ def test_unknown_task_and_bad_usage(capsys: pytest.CaptureFixture[str], tmp_path
     assert main(["export", "instructions", str(tmp_path), "--data", str(tmp_path / "nope.parquet")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["export"]) == 2
+
+
+def test_source_bound_tasks_follow_their_templates_sources_list() -> None:
+    photochat = list(read_source("photochat", demo_dir() / "photochat"))
+    assert load_templates()["tasks"]["photo_sharing_intent"]["sources"] == ["photochat"]
+    own = list(instruction_records(photochat, ["photo_sharing_intent"]))
+    # one "no" per turn before the first photo and one "yes" at it, in each dialogue that shares a photo
+    first = [next(i for i, t in enumerate(d.turns) if t.images) for d in photochat if any(t.images for t in d.turns)]
+    assert Counter(r["output"] for r in own) == {"yes": len(first), "no": sum(f - 1 for f in first)}
+    # the same dialogues under another source name: the task does not apply, whatever their images
+    renamed = [dataclasses.replace(d, source="mine") for d in photochat]
+    assert list(instruction_records(renamed, ["photo_sharing_intent"])) == []
+    assert len(list(instruction_records(renamed, ["response_generation"]))) == len(
+        list(instruction_records(photochat, ["response_generation"]))
+    )

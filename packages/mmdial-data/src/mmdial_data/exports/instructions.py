@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from mmdial_data.exports import iter_input
+from mmdial_data.names import did_you_mean
 from mmdial_data.recipe import stable_fraction
 from mmdial_data.schema import Dialogue, Turn, dump_json
 
@@ -86,8 +87,18 @@ def _acts(t: Turn) -> str:
     return "; ".join(out)
 
 
+def applies(task: Mapping[str, Any], source: str) -> bool:
+    """Whether a task's template applies to dialogues of ``source``: its ``sources`` list, when it has one.
+
+    >>> applies({"sources": ["visdial"]}, "visdial"), applies({"sources": ["visdial"]}, "sgd"), applies({}, "sgd")
+    (True, False, True)
+    """
+    sources = task.get("sources")
+    return sources is None or source in sources
+
+
 def _examples(d: Dialogue, tasks: set[str]) -> Iterator[tuple[str, int, str, str, list[str]]]:
-    """(task, turn index, input, output, images) of one dialogue."""
+    """(task, turn index, input, output, images) of one dialogue; ``tasks`` are those that apply to its source."""
     personas = d.meta.get("personas") if isinstance(d.meta.get("personas"), dict) else None
     first_photo = next((i for i, t in enumerate(d.turns) if t.images), None)
     for i, t in enumerate(d.turns):
@@ -112,14 +123,9 @@ def _examples(d: Dialogue, tasks: set[str]) -> Iterator[tuple[str, int, str, str
             yield "dialogue_act_classification", i, with_turn, _acts(t), []
         if "emotion_detection" in tasks and ann.emotion:
             yield "emotion_detection", i, with_turn, ann.emotion, []
-        if (
-            "photo_sharing_intent" in tasks
-            and d.source == "photochat"
-            and first_photo is not None
-            and 0 < i <= first_photo
-        ):
+        if "photo_sharing_intent" in tasks and first_photo is not None and 0 < i <= first_photo:
             yield "photo_sharing_intent", i, history, "yes" if i == first_photo else "no", []
-        if "image_grounded_qa" in tasks and d.source == "visdial" and t.role == "answerer" and i >= 2:
+        if "image_grounded_qa" in tasks and t.role == "answerer" and i >= 2:
             caption = d.turns[0].text
             yield (
                 "image_grounded_qa",
@@ -147,14 +153,10 @@ def instruction_records(
     wanted = set(templates) if tasks is None else set(tasks)
     unknown = wanted - set(templates)
     if unknown:
-        import difflib
-
         name = sorted(unknown)[0]
-        close = difflib.get_close_matches(name, list(templates), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(templates)}"
-        raise KeyError(f"unknown instruction task {name!r}{hint}")
+        raise KeyError(f"unknown instruction task {name!r}{did_you_mean(name, templates, list_known=True)}")
     for d in dialogues:
-        for task, turn, inp, out, images in _examples(d, wanted):
+        for task, turn, inp, out, images in _examples(d, {t for t in wanted if applies(templates[t], d.source)}):
             options = templates[task]["instructions"]
             k = int(stable_fraction(f"{task}/{d.dialogue_id}/{turn}", seed) * len(options))
             yield {
