@@ -235,3 +235,25 @@ def test_from_files_limits_to_the_predicted_dialogues(cases, val_json):
     assert sorted(ev.goals) == sorted(ev.references["mwz21"]) == sorted(some)
     full = MultiWozEvaluator.from_files(data=val_json)
     assert ev.evaluate(some) == full.evaluate(some)
+
+
+@pytest.mark.parametrize(
+    ("turn", "message"),
+    [
+        ({"response": 3}, "a response must be a string"),
+        ({"response": "hi", "state": {"hotel": {"area": ["east"]}}}, "'state' must be"),
+        ({"response": "hi", "state": ["hotel"]}, "'state' must be"),
+        ({"response": "hi", "active_domains": "hotel"}, "'active_domains' must be"),
+        ({"text": "hi"}, "each a dict with a 'response'"),
+    ],
+)
+def test_bad_turns_are_value_errors(turn, message):
+    with pytest.raises(ValueError, match=message):
+        MultiWozEvaluator().evaluate({"sng0073": [turn]}, bleu=False, success=False, richness=True)
+
+
+def test_duplicate_ids_and_non_object_input_are_value_errors():
+    with pytest.raises(ValueError, match="appears twice"):
+        MultiWozEvaluator().evaluate({"SNG0073.json": [], "sng0073": []}, bleu=False, success=False)
+    with pytest.raises(ValueError, match="JSON object"):
+        MultiWozEvaluator().evaluate([], bleu=False, success=False)  # type: ignore[arg-type]

@@ -345,5 +345,22 @@ def _keyed(predictions: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]
             raise ValueError(f"dialogue {raw_id!r} appears twice (ids are compared lowercase, without .json)")
         if not isinstance(turns, list) or not all(isinstance(t, Mapping) and "response" in t for t in turns):
             raise ValueError(f"dialogue {raw_id!r}: expected a list of turns, each a dict with a 'response'")
+        for index, turn in enumerate(turns):
+            _check_turn(raw_id, index, turn)
         out[key] = turns
     return out
+
+
+def _check_turn(dialogue_id: str, index: int, turn: Mapping[str, Any]) -> None:
+    where = f"dialogue {dialogue_id!r} turn {index}"
+    state = turn.get("state")
+    if "state" in turn and not (
+        isinstance(state, Mapping)
+        and all(
+            isinstance(slots, Mapping) and all(isinstance(v, str) for v in slots.values()) for slots in state.values()
+        )
+    ):
+        raise ValueError(f"{where}: 'state' must be {{domain: {{slot: value string}}}} (one value per slot)")
+    domains = turn.get("active_domains")
+    if "active_domains" in turn and not (isinstance(domains, list) and all(isinstance(d, str) for d in domains)):
+        raise ValueError(f"{where}: 'active_domains' must be a list of domain names")
