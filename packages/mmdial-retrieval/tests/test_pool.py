@@ -148,3 +148,37 @@ def test_real_tuxpaint_stamps(tmp_path) -> None:
     by_uri = {i.uri: i.caption for i in pool}
     if "symbols/money/us/coins/001penny.png" in by_uri:
         assert by_uri["symbols/money/us/coins/001penny.png"] == "A US 1 cent piece ($.01) called a penny."
+
+
+def test_a_registered_source_format_is_used_by_add_and_the_augment_config(tmp_path, photo_folder) -> None:
+    from mmdial_augment.config import PoolSpec
+    from mmdial_retrieval import pool_sources
+    from mmdial_retrieval.pool_items import Candidate
+
+    def read_named(path, *, image_root=None):  # captions from the file names: "red_square.png" -> "red square"
+        root = Path(path).resolve()
+        files = sorted(root.glob("*.png"))
+        candidates = [Candidate(p, p.name, p.stem.replace("_", " ")) for p in files]
+        return pool_sources.SourceListing(root, candidates, {"format": "named", "path": str(root)}, "named")
+
+    with pytest.raises(ValueError, match="kind must be one of pool, captions, coco, folder, tuxpaint, got 'named'"):
+        PoolSpec(path="x", kind="named").validate("config.pool")
+    pool_sources.register_pool_source("named", read_named)
+    try:
+        PoolSpec(path="x", kind="named").validate("config.pool")
+        pool = ImagePool.create(tmp_path / "pool")
+        report = pool.add("named", photo_folder)
+        expected = sorted(p.stem.replace("_", " ") for p in photo_folder.glob("*.png"))
+        assert report.source == "named" and report.added == len(expected) > 0
+        assert sorted(i.caption for i in pool) == expected
+        assert pool.additions[-1] == {
+            "format": "named",
+            "path": str(photo_folder.resolve()),
+            "source": "named",
+            "added": len(expected),
+            "problems": 0,
+        }
+    finally:
+        del pool_sources._SOURCES["named"]
+    with pytest.raises(ValueError, match="unknown pool source format 'named'"):
+        pool.add("named", photo_folder)

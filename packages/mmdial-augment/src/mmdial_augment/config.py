@@ -66,8 +66,8 @@ class InputSpec:
 @dataclass
 class PoolSpec:
     """The image pool: an ``mmdial_retrieval`` pool folder (``kind: pool``) or a source folder indexed into
-    ``<output_dir>/pool`` (``kind``: ``tuxpaint``, ``folder``, ``captions``, ``coco`` as in
-    ``ImagePool.add``), and what to do with images that vanished since indexing (``skip`` or ``raise``)."""
+    ``<output_dir>/pool`` (``kind``: a source format of ``mmdial_retrieval.pool_sources``: ``tuxpaint``,
+    ``folder``, ``captions``, ``coco`` or one registered there), and what to do with images that vanished since indexing (``skip`` or ``raise``)."""
 
     path: str = ""
     kind: str = "pool"
@@ -77,8 +77,11 @@ class PoolSpec:
     def validate(self, where: str) -> None:
         if not self.path:
             raise ValueError(f"{where}.path: the image pool folder is required")
-        if self.kind not in ("pool", "folder", "captions", "coco", "tuxpaint"):
-            raise ValueError(f"{where}.kind must be pool, folder, captions, coco or tuxpaint, got {self.kind!r}")
+        from mmdial_retrieval.pool_sources import list_pool_sources
+
+        kinds = ["pool", *list_pool_sources()]
+        if self.kind not in kinds:
+            raise ValueError(f"{where}.kind must be one of {', '.join(kinds)}, got {self.kind!r}")
         if self.on_missing not in ("skip", "raise"):
             raise ValueError(f"{where}.on_missing must be 'skip' or 'raise', got {self.on_missing!r}")
 
