@@ -44,7 +44,7 @@ from mmdial_augment.config import AugmentConfig
 from mmdial_augment.decision import Decision
 from mmdial_augment.features import FeatureExtractor
 from mmdial_augment.pool import ImagePool, load_pool
-from mmdial_augment.selection import select_image
+from mmdial_augment.selection import select_images
 from mmdial_augment.thresholds import Thresholds, thresholds_for
 
 if TYPE_CHECKING:
@@ -378,17 +378,11 @@ class AugmentPipeline:
                 bar2.total += len(idx)
                 bar2.refresh()
             hits = pool.search(feats.text_embeddings[idx], k=cfg.vqa.top_n)
-            for j, i in enumerate(idx):
-                selections[int(i)] = select_image(
-                    cands[i].utterance,
-                    hits.rows[j].tolist(),
-                    hits.scores[j].tolist(),
-                    pool,
-                    self.vqa,
-                    cfg.vqa.min_confidence,
-                )
-                if bar2 is not None:
-                    bar2.update(1)
+            requests = [(cands[i].utterance, hits.rows[j].tolist(), hits.scores[j].tolist()) for j, i in enumerate(idx)]
+            for i, sel in zip(idx, select_images(requests, pool, self.vqa, cfg.vqa.min_confidence), strict=True):
+                selections[int(i)] = sel
+            if bar2 is not None:
+                bar2.update(len(idx))
         return feature_columns(
             cands,
             feats,

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,17 +51,8 @@ def pick(scores: np.ndarray, min_confidence: float | None) -> tuple[int | None, 
     return i, best, None
 
 
-def select_image(
-    utterance: str,
-    rows: list[int],
-    retrieval_scores: list[float],
-    pool: ImagePool,
-    vqa: VQABackend,
-    min_confidence: float | None = None,
-) -> Selection:
-    """Score ``rows`` with ``vqa`` and pick the argmax (unreadable images are skipped and reported)."""
-    from mmdial_data.errors import MMDialDataError
-
+def _readable(rows: list[int], pool: ImagePool) -> tuple[list[int], list[str]]:
+    """Rows whose file opens, and a skip line for each that does not."""
     readable, skipped = [], []
     for r in rows:
         try:
@@ -69,20 +61,21 @@ def select_image(
             readable.append(r)
         except OSError as exc:
             skipped.append(f"{pool.image_ids[r]}: {exc.strerror or exc}")
+    return readable, skipped
+
+
+def _selection(
+    rows: list[int],
+    retrieval_scores: list[float],
+    readable: list[int],
+    vals: np.ndarray,
+    skipped: list[str],
+    min_confidence: float | None,
+) -> Selection:
     scores = np.full(len(rows), np.nan)
-    if readable:
-        try:
-            vals = vqa.score(utterance, pool, readable)
-        except MMDialDataError:  # a file that exists but does not decode: score one by one to isolate it
-            vals = np.full(len(readable), np.nan)
-            for j, r in enumerate(readable):
-                try:
-                    vals[j] = vqa.score(utterance, pool, [r])[0]
-                except MMDialDataError as exc:
-                    skipped.append(f"{pool.image_ids[r]}: {exc.message}")
-        pos = {r: j for j, r in enumerate(rows)}
-        for r, v in zip(readable, vals, strict=True):
-            scores[pos[r]] = v
+    pos = {r: j for j, r in enumerate(rows)}
+    for r, v in zip(readable, vals, strict=True):
+        scores[pos[r]] = v
     i, best, reason = pick(scores, min_confidence)
     chosen = None if i is None else rows[i]
     return Selection(
@@ -95,3 +88,54 @@ def select_image(
         reason=reason,
         skipped_images=skipped,
     )
+
+
+def select_image(
+    utterance: str,
+    rows: list[int],
+    retrieval_scores: list[float],
+    pool: ImagePool,
+    vqa: VQABackend,
+    min_confidence: float | None = None,
+) -> Selection:
+    """Score ``rows`` with ``vqa`` and pick the argmax (unreadable images are skipped and reported)."""
+    from mmdial_data.errors import MMDialDataError
+
+    readable, skipped = _readable(rows, pool)
+    vals = np.zeros(0)
+    if readable:
+        try:
+            vals = vqa.score(utterance, pool, readable)
+        except MMDialDataError:  # a file that exists but does not decode: score one by one to isolate it
+            vals = np.full(len(readable), np.nan)
+            for j, r in enumerate(readable):
+                try:
+                    vals[j] = vqa.score(utterance, pool, [r])[0]
+                except MMDialDataError as exc:
+                    skipped.append(f"{pool.image_ids[r]}: {exc.message}")
+    return _selection(rows, retrieval_scores, readable, vals, skipped, min_confidence)
+
+
+def select_images(
+    requests: Sequence[tuple[str, list[int], list[float]]],
+    pool: ImagePool,
+    vqa: VQABackend,
+    min_confidence: float | None = None,
+) -> list[Selection]:
+    """:func:`select_image` of many ``(utterance, rows, retrieval_scores)`` requests, scored together with
+    :meth:`VQABackend.score_many` (one batched pass over every candidate for ``lm-caption``). The selections
+    are those of :func:`select_image` request by request; when an image fails to decode, the requests are
+    redone one by one so that the failing image is isolated."""
+    from mmdial_data.errors import MMDialDataError
+
+    checked = [_readable(rows, pool) for _, rows, _ in requests]
+    todo = [k for k, (readable, _) in enumerate(checked) if readable]
+    try:
+        scored = vqa.score_many([(requests[k][0], checked[k][0]) for k in todo], pool) if todo else []
+    except MMDialDataError:
+        return [select_image(u, rows, sc, pool, vqa, min_confidence) for u, rows, sc in requests]
+    vals = {k: v for k, v in zip(todo, scored, strict=True)}
+    return [
+        _selection(rows, sc, checked[k][0], vals.get(k, np.zeros(0)), checked[k][1], min_confidence)
+        for k, (_, rows, sc) in enumerate(requests)
+    ]

