@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,18 +19,11 @@ import numpy as np
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], Any]) -> None:
-    """Call ``write(tmp_path)`` then rename the temp file onto ``path`` (same folder, so the rename is atomic)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Call ``write(tmp_path)`` then rename the temp file onto ``path`` (:func:`mmdial_data.outputs.atomic_path`)."""
+    from mmdial_data.outputs import atomic_path
+
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

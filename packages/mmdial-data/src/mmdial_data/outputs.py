@@ -144,9 +144,83 @@ def commit(tmp: Path, path: Path) -> None:
     remove(old)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The process's umask when this module was imported: temporaries get the permissions a new file would get
+#: (``mkstemp`` makes them 0600, which would survive the rename).
+_UMASK = _read_umask()
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike[str], *, fsync: bool = True) -> Iterator[Path]:
+    """A temporary file beside ``target`` that replaces ``target`` when the block succeeds; removed if it fails.
+
+    The one atomic file writer for the project's internal files (caches, shards, indexes, weights, run state):
+    no check for an existing ``target`` (it is replaced, as a cache entry or a resumed run's file must be; user
+    outputs go through :func:`staged`, which refuses to replace without ``overwrite``). The temporary name
+    (``.<name>.<random>.partial``) is hidden, has no data suffix (a reader globbing ``*.parquet`` never takes a
+    half-written file; pass writers a file handle where they would add a suffix) and is shown as ``target`` in
+    errors.
+    ``fsync``: flush the file to disk before the rename, so a crash leaves the old file or the whole new one.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+        >>> with atomic_path(target) as tmp:
+        ...     _ = tmp.write_text("done")
+        >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
+        ('done', ['a.txt'])
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        yield tmp
+        if fsync and tmp.is_file():
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(target: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``target`` atomically (:func:`atomic_path`)."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files interrupted atomic writes left in ``folder``; returns what was removed."""
+    removed = []
+    for p in sorted({*Path(folder).glob(".*.tmp-*"), *Path(folder).glob(".*.partial")}):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
 def kind_of(path: Path) -> Kind:
     """``"dir"`` for a folder, else ``"file"``."""
     return "dir" if path.is_dir() else "file"
 
 
-__all__ = ["EmptyOutputError", "OutputError", "OutputExistsError", "check_output", "commit", "staged"]
+__all__ = [
+    "EmptyOutputError",
+    "OutputError",
+    "OutputExistsError",
+    "atomic_path",
+    "check_output",
+    "commit",
+    "remove_stale_temporaries",
+    "staged",
+    "write_text_atomic",
+]

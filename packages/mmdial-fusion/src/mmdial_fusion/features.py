@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mmdial_data.outputs import atomic_path
+
 
 class ImageFeatureStore:
     """Image id -> embedding (float32 rows of one matrix)."""
@@ -66,12 +68,8 @@ class ImageFeatureStore:
         """Write ``ids`` and ``vectors`` to an ``.npz`` file atomically; returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
-        try:
-            np.savez(tmp, ids=np.asarray(self.ids, dtype=np.str_), vectors=self.vectors)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, ids=np.asarray(self.ids, dtype=np.str_), vectors=self.vectors)
         return path
 
     @classmethod

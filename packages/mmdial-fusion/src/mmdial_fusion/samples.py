@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdial_data import Dialogue
+from mmdial_data.outputs import atomic_path
 
 
 @dataclass(frozen=True)
@@ -148,16 +149,11 @@ def write_samples(samples: Iterable[FusionSample], path: str | os.PathLike[str])
     """Write samples as JSON Lines, atomically; returns the count."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     count = 0
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            for s in samples:
-                fh.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
-                count += 1
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        for s in samples:
+            fh.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+            count += 1
     return count
 
 

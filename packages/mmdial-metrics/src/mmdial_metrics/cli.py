@@ -19,6 +19,13 @@ from pathlib import Path
 from typing import Any
 
 
+def write_report(path: Path, text: str) -> None:
+    """Write a JSON report (``--out``) atomically, replacing an older report (:mod:`mmdial_data.outputs`)."""
+    from mmdial_data.outputs import write_text_atomic
+
+    write_text_atomic(path, text + "\n")
+
+
 def parse_options(items: list[str] | None) -> dict[str, dict[str, Any]]:
     """``["bleu.tokenize=intl", "rougeL.use_stemmer=true"]`` -> ``{"bleu": {"tokenize": "intl"}, ...}``.
 
@@ -139,9 +146,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     )
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(args.out)
+        write_report(args.out, text)
     print(text if args.json else format_report(report))
     return 0

@@ -234,9 +234,9 @@ def _write_job(out: Path, **record: Any) -> None:
 
     record["layout"] = SHARD_PATTERN
     record["versions"] = package_versions()
-    tmp = out / f".{JOB_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=repr) + "\n", encoding="utf-8")
-    os.replace(tmp, out / JOB_FILE)
+    from mmdial_data.outputs import write_text_atomic
+
+    write_text_atomic(out / JOB_FILE, json.dumps(record, indent=2, sort_keys=True, default=repr) + "\n")
 
 
 __all__ = [

@@ -25,11 +25,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from mmdial_data.outputs import atomic_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -122,22 +123,18 @@ def write_shard(out_dir: str | os.PathLike[str], shard: Shard, table: pa.Table) 
     meta[DIGEST_KEY] = shard.digest.encode()
     meta[SHARD_ID_KEY] = str(shard.shard_id).encode()
     table = table.replace_schema_metadata(meta)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
 def remove_stale_temp_files(out_dir: str | os.PathLike[str]) -> int:
-    """Delete temp files left by killed writers (``.part-*.tmp-*``). Returns how many were removed."""
+    """Delete temp files left by killed writers (``.part-*.partial``, formerly ``.part-*.tmp-*``); how many."""
     out = Path(out_dir)
     if not out.is_dir():
         return 0
     n = 0
-    for p in out.glob(".part-*.parquet.tmp-*"):
+    for p in sorted({*out.glob(".part-*.parquet.tmp-*"), *out.glob(".part-*.parquet.*.partial")}):
         p.unlink(missing_ok=True)
         n += 1
     return n

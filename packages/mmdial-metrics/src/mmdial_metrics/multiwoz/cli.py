@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mmdial_metrics.cli import write_report
+
 __all__ = ["format_report", "register"]
 
 
@@ -94,9 +96,6 @@ def _cmd(args: argparse.Namespace) -> int:
     report = evaluator.evaluate(predictions, bleu=args.bleu, success=args.success, richness=args.richness, dst=args.dst)
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(args.out)
+        write_report(args.out, text)
     print(text if args.json else format_report(report))
     return 0

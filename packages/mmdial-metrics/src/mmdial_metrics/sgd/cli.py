@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mmdial_metrics.cli import write_report
+
 
 def register(subparsers: Any) -> None:
     """Add ``sgd`` to the ``mmdial eval`` sub-commands."""
@@ -67,9 +69,6 @@ def _cmd_sgd(args: argparse.Namespace) -> int:
     if args.out is not None:
         if args.out.is_dir():
             raise ValueError(f"{args.out}: is a folder; name the report file, e.g. --out report.json")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(args.out.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(args.out)
+        write_report(args.out, text)
     print(text if args.json else format_sgd_report(report))
     return 0
