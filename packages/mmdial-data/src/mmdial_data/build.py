@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -36,8 +35,9 @@ from mmdial_data.io import DEFAULT_ROW_GROUP, ParquetDialogueWriter
 from mmdial_data.provenance import file_sha256, provenance
 from mmdial_data.read_ahead import read_ahead as read_ahead_batches
 from mmdial_data.read_ahead import should_read_ahead
-from mmdial_data.readers import read_source, read_source_batches
+from mmdial_data.readers import read_source_batches
 from mmdial_data.recipe import Filters, Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
+from mmdial_data.recipe_sources import input_files, read_recipe_source
 from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue
 from mmdial_data.validate import EMPTY_TURNS, URL_PATTERN, check_image_uri, validate_dialogue, validated
 
@@ -142,23 +142,6 @@ class _ShardedWriter:
     def _shutdown(self) -> None:
         if self.executor is not None:
             self.executor.shutdown()
-
-
-def _capped(dialogues: Iterator[Dialogue], cap: int | None, seed: int) -> Iterator[Dialogue]:
-    """All dialogues, or a seeded uniform sample of ``cap`` of them in input order (reservoir sampling)."""
-    if cap is None:
-        yield from dialogues
-        return
-    rng = random.Random(seed)
-    reservoir: list[tuple[int, Dialogue]] = []
-    for i, d in enumerate(dialogues):
-        if i < cap:
-            reservoir.append((i, d))
-        else:
-            j = rng.randint(0, i)
-            if j < cap:
-                reservoir[j] = (i, d)
-    yield from (d for _, d in sorted(reservoir, key=lambda x: x[0]))
 
 
 def dialogue_fingerprints(d: Dialogue) -> tuple[str, str]:
@@ -473,26 +456,11 @@ def _add_table(
     return len(kept)
 
 
-def _input_files(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for p in paths:
-        files.extend(sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p])
-    return files
-
-
 def _portable(path: Path, base: Path) -> str:
     try:
         return os.path.relpath(path.resolve(), base.resolve())
     except ValueError:  # other drive on Windows
         return str(path)
-
-
-def read_recipe_source(
-    i: int, spec: SourceSpec, paths: list[Path], policy: ErrorPolicy, seed: int
-) -> Iterator[Dialogue]:
-    """Source ``i`` of a recipe read, validated and capped to ``max_dialogues``: what an engine worker runs."""
-    stream = read_source(spec.reader, paths, split=spec.split, on_error=policy, options=spec.options)
-    return _capped(validated(stream, path=str(paths[0]), policy=policy, unique_ids=False), spec.max_dialogues, seed + i)
 
 
 def build_dataset(
@@ -611,7 +579,7 @@ def _build_into(
     try:
         for i, spec in enumerate(recipe.sources):
             paths = recipe.resolve_paths(spec, base)
-            for f in _input_files(paths):
+            for f in input_files(paths):
                 hashes[_portable(f, base)] = hasher.submit(file_sha256, f)
             if on_engine is None and _columnar(spec, recipe):
                 if should_read_ahead(spec.reader, paths, read_ahead):

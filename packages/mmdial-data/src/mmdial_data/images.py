@@ -1,4 +1,6 @@
-"""Resolving :class:`~mmdial_data.schema.ImageRef` URIs under an image root, safely.
+"""Image URIs of :class:`~mmdial_data.schema.ImageRef`: which are safe (:func:`check_image_uri`: a relative path
+that stays under the image root, or a URL) and the file each names under an image root
+(:func:`resolve_image_path`).
 
 Example:
     >>> import tempfile, pathlib
@@ -15,10 +17,39 @@ Example:
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 
 from mmdial_data.errors import ImagePathError
-from mmdial_data.validate import check_image_uri
+
+#: URI prefixes taken as URLs (not paths under the image root).
+URL_PREFIXES = ("http://", "https://", "s3://", "gs://")
+#: :data:`URL_PREFIXES` as a regular expression (for Arrow's regex kernels).
+URL_PATTERN = "^(?:" + "|".join(re.escape(p) for p in URL_PREFIXES) + ")"
+
+
+def _is_url(uri: str) -> bool:
+    return uri.startswith(URL_PREFIXES)
+
+
+def check_image_uri(uri: str) -> str | None:
+    """Return why ``uri`` is not a safe relative path or URL, or None when it is.
+
+    >>> check_image_uri("coco/val/1.jpg") is None
+    True
+    >>> check_image_uri("../etc/passwd")
+    "uri '../etc/passwd' escapes the image root"
+    """
+    if not uri:
+        return "empty uri"
+    if _is_url(uri):
+        return None
+    p = PurePosixPath(uri.replace("\\", "/"))
+    if p.is_absolute() or (len(uri) > 1 and uri[1] == ":"):
+        return f"uri {uri!r} is absolute; use a path relative to the image root"
+    if ".." in p.parts:
+        return f"uri {uri!r} escapes the image root"
+    return None
 
 
 def resolve_image_path(uri: str, root: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
@@ -29,7 +60,7 @@ def resolve_image_path(uri: str, root: str | os.PathLike[str], *, must_exist: bo
     problem = check_image_uri(uri)
     if problem:
         raise ImagePathError(problem, path=uri)
-    if uri.startswith(("http://", "https://", "s3://", "gs://")):
+    if _is_url(uri):
         raise ImagePathError("is a URL, not a file under the image root", path=uri)
     base = Path(root).resolve()
     target = (base / uri).resolve()

@@ -88,9 +88,9 @@ def should_read_ahead(name: str, paths: Sequence[Path], setting: bool | None) ->
         return True
     if available_cpus() < READ_AHEAD_MIN_CPUS:
         return False
-    from mmdial_data.build import _input_files
+    from mmdial_data.recipe_sources import input_files
 
-    return sum(f.stat().st_size for f in _input_files(list(paths))) >= READ_AHEAD_MIN_BYTES
+    return sum(f.stat().st_size for f in input_files(list(paths))) >= READ_AHEAD_MIN_BYTES
 
 
 def read_ahead(

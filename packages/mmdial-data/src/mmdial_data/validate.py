@@ -12,44 +12,16 @@ Example:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
-from pathlib import PurePosixPath
 from typing import Any
 
 from mmdial_data.errors import ErrorPolicy, ValidationError
+from mmdial_data.images import URL_PATTERN as URL_PATTERN  # re-exported: their home was here
+from mmdial_data.images import URL_PREFIXES as URL_PREFIXES
+from mmdial_data.images import check_image_uri as check_image_uri
 from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue, dump_json
 from mmdial_data.tasks import CHOICES, DOC_IDS, DOCUMENTS, check_tasks
-
-#: URI prefixes taken as URLs (not paths under the image root).
-URL_PREFIXES = ("http://", "https://", "s3://", "gs://")
-#: :data:`URL_PREFIXES` as a regular expression (for Arrow's regex kernels).
-URL_PATTERN = "^(?:" + "|".join(re.escape(p) for p in URL_PREFIXES) + ")"
-
-
-def _is_url(uri: str) -> bool:
-    return uri.startswith(URL_PREFIXES)
-
-
-def check_image_uri(uri: str) -> str | None:
-    """Return why ``uri`` is not a safe relative path or URL, or None when it is.
-
-    >>> check_image_uri("coco/val/1.jpg") is None
-    True
-    >>> check_image_uri("../etc/passwd")
-    "uri '../etc/passwd' escapes the image root"
-    """
-    if not uri:
-        return "empty uri"
-    if _is_url(uri):
-        return None
-    p = PurePosixPath(uri.replace("\\", "/"))
-    if p.is_absolute() or (len(uri) > 1 and uri[1] == ":"):
-        return f"uri {uri!r} is absolute; use a path relative to the image root"
-    if ".." in p.parts:
-        return f"uri {uri!r} escapes the image root"
-    return None
 
 
 @cache

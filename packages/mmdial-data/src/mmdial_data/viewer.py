@@ -23,10 +23,13 @@ import json
 import mimetypes
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmdial_data.errors import ImagePathError
 from mmdial_data.images import resolve_image_path
-from mmdial_data.schema import Dialogue, ImageRef, Turn
+
+if TYPE_CHECKING:
+    from mmdial_data.schema import Dialogue, ImageRef, Turn
 
 _IMAGE_ROOT: Path | None = None
 THUMBNAIL_PX = 160

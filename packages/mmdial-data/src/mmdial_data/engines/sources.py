@@ -1,7 +1,7 @@
 """Reading a recipe's sources on an engine: the distributed part of ``build_dataset(..., engine="ray")``.
 
 Each source of the recipe is one engine shard: a worker reads it with its reader, validates it and applies
-``max_dialogues`` (:func:`mmdial_data.build.read_recipe_source`, the code the local build runs), recording what
+``max_dialogues`` (:func:`mmdial_data.recipe_sources.read_recipe_source`, the code the local build runs), recording what
 happened as a sequence of events: a dialogue, a bad record handed to the error policy, or an exception. The
 builder then replays the events source by source, in order, through its own error policy and the rest of the
 build (filters, dedup, weights, splits, writing), so the outputs are those of a local build: the same shards,
@@ -97,7 +97,7 @@ def read_sources_worker(batch: list[tuple[Any, ...]], *, seed: int, cwd: str) ->
     ``kind`` is ``dialogue`` (payload: the pickled Dialogue), ``error`` (a record for the error policy) or
     ``raise`` (an exception that ended the source).
     """
-    from mmdial_data.build import read_recipe_source
+    from mmdial_data.recipe_sources import read_recipe_source
 
     rows: list[dict[str, Any]] = []
     for index, spec, paths, _stamp in batch:
@@ -118,10 +118,10 @@ def read_sources_worker(batch: list[tuple[Any, ...]], *, seed: int, cwd: str) ->
 
 def _stamp(paths: list[Path]) -> list[tuple[str, int, int]]:
     """Size and modification time of every input file: a changed input invalidates the source's shard."""
-    from mmdial_data.build import _input_files
+    from mmdial_data.recipe_sources import input_files
 
     stamp = []
-    for f in _input_files(paths):
+    for f in input_files(paths):
         st = f.stat()
         stamp.append((str(f), st.st_size, st.st_mtime_ns))
     return stamp
@@ -129,7 +129,7 @@ def _stamp(paths: list[Path]) -> list[tuple[str, int, int]]:
 
 class SourcesOnEngine:
     """Reads every source of ``recipe`` on ``engine`` now; then ``self(i, spec, paths, policy, seed)`` replays
-    source ``i`` exactly as :func:`mmdial_data.build.read_recipe_source` would have produced it here."""
+    source ``i`` exactly as :func:`mmdial_data.recipe_sources.read_recipe_source` would have produced it here."""
 
     def __init__(self, recipe: Recipe, base: Path, out: Path, engine: Engine, *, progress: bool = True):
         from mmdial_data.engines import run_batches
