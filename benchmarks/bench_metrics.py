@@ -71,7 +71,9 @@ def main() -> None:
     import sacrebleu
 
     import mmdial_metrics as mm
-    import mmdial_metrics.bleu_scores
+    import mmdial_metrics.bleu_coco
+    import mmdial_metrics.bleu_nltk
+    import mmdial_metrics.bleu_sacrebleu
     import mmdial_metrics.cider_scores
     import mmdial_metrics.diversity
     import mmdial_metrics.rouge_scores

@@ -9,7 +9,9 @@ import warnings
 import numpy as np
 import pytest
 
-from mmdial_metrics.bleu_scores import BLEU, bleu, coco_bleu, nltk_bleu, nltk_sentence_bleu, sentence_bleu
+from mmdial_metrics.bleu_coco import coco_bleu
+from mmdial_metrics.bleu_nltk import nltk_bleu, nltk_sentence_bleu
+from mmdial_metrics.bleu_sacrebleu import BLEU, bleu, sentence_bleu
 
 sacrebleu = pytest.importorskip("sacrebleu")
 nltk_bleu_mod = pytest.importorskip("nltk.translate.bleu_score")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mmdial_metrics import ngrams
-from mmdial_metrics.bleu_scores import encode_all
+from mmdial_metrics.bleu_statistics import encode_all
 from mmdial_metrics.ngrams import WHITESPACE, clipped_matches, encode, encode_split, encode_texts
 
 try:

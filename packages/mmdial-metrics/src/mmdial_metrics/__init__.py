@@ -20,28 +20,28 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mmdial_metrics.bleu_scores import (
-        BLEU as BLEU,
-    )
-    from mmdial_metrics.bleu_scores import (
-        NLTKBLEU as NLTKBLEU,
-    )
-    from mmdial_metrics.bleu_scores import (
+    from mmdial_metrics.bleu_coco import (
         CocoBLEU as CocoBLEU,
     )
-    from mmdial_metrics.bleu_scores import (
-        bleu as bleu,
-    )
-    from mmdial_metrics.bleu_scores import (
+    from mmdial_metrics.bleu_coco import (
         coco_bleu as coco_bleu,
     )
-    from mmdial_metrics.bleu_scores import (
+    from mmdial_metrics.bleu_nltk import (
+        NLTKBLEU as NLTKBLEU,
+    )
+    from mmdial_metrics.bleu_nltk import (
         nltk_bleu as nltk_bleu,
     )
-    from mmdial_metrics.bleu_scores import (
+    from mmdial_metrics.bleu_nltk import (
         nltk_sentence_bleu as nltk_sentence_bleu,
     )
-    from mmdial_metrics.bleu_scores import (
+    from mmdial_metrics.bleu_sacrebleu import (
+        BLEU as BLEU,
+    )
+    from mmdial_metrics.bleu_sacrebleu import (
+        bleu as bleu,
+    )
+    from mmdial_metrics.bleu_sacrebleu import (
         sentence_bleu as sentence_bleu,
     )
     from mmdial_metrics.bootstrap import (
@@ -153,14 +153,14 @@ _LAZY: dict[str, str] = {
     "get_metric": "registry",
     "list_metrics": "registry",
     "register_metric": "registry",
-    "BLEU": "bleu_scores",
-    "NLTKBLEU": "bleu_scores",
-    "CocoBLEU": "bleu_scores",
-    "bleu": "bleu_scores",
-    "sentence_bleu": "bleu_scores",
-    "nltk_bleu": "bleu_scores",
-    "nltk_sentence_bleu": "bleu_scores",
-    "coco_bleu": "bleu_scores",
+    "BLEU": "bleu_sacrebleu",
+    "NLTKBLEU": "bleu_nltk",
+    "CocoBLEU": "bleu_coco",
+    "bleu": "bleu_sacrebleu",
+    "sentence_bleu": "bleu_sacrebleu",
+    "nltk_bleu": "bleu_nltk",
+    "nltk_sentence_bleu": "bleu_nltk",
+    "coco_bleu": "bleu_coco",
     "ROUGE": "rouge_scores",
     "CocoRougeL": "rouge_scores",
     "rouge": "rouge_scores",

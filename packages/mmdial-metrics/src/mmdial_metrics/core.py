@@ -5,7 +5,7 @@ as it is fed (``update``), and reduces them to a score (``_reduce``). The functi
 accumulator and the bootstrap all go through these two methods, so they give the same numbers.
 
 Example:
-    >>> from mmdial_metrics.bleu_scores import BLEU
+    >>> from mmdial_metrics.bleu_sacrebleu import BLEU
     >>> metric = BLEU()
     >>> _ = metric.update(["the cat sat on the mat"], [["the cat sat on the mat"]])
     >>> result = metric.compute()

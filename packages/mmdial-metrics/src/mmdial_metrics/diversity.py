@@ -213,7 +213,7 @@ class SelfBLEU(Metric):
         return list(predictions)
 
     def _reduce(self, stats: list[str]) -> tuple[float, dict[str, Any], list[float] | None]:
-        from mmdial_metrics.bleu_scores import NLTKBLEU
+        from mmdial_metrics.bleu_nltk import NLTKBLEU
 
         preds = list(stats)
         if len(preds) < 2:

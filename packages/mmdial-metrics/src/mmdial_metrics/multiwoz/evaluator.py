@@ -65,7 +65,7 @@ _PUNCTUATION = ["``", "''", "'", ".", ",", "?", "!", ")", "(", "%", "/", "-", "_
 
 def bleu_score(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     """sacrebleu ``corpus_bleu(hyps, [refs]).score`` (13a, exp smoothing, mixed case), as mwzeval's ``get_bleu``."""
-    from mmdial_metrics.bleu_scores import bleu
+    from mmdial_metrics.bleu_sacrebleu import bleu
 
     return float(bleu(list(hypotheses), [[r] for r in references]).score)
 
