@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 import mmdial_data.read_ahead as read_ahead_module
+import mmdial_data.readers as readers
 from mmdial_data import build_dataset
 from mmdial_data.errors import ErrorPolicy, MMDialDataError, SourceFormatError
 from mmdial_data.read_ahead import can_read_ahead, read_ahead, should_read_ahead
-from mmdial_data.readers import _REGISTRY, ReaderInfo, read_source_batches, register_reader
+from mmdial_data.readers import ReaderInfo, read_source_batches, register_reader
 from mmdial_data.schema import Dialogue
 from mmdial_data.testing import broken_dailydialog, demo_dir
 
@@ -96,7 +97,8 @@ def test_a_child_that_dies_is_reported(tmp_path: Path, monkeypatch: pytest.Monke
         "    os._exit(3)\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(_REGISTRY, "dying", ReaderInfo("dying", "dies after its dialogues", "dying_reader:read"))
+    monkeypatch.setattr(readers, "READERS", readers.READERS.copy())
+    readers.READERS.register("dying", ReaderInfo("dying", "dies after its dialogues", "dying_reader:read"))
     got = []
     with pytest.raises(MMDialDataError, match="ended without finishing \\(exit code 3"):
         for d in read_ahead("dying", [demo_dir() / "dailydialog"], policy=ErrorPolicy()):
@@ -105,7 +107,7 @@ def test_a_child_that_dies_is_reported(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_readers_registered_at_run_time_stay_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mmdial_data.readers._REGISTRY", dict(_REGISTRY))
+    monkeypatch.setattr(readers, "READERS", readers.READERS.copy())
 
     @register_reader("local_only", "registered in this process")
     def read_local(path: Path, *, split: str | None, policy: ErrorPolicy) -> Any:

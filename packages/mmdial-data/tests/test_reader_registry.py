@@ -21,8 +21,7 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         value = "mmdial_data.readers.dailydialog:read_dailydialog"
         return [EntryPoint("plugin_chat", value, group), EntryPoint("photochat", "elsewhere:read", group)]
 
-    monkeypatch.setattr(readers, "_REGISTRY", {})
-    monkeypatch.setattr(readers, "_LOADED_ENTRY_POINTS", False)
+    monkeypatch.setattr(readers, "READERS", readers.new_registry())
     monkeypatch.setattr("importlib.metadata.entry_points", entry_points)
     return scanned
 

@@ -179,6 +179,6 @@ def test_a_registered_source_format_is_used_by_add_and_the_augment_config(tmp_pa
             "problems": 0,
         }
     finally:
-        del pool_sources._SOURCES["named"]
+        pool_sources.POOL_SOURCES.unregister("named")
     with pytest.raises(ValueError, match="unknown pool source format 'named'"):
         pool.add("named", photo_folder)

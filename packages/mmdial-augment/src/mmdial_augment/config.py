@@ -67,7 +67,8 @@ class InputSpec:
 class PoolSpec:
     """The image pool: an ``mmdial_retrieval`` pool folder (``kind: pool``) or a source folder indexed into
     ``<output_dir>/pool`` (``kind``: a source format of ``mmdial_retrieval.pool_sources``: ``tuxpaint``,
-    ``folder``, ``captions``, ``coco`` or one registered there), and what to do with images that vanished since indexing (``skip`` or ``raise``)."""
+    ``folder``, ``captions``, ``coco`` or one registered there), and what to do with images that vanished since
+    indexing (``skip`` or ``raise``)."""
 
     path: str = ""
     kind: str = "pool"
@@ -222,12 +223,13 @@ class AugmentConfig:
                 raise ValueError(f"config.{name} must be >= 1, got {getattr(self, name)}")
         if self.limit is not None and self.limit < 0:
             raise ValueError(f"config.limit must be >= 0, got {self.limit}")
-        from mmdial_data.engines import list_engines
+        from mmdial_data.engines import ENGINES
 
-        if self.engine not in list_engines():
-            close = difflib.get_close_matches(self.engine, list_engines(), n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(list_engines())})"
-            raise ValueError(f"config.engine: unknown engine {self.engine!r}{hint}")
+        if self.engine not in ENGINES:
+            try:
+                ENGINES.get(self.engine)
+            except KeyError as exc:
+                raise ValueError(f"config.engine: {exc}") from None
         if not isinstance(self.engine_options, dict):
             raise ValueError(f"config.engine_options must be a mapping, got {type(self.engine_options).__name__}")
         if self.engine_options and self.engine == "local":

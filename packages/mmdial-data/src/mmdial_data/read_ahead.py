@@ -218,7 +218,7 @@ def _child() -> None:
     import pyarrow as pa
 
     from mmdial_data.engines.sources import _portable_exception
-    from mmdial_data.readers import _REGISTRY, _ensure_loaded, read_source_batches
+    from mmdial_data.readers import READERS, read_source_batches
     from mmdial_data.schema import Dialogue
 
     out = os.fdopen(os.dup(1), "wb")
@@ -226,8 +226,8 @@ def _child() -> None:
     credits = sys.stdin.buffer
     info, paths, split, options, scratch = pickle.load(credits)
     name = info.name
-    _ensure_loaded()
-    _REGISTRY.setdefault(name, info)  # an entry point this process did not load: the parent's target
+    if name not in READERS:  # an entry point this process did not load: the parent's target
+        READERS.register(name, info)
     count = 0
 
     def send(event: tuple[str, Any]) -> None:

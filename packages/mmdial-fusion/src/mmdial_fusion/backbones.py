@@ -16,10 +16,10 @@ Any other string is passed to ``from_pretrained`` (a hub name or a local checkpo
 Example:
     >>> [b.name for b in list_backbones()][:3]
     ['smollm2-135m-instruct', 't5-base', 'tiny-gpt2']
-    >>> get_backbone("tiny-t6")
+    >>> get_backbone("tiny-t6")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    KeyError: "unknown backbone 'tiny-t6'; did you mean 'tiny-t5'? (or pass a checkpoint path)"
+    mmdial_data.registry.UnknownNameError: unknown backbone 'tiny-t6'; did you mean 'tiny-t5'? (or pass a ...)
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmdial_data.names import did_you_mean
+from mmdial_data.registry import Registry
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -73,24 +73,26 @@ class BackbonePreset:
     loader: Callable[[int], Backbone]
 
 
-_PRESETS: dict[str, BackbonePreset] = {}
+#: Backbone presets by name.
+BACKBONES: Registry[BackbonePreset] = Registry("backbone", hint=" (or pass a checkpoint path)")
 
 
-def register_backbone(name: str, loader: Callable[[int], Backbone], description: str = "") -> None:
-    """Register a backbone preset under ``name`` (replacing one of the same name)."""
-    _PRESETS[name] = BackbonePreset(name, description, loader)
+def register_backbone(
+    name: str, loader: Callable[[int], Backbone], description: str = "", *, replace: bool = True
+) -> None:
+    """Register a backbone preset under ``name`` (replacing one of the same name unless ``replace=False``)."""
+    BACKBONES.register(name, BackbonePreset(name, description, loader), replace=replace)
 
 
 def list_backbones() -> list[BackbonePreset]:
     """The registered presets, sorted by name."""
-    return [_PRESETS[k] for k in sorted(_PRESETS)]
+    return BACKBONES.values()
 
 
 def get_backbone(name: str) -> BackbonePreset:
-    """The preset called ``name``; ``KeyError`` with a suggestion when unknown."""
-    if name in _PRESETS:
-        return _PRESETS[name]
-    raise KeyError(f"unknown backbone {name!r}{did_you_mean(name, _PRESETS)} (or pass a checkpoint path)")
+    """The preset called ``name``; :class:`~mmdial_data.registry.UnknownNameError` (a ``KeyError``) with a
+    suggestion when unknown."""
+    return BACKBONES.get(name)
 
 
 def load_backbone(name_or_path: str | os.PathLike[str], *, seed: int = 0) -> Backbone:
@@ -106,8 +108,8 @@ def load_backbone(name_or_path: str | os.PathLike[str], *, seed: int = 0) -> Bac
         (False, '<pad>')
     """
     key = str(name_or_path)
-    if key in _PRESETS:
-        return _PRESETS[key].loader(seed)
+    if key in BACKBONES:
+        return BACKBONES.get(key).loader(seed)
     if not Path(key).exists() and "/" not in key and key not in ("t5-small", "gpt2"):
         get_backbone(key)  # raises a KeyError with a suggestion for misspelt presets
     return load_pretrained(key)

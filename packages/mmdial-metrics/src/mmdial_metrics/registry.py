@@ -12,18 +12,18 @@ Example:
     >>> get_metric("bleu4")
     Traceback (most recent call last):
     ...
-    KeyError: "unknown metric 'bleu4'; did you mean 'bleu'?"
+    mmdial_metrics.names.UnknownNameError: unknown metric 'bleu4'; did you mean 'bleu'?
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mmdial_metrics.core import Metric
+from mmdial_metrics.names import Registry
 
 
 @dataclass(frozen=True)
@@ -109,22 +109,19 @@ _BUILTIN = [
     _b("knowledge_f1", "f1.UnigramF1", "ParlAI knowledge F1: F1 against the knowledge text", normalize="parlai"),
 ]
 
-_REGISTRY: dict[str, MetricSpec] = {spec.name: spec for spec in _BUILTIN}
+#: Every metric variant by name.
+METRICS: Registry[MetricSpec] = Registry("metric", {spec.name: spec for spec in _BUILTIN})
 
 
 def list_metrics() -> list[str]:
     """Names of the registered metrics (sorted)."""
-    return sorted(_REGISTRY)
+    return METRICS.names()
 
 
 def metric_spec(name: str) -> MetricSpec:
-    """The registry entry of ``name``; KeyError with a suggestion for unknown names."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(list_metrics())}"
-        raise KeyError(f"unknown metric {name!r}{hint}") from None
+    """The registry entry of ``name``; :class:`~mmdial_metrics.names.UnknownNameError` (a ``KeyError``) with a
+    suggestion for unknown names."""
+    return METRICS.get(name)
 
 
 def get_metric(name: str, **options: Any) -> Metric:
@@ -136,8 +133,10 @@ def register_metric(
     name: str, factory: Callable[..., Metric], *, description: str = "", overwrite: bool = False, **preset: Any
 ) -> None:
     """Register a metric under ``name`` (a callable returning a :class:`~mmdial_metrics.core.Metric`)."""
-    if not overwrite and name in _REGISTRY:
+    if not overwrite and name in METRICS:
         raise ValueError(f"metric {name!r} is already registered (pass overwrite=True to replace it)")
     if not callable(factory):
         raise TypeError(f"factory for {name!r} must be callable, got {type(factory).__name__}")
-    _REGISTRY[name] = MetricSpec(name=name, factory=factory, preset=dict(preset), description=description)
+    METRICS.register(
+        name, MetricSpec(name=name, factory=factory, preset=dict(preset), description=description), replace=True
+    )

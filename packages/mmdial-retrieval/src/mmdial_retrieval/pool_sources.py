@@ -13,7 +13,7 @@ Example:
     >>> get_pool_source("tuxpiant")
     Traceback (most recent call last):
     ...
-    ValueError: unknown pool source format 'tuxpiant'; did you mean 'tuxpaint'?
+    mmdial_data.registry.UnknownNameError: unknown pool source format 'tuxpiant'; did you mean 'tuxpaint'?
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mmdial_data.errors import MMDialDataError
-from mmdial_data.names import did_you_mean
+from mmdial_data.registry import Registry
 from mmdial_retrieval.images import IMAGE_EXTENSIONS
 from mmdial_retrieval.pool_items import Candidate, PoolProblem
 
@@ -52,24 +52,24 @@ class SourceListing:
 
 #: A source format's reader.
 PoolSourceReader = Callable[..., SourceListing]
-_SOURCES: dict[str, PoolSourceReader] = {}
+#: Pool source formats by name.
+POOL_SOURCES: Registry[PoolSourceReader] = Registry("pool source format")
 
 
-def register_pool_source(name: str, reader: PoolSourceReader) -> None:
+def register_pool_source(name: str, reader: PoolSourceReader, *, replace: bool = False) -> None:
     """Register ``reader(path, *, image_root=None) -> SourceListing`` as source format ``name``."""
-    _SOURCES[name] = reader
+    POOL_SOURCES.register(name, reader, replace=replace)
 
 
 def list_pool_sources() -> list[str]:
     """The registered source formats, sorted."""
-    return sorted(_SOURCES)
+    return POOL_SOURCES.names()
 
 
 def get_pool_source(name: str) -> PoolSourceReader:
-    """The reader of source format ``name``; ``ValueError`` with a "did you mean" hint when unknown."""
-    if name not in _SOURCES:
-        raise ValueError(f"unknown pool source format {name!r}{did_you_mean(name, _SOURCES)}")
-    return _SOURCES[name]
+    """The reader of source format ``name``; :class:`~mmdial_data.registry.UnknownNameError` (a ``ValueError``)
+    with a "did you mean" hint when unknown."""
+    return POOL_SOURCES.get(name)
 
 
 def read_folder(path: str | os.PathLike[str], *, image_root: str | os.PathLike[str] | None = None) -> SourceListing:

@@ -13,7 +13,7 @@ Example:
     >>> get_encoder("opencilp:ViT-B-32")
     Traceback (most recent call last):
     ...
-    KeyError: "unknown encoder backend 'opencilp'; did you mean 'openclip'?"
+    mmdial_data.registry.UnknownNameError: unknown encoder backend 'opencilp'; did you mean 'openclip'?
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mmdial_data.names import did_you_mean
+from mmdial_data.registry import Registry
 from mmdial_retrieval.encoder import DualEncoder
 
 #: The encoder used when none is named and ``$MMDIAL_ENCODER`` is unset.
@@ -39,7 +40,8 @@ class EncoderBackend:
     usage: str
 
 
-_BACKENDS: dict[str, EncoderBackend] = {}
+#: Encoder backends by name (the part of an encoder name before the first ``:``).
+ENCODER_BACKENDS: Registry[EncoderBackend] = Registry("encoder backend")
 _INSTANCES: dict[str, DualEncoder] = {}
 
 
@@ -63,30 +65,26 @@ def register_encoder(
     """Register a backend under ``name`` (the part before the first ``:`` of encoder names)."""
     if ":" in name:
         raise ValueError(f"backend names cannot contain ':' ({name!r})")
-    if name in _BACKENDS and not replace:
-        raise ValueError(f"encoder backend {name!r} is already registered")
-    _BACKENDS[name] = EncoderBackend(name, factory, description, usage or name)
+    ENCODER_BACKENDS.register(name, EncoderBackend(name, factory, description, usage or name), replace=replace)
 
 
 def list_encoders() -> list[EncoderBackend]:
     """The registered backends, sorted by name."""
-    return [_BACKENDS[k] for k in sorted(_BACKENDS)]
+    return ENCODER_BACKENDS.values()
 
 
 def get_encoder(name: str | None = None) -> DualEncoder:
     """Build (or reuse) the encoder named ``name``; see the module docs for the name syntax.
 
     Raises:
-        KeyError: Unknown backend (with a "did you mean" hint).
+        mmdial_data.registry.UnknownNameError: Unknown backend (a ``KeyError``, with a "did you mean" hint).
         mmdial_retrieval.MissingExtraError: The backend's extra is not installed.
     """
     name = name or os.environ.get("MMDIAL_ENCODER") or DEFAULT_ENCODER
     if name in _INSTANCES:
         return _INSTANCES[name]
     backend, _, argument = name.partition(":")
-    if backend not in _BACKENDS:
-        raise KeyError(f"unknown encoder backend {backend!r}{suggest(backend, _BACKENDS)}")
-    encoder = _BACKENDS[backend].factory(argument or None)
+    encoder = ENCODER_BACKENDS.get(backend).factory(argument or None)
     _INSTANCES[name] = encoder
     return encoder
 

@@ -21,12 +21,11 @@ Example:
     >>> get_engine("rya")
     Traceback (most recent call last):
     ...
-    KeyError: "unknown engine 'rya'; did you mean 'ray'? (known: local, ray)"
+    mmdial_data.registry.UnknownNameError: unknown engine 'rya'; did you mean 'ray'?
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import time
@@ -46,6 +45,7 @@ from mmdial_data.engines.shards import (
     shard_files,
 )
 from mmdial_data.engines.worker import Job, Worker, job_key
+from mmdial_data.registry import Registry
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -64,35 +64,29 @@ class Engine(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-_ENGINES: dict[str, Callable[..., Engine]] = {}
+#: Engine factories by name: ``factory(**options) -> Engine``.
+ENGINES: Registry[Callable[..., Engine]] = Registry("engine")
 
 
 def register_engine(name: str, factory: Callable[..., Engine], *, replace: bool = False) -> None:
     """Register ``factory(**options) -> Engine`` under ``name``."""
-    if name in _ENGINES and not replace:
-        raise ValueError(f"engine {name!r} is already registered")
-    _ENGINES[name] = factory
+    ENGINES.register(name, factory, replace=replace)
 
 
 def list_engines() -> list[str]:
     """Registered engine names, sorted."""
-    return sorted(_ENGINES)
+    return ENGINES.names()
 
 
 def get_engine(name: str | Engine | None = None, **options: Any) -> Engine:
     """The engine ``name`` built with ``options`` (an engine instance is returned as is).
 
     Raises:
-        KeyError: Unknown name, with a "did you mean" hint.
+        mmdial_data.registry.UnknownNameError: Unknown name (a ``KeyError``), with a "did you mean" hint.
     """
     if name is not None and not isinstance(name, str):
         return name
-    name = name or DEFAULT_ENGINE
-    if name not in _ENGINES:
-        close = difflib.get_close_matches(name, list_engines(), n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise KeyError(f"unknown engine {name!r}{hint} (known: {', '.join(list_engines())})")
-    return _ENGINES[name](**options)
+    return ENGINES.get(name or DEFAULT_ENGINE)(**options)
 
 
 def _ray_engine(**options: Any) -> Engine:

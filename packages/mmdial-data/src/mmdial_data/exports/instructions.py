@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from mmdial_data.exports import iter_input
-from mmdial_data.names import did_you_mean
 from mmdial_data.recipe import stable_fraction
+from mmdial_data.registry import Registry
 from mmdial_data.schema import Dialogue, Turn, dump_json
 
 #: Maximum history turns put into an input.
@@ -150,11 +150,10 @@ def instruction_records(
         ('emotion_detection', 'no_emotion', 'dailydialog/train/1')
     """
     templates = load_templates()["tasks"]
+    registry: Registry[Mapping[str, Any]] = Registry("instruction task", templates)
     wanted = set(templates) if tasks is None else set(tasks)
-    unknown = wanted - set(templates)
-    if unknown:
-        name = sorted(unknown)[0]
-        raise KeyError(f"unknown instruction task {name!r}{did_you_mean(name, templates, list_known=True)}")
+    for name in sorted(wanted):
+        registry.get(name)  # an unknown task: UnknownNameError (a KeyError) naming the closest one
     for d in dialogues:
         for task, turn, inp, out, images in _examples(d, {t for t in wanted if applies(templates[t], d.source)}):
             options = templates[task]["instructions"]
