@@ -71,7 +71,7 @@ def test_choose_index_params_thresholds() -> None:
     assert choose_index_params(99_999, 512).kind == "flat"
     assert choose_index_params(100_000, 512).kind == "hnsw"
     p = choose_index_params(30_000_000, 512)
-    assert p.kind == "ivfpq" and 512 % p.pq_m == 0 and p.nlist == int(4 * np.sqrt(30_000_000))
+    assert p.kind == "ivfpq" and 512 % p.pq_m == 0 and p.nlist == 4096  # the power of two nearest sqrt(30M) = 5477
 
 
 def test_save_load_roundtrip_is_portable(tmp_path) -> None:

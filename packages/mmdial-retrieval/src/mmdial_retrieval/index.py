@@ -2,9 +2,12 @@
 
 :func:`choose_index_params` picks the index from the pool size: exact (``IndexFlatIP``) below
 ``exact_threshold`` vectors, HNSW (``IndexHNSWFlat``) above, IVF-PQ (``IndexIVFPQ``) above
-``ivfpq_threshold`` where HNSW's full-precision vectors no longer fit comfortably. The chosen
-parameters are recorded in :class:`IndexParams` and saved with the index (``index.faiss`` + ``index.json``:
-ids, captions, parameters, encoder id, provenance), so an index built on one machine loads on another.
+``ivfpq_threshold`` where HNSW's full-precision vectors no longer fit comfortably (the rule and its reasons:
+:mod:`mmdial_retrieval.index_params`). IVF-PQ keeps ~40 bytes per vector in RAM and re-ranks a shortlist
+exactly from a memory-mapped vectors file (:mod:`mmdial_retrieval.compressed`). The chosen parameters are
+recorded in :class:`IndexParams` and saved with the index (``index.faiss`` + ``index.json``: ids, captions,
+parameters, encoder id, provenance; plus ``vectors.npy`` for a re-ranking IVF-PQ), so an index built on one
+machine loads on another.
 
 Example:
     >>> import numpy as np
@@ -25,80 +28,42 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmdial_retrieval import compressed
 from mmdial_retrieval._extras import require
+from mmdial_retrieval.index_params import (
+    EXACT_THRESHOLD,
+    IVFPQ_THRESHOLD,
+    IndexParams,
+    choose_index_params,
+    ivfpq_bytes_per_vector,
+)
 
 if TYPE_CHECKING:
     from mmdial_retrieval.embed import EmbedResult
 
-#: Below this many vectors the index is exact.
-EXACT_THRESHOLD = 100_000
-#: From this many vectors on the index is IVF-PQ (compressed); HNSW in between.
-IVFPQ_THRESHOLD = 20_000_000
+__all__ = [
+    "EXACT_THRESHOLD",
+    "INDEX_FILE",
+    "IVFPQ_THRESHOLD",
+    "META_FILE",
+    "IndexParams",
+    "SearchResults",
+    "VectorIndex",
+    "choose_index_params",
+    "ivfpq_bytes_per_vector",
+]
+
 INDEX_FILE = "index.faiss"
 META_FILE = "index.json"
-
-
-@dataclass
-class IndexParams:
-    """How an index is built and searched (all recorded in ``index.json``).
-
-    Attributes:
-        kind: ``"flat"`` (exact), ``"hnsw"`` or ``"ivfpq"``.
-        dim: Vector size.
-        hnsw_m: HNSW neighbours per node.
-        ef_construction: HNSW build beam width.
-        ef_search: HNSW search beam width (default; can be overridden per search).
-        nlist: IVF lists.
-        pq_m: PQ sub-quantizers (``dim`` must be divisible by it).
-        nprobe: IVF lists visited per query.
-        train_size: Vectors used to train IVF-PQ.
-        seed: Seed of training-sample selection.
-    """
-
-    kind: str
-    dim: int
-    hnsw_m: int | None = None
-    ef_construction: int | None = None
-    ef_search: int | None = None
-    nlist: int | None = None
-    pq_m: int | None = None
-    nprobe: int | None = None
-    train_size: int | None = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("flat", "hnsw", "ivfpq"):
-            raise ValueError(f"index kind must be 'flat', 'hnsw' or 'ivfpq', got {self.kind!r}")
-
-
-def choose_index_params(
-    n: int,
-    dim: int,
-    *,
-    kind: str = "auto",
-    exact_threshold: int = EXACT_THRESHOLD,
-    ivfpq_threshold: int = IVFPQ_THRESHOLD,
-) -> IndexParams:
-    """Parameters for ``n`` vectors of size ``dim``; ``kind`` forces ``flat``/``hnsw``/``ivfpq``.
-
-    >>> choose_index_params(50_000_000, 512).nlist
-    28284
-    """
-    if kind == "auto":
-        kind = "flat" if n < exact_threshold else ("hnsw" if n < ivfpq_threshold else "ivfpq")
-    if kind == "flat":
-        return IndexParams("flat", dim)
-    if kind == "hnsw":
-        return IndexParams("hnsw", dim, hnsw_m=32, ef_construction=64, ef_search=128)
-    nlist = max(1, int(4 * np.sqrt(max(n, 1))))
-    pq_m = next(m for m in (64, 32, 16, 8, 4, 2, 1) if dim % m == 0 and m <= dim)
-    return IndexParams("ivfpq", dim, nlist=nlist, pq_m=pq_m, nprobe=32, train_size=min(n, max(64 * nlist, 100_000)))
+#: ``index.json`` format: 2 added the IVF-PQ fields (``pq_nbits``, ``opq``, ``rerank``, ``vectors_dtype``) and
+#: ``vectors_file``; version-1 files load unchanged.
+META_VERSION = 2
 
 
 @dataclass
@@ -130,6 +95,7 @@ class VectorIndex:
         captions: Sequence[str | None] | None = None,
         encoder_id: str | None = None,
         provenance: dict[str, Any] | None = None,
+        stored_vectors: np.ndarray | None = None,
     ):
         if faiss_index.ntotal != len(ids):
             raise ValueError(f"index has {faiss_index.ntotal} vectors but {len(ids)} ids")
@@ -141,6 +107,10 @@ class VectorIndex:
         self.params = params
         self.encoder_id = encoder_id
         self.provenance = provenance or {}
+        #: Full-precision vectors an IVF-PQ re-ranks from: the build's array until saved, then a memory map.
+        self.stored_vectors = stored_vectors
+        if params.kind == "ivfpq" and params.rerank and stored_vectors is None:
+            raise ValueError("a re-ranking IVF-PQ index needs its full-precision vectors; pass stored_vectors")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -163,6 +133,7 @@ class VectorIndex:
         encoder_id: str | None = None,
         provenance: dict[str, Any] | None = None,
         progress: bool = False,
+        timings: dict[str, float] | None = None,
     ) -> VectorIndex:
         """Build an index of ``vectors`` (rows, float32, normalized for cosine) with one id per row.
 
@@ -174,6 +145,10 @@ class VectorIndex:
             encoder_id: The encoder that made the vectors (recorded; checked by :meth:`merge`).
             provenance: Extra record saved with the index.
             progress: Show a progress bar while adding.
+            timings: Optional dict that receives ``train_seconds`` and ``add_seconds`` (IVF-PQ).
+
+        A re-ranking IVF-PQ (``params.rerank``) keeps a reference to ``vectors`` (as float32, or a float16 copy)
+        until :meth:`save`, which writes them to ``vectors.npy`` and maps that file instead.
         """
         faiss = require("faiss", "faiss")
         x = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -185,14 +160,19 @@ class VectorIndex:
             params = choose_index_params(len(x), x.shape[1], kind=params)
         if params.dim != x.shape[1]:
             raise ValueError(f"params are for dim {params.dim}, vectors have dim {x.shape[1]}")
-        index = _new_faiss_index(faiss, params)
+        stored = None
         if params.kind == "ivfpq":
-            rng = np.random.default_rng(params.seed)
-            take = min(len(x), params.train_size or len(x))
-            sample = x[np.sort(rng.choice(len(x), size=take, replace=False))]
-            index.train(sample)
-        _add_in_chunks(index, x, progress)
-        return cls(index, ids, params, captions=captions, encoder_id=encoder_id, provenance=provenance)
+            index = compressed.build_ivfpq(
+                faiss, x, params, add=lambda ix, v: _add_in_chunks(ix, v, progress), timings=timings
+            )
+            if params.rerank:
+                stored = x if params.vectors_dtype == "float32" else x.astype(params.vectors_dtype)
+        else:
+            index = _new_faiss_index(faiss, params)
+            _add_in_chunks(index, x, progress)
+        return cls(
+            index, ids, params, captions=captions, encoder_id=encoder_id, provenance=provenance, stored_vectors=stored
+        )
 
     @classmethod
     def from_embeddings(
@@ -232,18 +212,31 @@ class VectorIndex:
         batch_size: int = 4096,
         ef_search: int | None = None,
         nprobe: int | None = None,
+        rerank: int | None = None,
     ) -> SearchResults:
-        """Top-``k`` rows by inner product for each query row (``k`` is capped at the index size)."""
+        """Top-``k`` rows by inner product for each query row (``k`` is capped at the index size).
+
+        ``ef_search`` (HNSW), ``nprobe`` and ``rerank`` (IVF-PQ; ``0`` turns re-ranking off) override the
+        index's defaults for this call. Re-ranked IVF-PQ scores are exact inner products with the stored
+        vectors; without re-ranking they are PQ approximations.
+        """
         x = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if x.shape[1] != self.params.dim:
             raise ValueError(f"queries have dim {x.shape[1]}, index has dim {self.params.dim}")
         k = min(k, len(self))
         self._set_search_params(ef_search, nprobe)
+        factor = self.params.rerank if rerank is None else rerank
+        stored = self.stored_vectors
+        if factor and stored is None:
+            raise ValueError("this index has no stored vectors to re-rank from; search with rerank=0")
+        shortlist = min(len(self), k * factor) if factor else k
         scores = np.zeros((len(x), k), np.float32)
         rows = np.zeros((len(x), k), np.int64)
         for i in range(0, len(x), batch_size):
             if k:
-                s, r = self.faiss_index.search(x[i : i + batch_size], k)
+                s, r = self.faiss_index.search(x[i : i + batch_size], shortlist)
+                if factor and stored is not None:
+                    r, s = compressed.rerank_shortlist(x[i : i + batch_size], r, stored, k)
                 scores[i : i + batch_size], rows[i : i + batch_size] = s, r
         ids = [[self.ids[j] for j in row if j >= 0] for row in rows]
         captions = [[self.captions[j] for j in row if j >= 0] for row in rows]
@@ -253,12 +246,15 @@ class VectorIndex:
         if self.params.kind == "hnsw":
             self.faiss_index.hnsw.efSearch = ef_search or self.params.ef_search or 128
         elif self.params.kind == "ivfpq":
-            self.faiss_index.nprobe = nprobe or self.params.nprobe or 32
+            faiss = require("faiss", "faiss")
+            compressed.ivf_part(faiss, self.faiss_index).nprobe = nprobe or self.params.nprobe or 32
 
     def vectors(self) -> np.ndarray:
-        """The stored vectors ``(n, dim)`` (exact for flat and HNSW; IVF-PQ stores only codes)."""
+        """The stored vectors ``(n, dim)``: flat and HNSW hold them; a re-ranking IVF-PQ maps them from disk."""
         if self.params.kind == "ivfpq":
-            raise TypeError("IVF-PQ keeps compressed codes only; rebuild from the embedding cache instead")
+            if self.stored_vectors is None:
+                raise TypeError("this IVF-PQ keeps compressed codes only; rebuild from the embedding cache instead")
+            return self.stored_vectors
         out: np.ndarray = self.faiss_index.reconstruct_n(0, len(self))
         return out
 
@@ -297,7 +293,10 @@ class VectorIndex:
 
     # ---- persistence ------------------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike[str]) -> Path:
-        """Write ``index.faiss`` and ``index.json`` into ``folder`` (each atomically); returns the folder."""
+        """Write ``index.faiss``, ``index.json`` (and ``vectors.npy`` to re-rank from) into ``folder``, each atomically.
+
+        A re-ranking IVF-PQ then reads its vectors from the saved file (memory-mapped). Returns the folder.
+        """
         faiss = require("faiss", "faiss")
         from mmdial_retrieval.atomic import atomic_path, write_text_atomic
 
@@ -305,10 +304,17 @@ class VectorIndex:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / INDEX_FILE) as tmp:
             faiss.write_index(self.faiss_index, str(tmp))
+        vectors_file = None
+        if self.params.kind == "ivfpq" and self.stored_vectors is not None:
+            vectors_file = compressed.VECTORS_FILE
+            with atomic_path(folder / vectors_file) as tmp:
+                compressed.write_vectors(tmp, self.stored_vectors, self.params.vectors_dtype)
+            self.stored_vectors = compressed.open_vectors(folder / vectors_file, len(self), self.params.dim)
         meta = {
             "kind": "mmdial-retrieval/index",
-            "version": 1,
+            "version": META_VERSION,
             "params": asdict(self.params),
+            "vectors_file": vectors_file,
             "encoder_id": self.encoder_id,
             "count": len(self),
             "ids": self.ids,
@@ -320,22 +326,39 @@ class VectorIndex:
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], *, mmap: bool = False) -> VectorIndex:
-        """Load an index written by :meth:`save` (``mmap=True`` maps the faiss file instead of reading it)."""
+        """Load an index written by :meth:`save` (``mmap=True`` maps the faiss file instead of reading it).
+
+        A re-ranking IVF-PQ's ``vectors.npy`` is always memory-mapped, never read whole.
+        """
         faiss = require("faiss", "faiss")
         folder = Path(folder)
         for name in (INDEX_FILE, META_FILE):
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"{folder / name}: not found (is {folder} an index folder?)")
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        if meta.get("version", 1) > META_VERSION:
+            raise ValueError(
+                f"{folder / META_FILE}: index format {meta['version']} is newer than this mmdial-retrieval "
+                f"reads ({META_VERSION}); upgrade mmdial-retrieval"
+            )
+        known = {f.name for f in fields(IndexParams)}
+        unknown = sorted(set(meta["params"]) - known)
+        if unknown:
+            raise ValueError(f"{folder / META_FILE}: unknown index parameters {unknown}; upgrade mmdial-retrieval")
+        params = IndexParams(**meta["params"])
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         index = faiss.read_index(str(folder / INDEX_FILE), flags)
+        stored = None
+        if meta.get("vectors_file"):
+            stored = compressed.open_vectors(folder / meta["vectors_file"], index.ntotal, params.dim)
         return cls(
             index,
             meta["ids"],
-            IndexParams(**meta["params"]),
+            params,
             captions=meta["captions"],
             encoder_id=meta.get("encoder_id"),
             provenance=meta.get("provenance"),
+            stored_vectors=stored,
         )
 
 
@@ -347,8 +370,7 @@ def _new_faiss_index(faiss: Any, params: IndexParams) -> Any:
         index.hnsw.efConstruction = params.ef_construction or 64
         index.hnsw.efSearch = params.ef_search or 128
         return index
-    quantizer = faiss.IndexFlatIP(params.dim)
-    return faiss.IndexIVFPQ(quantizer, params.dim, params.nlist or 1, params.pq_m or 8, 8, faiss.METRIC_INNER_PRODUCT)
+    raise ValueError(f"no plain faiss index for kind {params.kind!r}")  # ivfpq is built by compressed.build_ivfpq
 
 
 def _add_in_chunks(index: Any, x: np.ndarray, progress: bool, chunk: int = 100_000) -> None:
