@@ -15,10 +15,10 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mmdial_augment.config import CUTOFF_PRESETS, VQA_QUESTION, AugmentConfig, load_config
+from mmdial_data.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mmdial_augment.captioners import get_captioner, list_captioners, register_captioner
@@ -32,23 +32,23 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
-    "AugmentPipeline": "pipeline",
-    "RunResult": "pipeline",
-    "run_augment": "pipeline",
-    "FeatureExtractor": "features",
-    "Stage1Features": "features",
-    "ImagePool": "pool",
-    "load_pool": "pool",
-    "Thresholds": "thresholds",
-    "StageOneClassifier": "classifier",
-    "fit_classifier": "classifier",
-    "load_classifier": "classifier",
-    "get_captioner": "captioners",
-    "list_captioners": "captioners",
-    "register_captioner": "captioners",
-    "get_vqa_backend": "vqa",
-    "list_vqa_backends": "vqa",
-    "register_vqa_backend": "vqa",
+    "AugmentPipeline": ".pipeline",
+    "RunResult": ".pipeline",
+    "run_augment": ".pipeline",
+    "FeatureExtractor": ".features",
+    "Stage1Features": ".features",
+    "ImagePool": ".pool",
+    "load_pool": ".pool",
+    "Thresholds": ".thresholds",
+    "StageOneClassifier": ".classifier",
+    "fit_classifier": ".classifier",
+    "load_classifier": ".classifier",
+    "get_captioner": ".captioners",
+    "list_captioners": ".captioners",
+    "register_captioner": ".captioners",
+    "get_vqa_backend": ".vqa",
+    "list_vqa_backends": ".vqa",
+    "register_vqa_backend": ".vqa",
 }
 
 __all__ = [
@@ -75,11 +75,4 @@ __all__ = [
     "run_augment",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mmdial_augment' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"mmdial_augment.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

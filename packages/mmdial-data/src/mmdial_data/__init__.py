@@ -12,20 +12,39 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mmdial_data.errors import ErrorPolicy, ImagePathError, MMDialDataError, SourceFormatError, ValidationError
-from mmdial_data.readers import get_reader, list_readers, read_source, register_reader
-from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Annotations, Dialogue, DialogueAct, ImageRef, Turn
+from mmdial_data.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mmdial_data.build import BuildResult, build_dataset
+    from mmdial_data.errors import ErrorPolicy, ImagePathError, MMDialDataError, SourceFormatError, ValidationError
     from mmdial_data.io import read_dialogues, read_jsonl, read_parquet, write_dialogues, write_jsonl, write_parquet
+    from mmdial_data.readers import get_reader, list_readers, read_source, register_reader
+    from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Annotations, Dialogue, DialogueAct, ImageRef, Turn
     from mmdial_data.validate import validate_dialogue
 
 __version__ = "0.1.0"
 
+#: Everything the package exports, imported on first use (so a sibling importing ``mmdial_data.lazy`` or
+#: ``mmdial_data.registry`` pays for nothing else).
 _LAZY = {
+    "ErrorPolicy": "mmdial_data.errors",
+    "ImagePathError": "mmdial_data.errors",
+    "MMDialDataError": "mmdial_data.errors",
+    "SourceFormatError": "mmdial_data.errors",
+    "ValidationError": "mmdial_data.errors",
+    "get_reader": "mmdial_data.readers",
+    "list_readers": "mmdial_data.readers",
+    "read_source": "mmdial_data.readers",
+    "register_reader": "mmdial_data.readers",
+    "IMAGE_LEVELS": "mmdial_data.schema",
+    "SCHEMA_VERSION": "mmdial_data.schema",
+    "Annotations": "mmdial_data.schema",
+    "Dialogue": "mmdial_data.schema",
+    "DialogueAct": "mmdial_data.schema",
+    "ImageRef": "mmdial_data.schema",
+    "Turn": "mmdial_data.schema",
     "read_dialogues": "mmdial_data.io",
     "read_jsonl": "mmdial_data.io",
     "read_parquet": "mmdial_data.io",
@@ -65,13 +84,4 @@ __all__ = [
     "write_parquet",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mmdial_data' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -17,8 +17,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from mmdial_data.lazy import lazy_exports
 from mmdial_fusion.knowledge import ImageRetriever, KnowledgeConfig, RetrievedImage, build_samples
 from mmdial_fusion.samples import FusionSample, VisualKnowledge, context_windows, read_samples, write_samples
 
@@ -91,17 +92,4 @@ __all__ = [
     "write_samples",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mmdial_fusion' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

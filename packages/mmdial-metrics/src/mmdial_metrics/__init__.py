@@ -245,6 +245,7 @@ __all__ = [
 ]
 
 
+# Our own copy of mmdial_data.lazy.lazy_exports (PEP 562): metrics' core imports nothing of ours.
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

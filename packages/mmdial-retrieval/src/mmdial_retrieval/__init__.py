@@ -25,8 +25,9 @@ Typical use (heavier; see the README)::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from mmdial_data.lazy import lazy_exports
 from mmdial_retrieval._extras import MissingExtraError
 from mmdial_retrieval.encoder import DualEncoder, l2_normalize
 from mmdial_retrieval.registry import DEFAULT_ENCODER, get_encoder, list_encoders, register_encoder
@@ -107,17 +108,4 @@ __all__ = [
     "retrieval_scores",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mmdial_retrieval' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
