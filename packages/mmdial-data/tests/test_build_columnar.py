@@ -22,8 +22,8 @@ from mmdial_data import build as build_module
 from mmdial_data.arrow import from_table, to_table
 from mmdial_data.build import _ShardedWriter, _word_counts
 from mmdial_data.io import ParquetDialogueWriter
-from mmdial_data.readers import _common, read_source, read_source_batches
-from mmdial_data.readers._common import decode_arrow_json, decode_typed_json
+from mmdial_data.readers import _typed_json, read_source, read_source_batches
+from mmdial_data.readers._typed_json import decode_arrow_json, decode_typed_json
 from mmdial_data.readers.photochat import (
     _arrow_item_type,
     _decoded_ahead,
@@ -160,7 +160,7 @@ def inputs(tmp_path: Path) -> Path:
 def json_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run with msgspec's typed whole-file decoding (the default) and without it (ijson / json.loads)."""
     if request.param == "generic":
-        monkeypatch.setattr(_common, "TYPED_JSON_BYTES", 0)
+        monkeypatch.setattr(_typed_json, "TYPED_JSON_BYTES", 0)
         monkeypatch.setenv("MMDIAL_TYPED_JSON_MB", "0")  # read-ahead child processes
     return str(request.param)
 
