@@ -6,6 +6,9 @@ Streams every source of a recipe through validation and filters into Parquet sha
 ``provenance.json`` (recipe, versions, git hash, input and output file hashes). Output is deterministic:
 re-running the same recipe on the same inputs gives byte-identical files.
 
+Its parts: the per-dialogue recipe steps in :mod:`.build_steps`, the columnar path for a reader's Arrow tables in
+:mod:`.build_table`, the sharded Parquet writer in :mod:`.build_shards`; the card and plots in :mod:`.card`.
+
 Example:
     >>> import tempfile, pathlib
     >>> from mmdial_data.testing import repo_root
@@ -25,24 +28,25 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmdial_data.arrow import numpy_array, single_chunk, string_array, to_numpy
-from mmdial_data.errors import ErrorPolicy, OnError, Skipped, ValidationError
-from mmdial_data.io import DEFAULT_ROW_GROUP, ParquetDialogueWriter
+from mmdial_data.build_shards import _ShardedWriter as _ShardedWriter
+from mmdial_data.build_steps import _language, _resplit, _weighted
+from mmdial_data.build_steps import dialogue_fingerprints as dialogue_fingerprints
+from mmdial_data.build_table import _add_table
+from mmdial_data.build_table import _word_counts as _word_counts
+from mmdial_data.errors import ErrorPolicy, OnError, Skipped
 from mmdial_data.provenance import file_sha256, provenance
 from mmdial_data.read_ahead import read_ahead as read_ahead_batches
 from mmdial_data.read_ahead import should_read_ahead
 from mmdial_data.readers import read_source_batches
-from mmdial_data.recipe import Filters, Recipe, SourceSpec, assign_split, normalize_text, stable_fraction
+from mmdial_data.recipe import Recipe, SourceSpec
 from mmdial_data.recipe_sources import input_files, read_recipe_source
-from mmdial_data.schema import IMAGE_LEVELS, SCHEMA_VERSION, Dialogue
-from mmdial_data.validate import EMPTY_TURNS, URL_PATTERN, check_image_uri, validate_dialogue, validated
+from mmdial_data.schema import Dialogue
+from mmdial_data.validate import EMPTY_TURNS, validated
 
 if TYPE_CHECKING:
-    import numpy as np
     import pyarrow as pa
 
     from mmdial_data.engines import Engine
@@ -66,150 +70,6 @@ class BuildResult:
     dialogue_lengths: dict[str, Counter[int]] = field(default_factory=dict)
 
 
-class _ShardedWriter:
-    """One open Parquet shard per split, written a row group at a time; a new shard every ``shard_size`` dialogues.
-
-    Memory is bounded by one row group per split (held as flat columns), whatever the size of the input. With
-    ``background=True`` the row groups are encoded and written by one worker thread (same bytes, same order).
-    """
-
-    def __init__(self, out: Path, shard_size: int, row_group: int = DEFAULT_ROW_GROUP, *, background: bool = False):
-        self.out, self.shard_size, self.row_group = out, shard_size, row_group
-        self.open: dict[str, ParquetDialogueWriter] = {}
-        self.next_index: Counter[str] = Counter()
-        self.shards: list[Path] = []
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix="mmdial-parquet") if background else None
-        self._closed: list[ParquetDialogueWriter] = []  # closed, but maybe still being written in the background
-
-    def _writer(self, split: str) -> ParquetDialogueWriter:
-        writer = self.open.get(split)
-        if writer is None:
-            path = self.out / "data" / split / f"part-{self.next_index[split]:05d}.parquet"
-            writer = ParquetDialogueWriter(path, row_group=self.row_group, executor=self.executor)
-            self.open[split] = writer
-        return writer
-
-    def add(self, d: Dialogue) -> None:
-        writer = self._writer(d.split)
-        writer.write(d)
-        if writer.count >= self.shard_size:
-            self._finish(d.split)
-
-    def add_table(self, table: pa.Table) -> None:
-        """Add the rows of a unified-schema table, as :meth:`add` of each row in order."""
-        import numpy as np
-
-        if not table.num_rows:
-            return
-        encoded = table.column("split").combine_chunks().dictionary_encode()
-        names = encoded.dictionary.to_pylist()
-        codes = to_numpy(encoded.indices)
-        bounds = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), len(codes)]
-        for a, b in pairwise(bounds):  # runs of one split, in row order
-            split = names[codes[a]]
-            while a < b:
-                writer = self._writer(split)
-                take = min(self.shard_size - writer.count, b - a)
-                writer.write_table(table.slice(a, take))
-                a += take
-                if writer.count >= self.shard_size:
-                    self._finish(split)
-
-    def _finish(self, split: str) -> None:
-        writer = self.open.pop(split)
-        writer.close()
-        self._closed.append(writer)
-        self.shards.append(writer.path)
-        self.next_index[split] += 1
-
-    def close(self) -> None:
-        try:
-            for split in sorted(self.open):
-                self._finish(split)
-            for writer in self._closed:
-                writer.wait()
-        except BaseException:
-            self.abort()
-            raise
-        self._shutdown()
-
-    def abort(self) -> None:
-        for writer in [*self._closed, *self.open.values()]:
-            writer.abort()
-        self.open.clear()
-        self._shutdown()
-
-    def _shutdown(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown()
-
-
-def dialogue_fingerprints(d: Dialogue) -> tuple[str, str]:
-    """``(exact, near)`` hashes of a dialogue's content: turn texts and image URIs, raw and normalized.
-
-    >>> from mmdial_data import Dialogue, Turn
-    >>> a = Dialogue("x/train/1", "x", "train", [Turn(0, "A", "user", "Hi, there!")])
-    >>> b = Dialogue("y/test/9", "y", "test", [Turn(0, "B", "system", "hi there")])
-    >>> ea, na = dialogue_fingerprints(a); eb, nb = dialogue_fingerprints(b)
-    >>> ea == eb, na == nb
-    (False, True)
-    """
-    import hashlib
-
-    exact = hashlib.sha1()
-    near = hashlib.sha1()
-    for t in d.turns:
-        images = "\x01".join(i.uri for i in t.images)
-        exact.update(f"{t.text}\x00{images}\x02".encode())
-        near.update(f"{normalize_text(t.text)}\x00{images}\x02".encode())
-    return exact.hexdigest(), near.hexdigest()
-
-
-def _language(d: Dialogue) -> str:
-    try:
-        from langdetect import DetectorFactory, detect
-        from langdetect.lang_detect_exception import LangDetectException
-    except ImportError as exc:
-        from mmdial_data.errors import MissingExtraError
-
-        raise MissingExtraError("langdetect", "lang", 'the recipe filter "languages"') from exc
-    DetectorFactory.seed = 0
-    text = " ".join(t.text for t in d.turns)[:2000]
-    try:
-        return str(detect(text))
-    except LangDetectException:
-        return "unknown"
-
-
-def _weighted(d: Dialogue, weight: float | None, seed: int) -> list[Dialogue]:
-    """The copies of ``d`` a source weight asks for: ``floor(w)`` plus one more with probability ``w - floor(w)``."""
-    if weight is None or weight == 1:
-        return [d]
-    whole = int(weight)
-    n = whole + (1 if stable_fraction(d.dialogue_id, seed) < weight - whole else 0)
-    copies = []
-    for k in range(n):
-        if k == 0:
-            copies.append(d)
-        else:
-            copy = Dialogue.from_dict(d.to_dict())
-            copy.dialogue_id = f"{d.dialogue_id}#{k}"
-            copy.meta = {**copy.meta, "copy_of": d.dialogue_id}
-            copies.append(copy)
-    return copies
-
-
-def _resplit(d: Dialogue, splits: dict[str, float] | None, seed: int) -> Dialogue:
-    if splits is None:
-        return d
-    base = d.meta.get("copy_of", d.dialogue_id)
-    new = assign_split(base, splits, seed)
-    original = d.dialogue_id[len(d.source) + 1 :]  # "<old split>/<original id>"
-    d.meta = {**d.meta, "original_split": d.split}
-    d.dialogue_id, d.split = f"{d.source}/{new}/{original}", new
-    return d
-
-
 def _columnar(spec: SourceSpec, recipe: Recipe) -> bool:
     """Whether a source may take the columnar path: no step that needs the dialogue objects one by one."""
     return (
@@ -229,231 +89,6 @@ def _tables_apart(stream: Iterable[pa.Table | Dialogue], on_table: Callable[[pa.
             yield item
         else:
             on_table(item)
-
-
-#: ASCII bytes that ``str.split()`` and ``str.strip()`` treat as whitespace (as a lookup table).
-_ASCII_SPACE = bytes(int(chr(c).isspace()) for c in range(256))
-
-
-def _word_counts(texts: pa.Array) -> np.ndarray:
-    """``len(text.split())`` of each string (a null as an empty string).
-
-    ASCII strings are counted on the UTF-8 buffer (word starts: a non-space byte after a space or at the start;
-    where no byte is below 32, a byte is a space exactly when it is 32); others, whose whitespace may be any
-    Unicode space, with ``str.split``.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    texts = texts.cast(pa.string()) if texts.type != pa.string() else texts
-    n = len(texts)
-    counts = np.zeros(n, np.int64)
-    buffers = texts.buffers()
-    if n and buffers[2] is not None:
-        offsets = np.frombuffer(buffers[1], np.int32)[texts.offset : texts.offset + n + 1]
-        first, last = int(offsets[0]), int(offsets[-1])
-        data = np.frombuffer(buffers[2], np.uint8)[first:last]
-        starts = offsets - first
-        controls = len(data) and data.min() < 32  # control bytes: some are spaces (\t, \n, \x1c, ...), some not
-        word = np.frombuffer(_ASCII_SPACE, np.uint8)[data] == 0 if controls else data > 32
-        begins = word.copy()  # a word byte after a space byte, or the first byte of a string
-        np.greater(word[1:], word[:-1], out=begins[1:])
-        inside = starts[:-1][starts[:-1] < len(data)]
-        begins[inside] = word[inside]
-        running = np.zeros(len(data) + 1, np.int32)  # word starts before each byte (< 2**31 bytes)
-        np.cumsum(begins, dtype=np.int32, out=running[1:])
-        counts = (running[starts[1:]] - running[starts[:-1]]).astype(np.int64)
-        if not texts.null_count and (not len(data) or data.max() < 128):  # all ASCII (no byte of a multi-byte char)
-            return counts
-    ascii_ = pc.string_is_ascii(texts)
-    if texts.null_count or not pc.all(ascii_).as_py():
-        other = np.flatnonzero(~to_numpy(ascii_, False))
-        values = texts.take(numpy_array(other, pa.int64())).to_pylist()
-        counts[other] = [0 if v is None else len(v.split()) for v in values]
-    return counts
-
-
-def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np.ndarray:
-    """Rows that may break a rule of :func:`validate_dialogue` (a superset of those that do), vectorized.
-
-    ``words`` are the word counts of the turns: a turn whose text is only whitespace has none. The rules of
-    :mod:`mmdial_data.tasks` (``meta["choices"]``/``["documents"]``, a turn's ``extra["doc_ids"]``) are not looked
-    at: no columnar reader writes those keys (scanning every meta for them would cost ~20 ms per 100k dialogues),
-    so a reader that does must yield such dialogues as objects.
-    """
-    import numpy as np
-    import pyarrow.compute as pc
-
-    n_turns = to_numpy(turns.value_lengths(), 0)
-    suspect: np.ndarray = n_turns == 0
-    ids, sources, splits, versions = (
-        single_chunk(table.column(name)) for name in ("dialogue_id", "source", "split", "schema_version")
-    )
-    one = [pc.unique(c).to_pylist() for c in (sources, splits, versions)]
-    if [len(u) for u in one] == [1, 1, 1] and one[2] == [SCHEMA_VERSION] and None not in (one[0][0], one[1][0]):
-        prefix = f"{one[0][0]}/{one[1][0]}/"  # one source and split: every id must start with it, and go on
-        if not (
-            one[0][0]
-            and one[1][0]
-            and to_numpy(pc.starts_with(ids, pattern=prefix), False).all()
-            and to_numpy(pc.binary_length(ids), 0).min() > len(prefix.encode())
-        ):
-            suspect[:] = True  # rare: the exact check below sorts them out
-    else:
-        columns = (c.to_pylist() for c in (ids, sources, splits, versions))
-        suspect |= ~np.fromiter(map(_id_ok, *columns), bool, len(ids))
-    flat = turns.flatten()
-    owner = np.repeat(np.arange(len(n_turns)), n_turns)  # the row of each turn
-    starts = np.cumsum(n_turns) - n_turns
-    images = flat.field("images")
-    n_images = to_numpy(images.value_lengths(), 0)
-    bad_turn = (
-        (to_numpy(flat.field("turn_index"), -1) != np.arange(len(flat)) - starts[owner])
-        | (to_numpy(pc.binary_length(flat.field("role")), 0) == 0)
-        | ((words == 0) & (n_images == 0))
-    )
-    image = images.flatten()
-    if len(image):
-        bad_image = (
-            ~to_numpy(pc.is_in(image.field("level"), value_set=string_array(list(IMAGE_LEVELS))), False)
-            | ~to_numpy(pc.is_finite(image.field("score")), True)
-            | _bad_uris(image.field("uri"))
-        )
-        bad_turn[np.repeat(np.arange(len(flat)), n_images)[bad_image]] = True
-    suspect[owner[bad_turn]] = True
-    return suspect
-
-
-def _bad_uris(uris: pa.Array) -> np.ndarray:
-    """``check_image_uri(uri) is not None`` for each URI (a null as empty), URLs recognized vectorized."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    bad = np.zeros(len(uris), bool)
-    other = np.flatnonzero(~to_numpy(pc.match_substring_regex(uris, URL_PATTERN), False))
-    if len(other):
-        values = uris.take(numpy_array(other, pa.int64())).to_pylist()
-        bad[other] = [check_image_uri(u or "") is not None for u in values]
-    return bad
-
-
-def _id_ok(dialogue_id: str, source: str, split: str, version: str) -> bool:
-    prefix = f"{source}/{split}/"
-    return bool(
-        dialogue_id and source and split and version == SCHEMA_VERSION
-        and dialogue_id.startswith(prefix) and len(dialogue_id) > len(prefix)
-    )  # fmt: skip
-
-
-def _groups(keys: list[str], rows: list[int]) -> dict[str, list[int]]:
-    """``rows`` by ``keys[row]``, keys in order of first occurrence."""
-    if len(set(keys)) == 1:
-        return {keys[0]: rows} if rows else {}
-    out: dict[str, list[int]] = {}
-    for row in rows:
-        out.setdefault(keys[row], []).append(row)
-    return out
-
-
-def _histogram(values: np.ndarray) -> dict[int, int]:
-    """``Counter(values)`` of non-negative integers, as a dict."""
-    import numpy as np
-
-    freq = np.bincount(values)
-    keys = np.flatnonzero(freq)
-    return dict(zip(keys.tolist(), freq[keys].tolist(), strict=True))
-
-
-def _add_table(
-    table: pa.Table,
-    *,
-    path: str,
-    policy: ErrorPolicy,
-    filters: Filters,
-    writer: _ShardedWriter,
-    seen_ids: set[str],
-    counts: dict[str, dict[str, dict[str, int]]],
-    filtered: Counter[str],
-    per_source: dict[str, Counter[str]],
-    turn_lengths: dict[str, Counter[int]],
-    dialogue_lengths: dict[str, Counter[int]],
-) -> int:
-    """The steps :func:`build_dataset` takes for each dialogue (validation, filters, the id check, counts,
-    histograms, the write) on a table of a columnar reader at once: the same outcome, the errors in row order.
-    Returns the number of dialogues written."""
-    import numpy as np
-    import pyarrow as pa
-
-    n = table.num_rows
-    if not n:
-        return 0
-    turns = single_chunk(table.column("turns"))
-    flat = turns.flatten()
-    words = _word_counts(flat.field("text"))
-    n_turns = to_numpy(turns.value_lengths(), 0)
-    errors: list[tuple[int, ValidationError]] = []
-    valid = np.ones(n, bool)
-    for i in np.flatnonzero(_suspect_rows(table, turns, words)).tolist():
-        try:
-            validate_dialogue(Dialogue.from_dict(table.slice(i, 1).to_pylist()[0]), path=path)
-        except ValidationError as exc:
-            errors.append((i, exc))
-            valid[i] = False
-    image_counts = to_numpy(flat.field("images").value_lengths(), 0)
-    cumulative = np.concatenate([[0], np.cumsum(image_counts)])
-    offsets = np.concatenate([[0], np.cumsum(n_turns)])
-    n_images = cumulative[offsets[1:]] - cumulative[offsets[:-1]]
-    sources = table.column("source").to_pylist()
-    for source, rows in _groups(sources, np.flatnonzero(valid).tolist()).items():
-        per_source[source]["read"] += len(rows)
-    # filters: one call per distinct (turns, images) pair
-    base = int(n_images.max()) + 1  # (turns, images) as one integer key
-    keys, inverse = np.unique(n_turns.astype(np.int64) * base + n_images, return_inverse=True)
-    reasons = [filters.reason_to_drop(t, m) for t, m in zip(*map(np.ndarray.tolist, divmod(keys, base)), strict=True)]
-    inverse = inverse.reshape(-1)
-    dropped = valid & np.array([r is not None for r in reasons])[inverse]
-    for i in np.flatnonzero(dropped).tolist():
-        reason = reasons[inverse[i]]
-        filtered[reason] += 1
-        per_source[sources[i]][f"filtered_{reason}"] += 1
-    keep = valid & ~dropped
-    ids = table.column("dialogue_id").to_pylist()
-    candidates = np.flatnonzero(keep).tolist()
-    new_ids = ids if len(candidates) == n else [ids[i] for i in candidates]
-    if seen_ids.isdisjoint(new_ids) and len(set(new_ids)) == len(new_ids):
-        seen_ids.update(new_ids)
-    else:
-        for i in candidates:
-            if ids[i] in seen_ids:
-                message = "duplicate dialogue_id across sources"
-                errors.append((i, ValidationError(message, path=path, record=f"dialogue {ids[i]}")))
-                keep[i] = False
-            else:
-                seen_ids.add(ids[i])
-    errors.sort(key=lambda e: e[0])
-    if errors and policy.on_error == "raise":
-        keep[errors[0][0] :] = False  # the one-by-one path writes what comes before the error, then raises
-    splits = table.column("split").to_pylist()
-    kept = np.flatnonzero(keep).tolist()
-    for source, rows in _groups(sources, kept).items():
-        for split, split_rows in _groups(splits, rows).items():
-            c = counts[source][split]
-            c["dialogues"] += len(split_rows)
-            c["turns"] += int(n_turns[split_rows].sum())
-            c["images"] += int(n_images[split_rows].sum())
-        per_source[source]["kept"] += len(rows)
-        mine = keep
-        if len(rows) < len(kept):
-            mine = np.zeros(n, bool)
-            mine[rows] = True
-        turn_lengths[source].update(_histogram(words[np.repeat(mine, n_turns)]))
-        dialogue_lengths[source].update(_histogram(n_turns[rows]))
-    writer.add_table(table if len(kept) == n else table.filter(numpy_array(keep, pa.bool_())))
-    for _, error in errors:
-        policy.handle(error)
-    return len(kept)
 
 
 def _portable(path: Path, base: Path) -> str:
