@@ -21,12 +21,13 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from mmdial_data.config_loader import from_mapping
 
 #: IMAD's classifier probability cutoffs: preset number -> probability (8 keeps the most utterances).
 CUTOFF_PRESETS: dict[int, float] = {
@@ -191,21 +192,7 @@ class AugmentConfig:
         """Validate and build from a plain mapping (as loaded from YAML)."""
         if not isinstance(data, dict):
             raise ValueError(f"config must be a mapping, got {type(data).__name__}")
-        _check_keys(cls, data, "config")
-        kw = dict(data)
-        inputs = kw.get("inputs", [])
-        if not isinstance(inputs, list):
-            raise ValueError("config.inputs must be a list")
-        kw["inputs"] = [_build(InputSpec, x, f"config.inputs[{i}]") for i, x in enumerate(inputs)]
-        for name, typ in (
-            ("pool", PoolSpec),
-            ("captioner", CaptionerSpec),
-            ("decision", DecisionSpec),
-            ("vqa", VQASpec),
-        ):
-            if name in kw:
-                kw[name] = _build(typ, kw[name], f"config.{name}")
-        cfg = cls(**kw)
+        cfg = from_mapping(cls, data, "config")
         cfg.validate()
         return cfg
 
@@ -262,22 +249,6 @@ def _check_thresholds(values: dict[str, float], where: str) -> None:
     extra = [k for k in values if k not in THRESHOLD_KEYS]
     if missing or extra:
         raise ValueError(f"{where} needs exactly {list(THRESHOLD_KEYS)} (missing {missing}, unknown {extra})")
-
-
-def _check_keys(typ: type, data: dict[str, Any], where: str) -> None:
-    known = [f.name for f in dataclasses.fields(typ)]
-    for key in data:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
-            raise ValueError(f"{where}: unknown key {key!r}{hint}")
-
-
-def _build(typ: type, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
-    _check_keys(typ, data, where)
-    return typ(**data)
 
 
 def load_config(path: str | Path, **overrides: Any) -> AugmentConfig:

@@ -10,7 +10,7 @@ Example:
     >>> Recipe.from_dict({"name": "x", "sources": [], "colour": 1})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: recipe: unknown key 'colour' (known: dedup, filters, name, on_error, seed, ...)
+    ValueError: recipe: unknown key 'colour'; known: dedup, filters, name, on_error, seed, ...
 
 Optional keys (all off by default, so older recipes build byte-identically): per source ``weight``
 (``0.5`` keeps a seeded half, ``2`` repeats each dialogue twice with ids ``...#1``) and ``options``
@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmdial_data.config_loader import check_keys
 from mmdial_data.errors import OnError
 from mmdial_data.splits import KNOWN_SPLITS, canonical_split
 
@@ -75,14 +76,6 @@ def expand_vars(text: str) -> str:
     return _VAR.sub(sub, text)
 
 
-def _check_keys(data: dict[str, Any], known: set[str], where: str) -> None:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-
-
 @dataclass
 class SourceSpec:
     """One input of a recipe: a reader, its paths, and optional split override and cap."""
@@ -97,7 +90,7 @@ class SourceSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str) -> SourceSpec:
         """Validate one ``sources`` entry."""
-        _check_keys(data, {"reader", "paths", "split", "max_dialogues", "weight", "options"}, where)
+        check_keys(data, {"reader", "paths", "split", "max_dialogues", "weight", "options"}, where)
         if "reader" not in data or "paths" not in data:
             raise ValueError(f"{where}: 'reader' and 'paths' are required")
         paths = data["paths"]
@@ -138,7 +131,7 @@ class Filters:
     def from_dict(cls, data: dict[str, Any] | None) -> Filters:
         """Validate the ``filters`` mapping."""
         data = data or {}
-        _check_keys(data, {"min_turns", "max_turns", "has_images", "languages"}, "recipe.filters")
+        check_keys(data, {"min_turns", "max_turns", "has_images", "languages"}, "recipe.filters")
         langs = data.get("languages")
         if langs is not None:
             if isinstance(langs, str):
@@ -174,7 +167,7 @@ class Dedup:
         if isinstance(data, bool):
             return cls(exact=data, near=data)
         data = data or {}
-        _check_keys(data, {"exact", "near"}, "recipe.dedup")
+        check_keys(data, {"exact", "near"}, "recipe.dedup")
         return cls(exact=bool(data.get("exact", False)), near=bool(data.get("near", False)))
 
 
@@ -240,7 +233,7 @@ class Recipe:
     def from_dict(cls, data: dict[str, Any]) -> Recipe:
         """Validate a recipe mapping; unknown keys and wrong types raise ``ValueError``."""
         known = {"name", "sources", "seed", "version", "shard_size", "on_error", "filters", "dedup", "splits"}
-        _check_keys(data, known, "recipe")
+        check_keys(data, known, "recipe")
         if "name" not in data or "sources" not in data:
             raise ValueError("recipe: 'name' and 'sources' are required")
         if not isinstance(data["sources"], list):

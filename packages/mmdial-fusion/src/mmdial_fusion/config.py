@@ -15,15 +15,13 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from mmdial_data.config_loader import from_mapping
 from mmdial_fusion.collate import ABLATIONS
-
-T = TypeVar("T")
 
 GENERATION_STRATEGIES = ("greedy", "beam", "sample")
 
@@ -115,7 +113,7 @@ class FusionConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any], *, base_dir: str | os.PathLike[str] | None = None) -> FusionConfig:
         """Validate a plain dict; relative paths are resolved against ``base_dir`` when given."""
-        cfg = _build(cls, raw, "config")
+        cfg = from_mapping(cls, raw, "config")
         cfg.validate()
         if base_dir is not None:
             cfg.resolve_paths(Path(base_dir))
@@ -163,47 +161,3 @@ class FusionConfig:
             self.train.output_dir = str(base / self.train.output_dir)
         if Path(self.backbone).suffix == "" and (base / self.backbone).is_dir():
             self.backbone = str(base / self.backbone)
-
-
-def _build(cls: type[T], raw: Any, where: str) -> T:
-    if not isinstance(raw, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"{where}: unknown key {key!r}{hint}")
-        sub = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "generation": GenerationConfig}
-        if cls is FusionConfig and key in sub:
-            kwargs[key] = _build(sub[key], value or {}, f"{where}.{key}")
-        else:
-            kwargs[key] = _coerce(value, fields[key], f"{where}.{key}")
-    return cls(**kwargs)
-
-
-def _coerce(value: Any, f: dataclasses.Field[Any], where: str) -> Any:
-    kind = str(f.type)
-    if value is None:
-        if "None" in kind:
-            return None
-        raise ValueError(f"{where}: must not be null")
-    if kind.startswith("float"):
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError(f"{where}: expected a number, got {value!r}")
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"{where}: expected a number, got {value!r}") from None
-    if kind.startswith("int"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if kind.startswith("bool"):
-        if not isinstance(value, bool):
-            raise ValueError(f"{where}: expected true/false, got {value!r}")
-        return value
-    if kind.startswith("str") and not isinstance(value, str):
-        raise ValueError(f"{where}: expected a string, got {value!r}")
-    return value
