@@ -103,11 +103,13 @@ def choose_index_params(
       (40 bytes per vector with the id), 48 for 768-d, 8 for 64-d. ``pq_nbits`` 8 (faiss's fast 8-bit tables)
       when the sample has 39 points per centroid, fewer bits for tiny collections.
     - ``nprobe`` 32 (at most ``nlist``) and ``rerank`` 10: a shortlist of ``10 k`` PQ candidates re-scored
-      exactly from the memory-mapped full vectors. On 1M x 512 clustered vectors (benchmarks/
-      bench_index_compressed.py) the shortlist turns PQ's Recall@10 of ~0.5 into above 0.9, which no code size
-      within the budget reaches alone; nprobe 32 sits where recall stops rising with nprobe.
-    - ``opq`` off: on that benchmark an OPQ rotation changed re-ranked recall by less than its bootstrap
-      interval while adding minutes of training (see the README's figures).
+      exactly from the memory-mapped full vectors. No code size within the budget ranks well alone (32-byte
+      codes put about 0.6 of the true top 10 first on benchmarks/bench_index_compressed.py's data); a
+      shortlist of 10 k holds nearly all of them, and re-ranking then puts them first. The benchmark's sweep of
+      ``nprobe`` x ``rerank`` at 1M x 512 is the evidence (mmdial-retrieval README).
+    - ``opq`` off: re-ranking reaches the recall goal without a rotation, and OPQ adds a ``dim x dim`` training
+      (and a matrix product per query); ``IndexParams(..., opq=True)`` turns it on, and the benchmark's ``--opq``
+      measures it.
     - ``train_size`` = ``64 * nlist`` vectors (at least 10,000 for the PQ's 256 centroids), a seeded sample.
 
     >>> choose_index_params(50_000_000, 512).nlist
