@@ -26,16 +26,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmdial_metrics.core import Metric, MetricResult
-from mmdial_metrics.ngrams import (
-    Encoded,
-    NgramKeys,
-    _count_pairs,
-    _owners,
-    concat,
-    encode_texts,
-    take,
-    unique_counts,
-)
+from mmdial_metrics.encoded import Encoded, concat, take
+from mmdial_metrics.ngram_keys import NgramKeys, _count_pairs, _owners, unique_counts
+from mmdial_metrics.ngrams import encode_texts
 
 
 @dataclass

@@ -73,7 +73,7 @@ def _lcs_chunk(x: Encoded, y: Encoded) -> np.ndarray:
     """:func:`lcs_lengths` of one chunk of pairs."""
     import numpy as np
 
-    from mmdial_metrics.ngrams import _owners, dense_ids, run_starts
+    from mmdial_metrics.ngram_keys import _owners, dense_ids, run_starts
 
     n = len(x.lengths)
     out = np.zeros(n, dtype=np.int64)
