@@ -42,283 +42,30 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from mmdial_augment.classifier import Tree, forest_trees
-from mmdial_augment.features import CLASSIFIER_FEATURES
+from mmdial_augment.stage1_features import EMBEDDING_GROUPS as EMBEDDING_GROUPS
+from mmdial_augment.stage1_features import IMAGE_FEATURES as IMAGE_FEATURES
+from mmdial_augment.stage1_features import TEXT_FEATURES as TEXT_FEATURES
+from mmdial_augment.stage1_features import FeatureTable as FeatureTable
+from mmdial_augment.stage1_features import Stage1Featurizer as Stage1Featurizer
+from mmdial_augment.stage1_labels import OBJECTS_MARKER as OBJECTS_MARKER
+from mmdial_augment.stage1_labels import LabeledUtterance as LabeledUtterance
+from mmdial_augment.stage1_labels import ObjectMatcher as ObjectMatcher
+from mmdial_augment.stage1_labels import dialogue_objects as dialogue_objects
+from mmdial_augment.stage1_labels import is_share_turn as is_share_turn
+from mmdial_augment.stage1_labels import label_dialogues as label_dialogues
+from mmdial_augment.stage1_labels import photo_objects as photo_objects
 
-if TYPE_CHECKING:
-    from mmdial_augment.pool import ImagePool
-    from mmdial_data import Dialogue
-    from mmdial_retrieval.encoder import DualEncoder
-
-#: The marker before the object list in PhotoChat's ``photo_description``.
-OBJECTS_MARKER = "Objects in the photo:"
-#: Scalar features that need the image encoder and the pool.
-IMAGE_FEATURES: tuple[str, ...] = (*CLASSIFIER_FEATURES, "mean_entity_score")
-#: Scalar features of the text alone.
-TEXT_FEATURES: tuple[str, ...] = ("n_words", "n_nouns", "question")
-#: Vector feature groups (MiniLM, 384-d each): text only.
-EMBEDDING_GROUPS: tuple[str, ...] = ("sentence_embedding", "noun_embedding")
 LABELS: tuple[str, ...] = ("content", "intent")
 FORMAT = "mmdial-augment-stage1/1"
 MODEL_KINDS = ("logistic_regression", "random_forest")
-
-
-# ---- labels ------------------------------------------------------------------------------------------------
-def photo_objects(description: str | None) -> list[str]:
-    """The objects after ``"Objects in the photo:"`` (empty when the marker is absent)."""
-    if not description or OBJECTS_MARKER not in description:
-        return []
-    tail = description.split(OBJECTS_MARKER, 1)[1]
-    return [o.strip() for o in tail.split(",") if o.strip()]
-
-
-def is_share_turn(turn: Any) -> bool:
-    """An image turn with no text (PhotoChat's share turn: ``extra["share_photo"]``, or any empty image turn)."""
-    extra = turn.annotations.extra or {}
-    return bool((extra.get("share_photo") or turn.images) and not turn.text.strip())
-
-
-class ObjectMatcher:
-    """The ``content`` rule of the module docs: does a text name one of the given objects?
-
-    Args:
-        nlp: A spaCy pipeline (default: :func:`mmdial_retrieval.entities.load_spacy`, the one of
-            ``extract_nouns``).
-    """
-
-    def __init__(self, nlp: Any = None) -> None:
-        if nlp is None:
-            from mmdial_retrieval.entities import load_spacy
-
-            nlp = load_spacy()
-        self.nlp = nlp
-        self._objects: dict[str, list[set[str]]] = {}
-
-    @staticmethod
-    def _tokens(doc: Any) -> list[tuple[set[str], str]]:
-        return [({t.lemma_.lower(), t.text.lower()}, t.pos_) for t in doc if not (t.is_punct or t.is_space)]
-
-    def object_keys(self, obj: str) -> list[set[str]]:
-        """The object's tokens as key sets (cached)."""
-        if obj not in self._objects:
-            self._objects[obj] = [keys for keys, _ in self._tokens(self.nlp(obj.lower()))]
-        return self._objects[obj]
-
-    def matches(self, text: str, objects: Sequence[str], doc: Any = None) -> list[str]:
-        """The objects ``text`` names, in the order given."""
-        toks = self._tokens(doc if doc is not None else self.nlp(text.replace("’", "'")))
-        found = []
-        for obj in objects:
-            keys = self.object_keys(obj)
-            k = len(keys)
-            if not k:
-                continue
-            for i in range(len(toks) - k + 1):
-                window = toks[i : i + k]
-                if window[-1][1] in ("NOUN", "PROPN") and all(w[0] & o for w, o in zip(window, keys, strict=True)):
-                    found.append(obj)
-                    break
-        return found
-
-
-@dataclass(frozen=True)
-class LabeledUtterance:
-    """One non-empty turn with its two labels and the photo objects it names."""
-
-    dialogue_id: str
-    turn_index: int
-    speaker: str
-    text: str
-    intent: int
-    content: int
-    matched: tuple[str, ...] = ()
-
-
-def dialogue_objects(dialogue: Dialogue) -> list[str]:
-    """Photo objects of a dialogue: from its share turns' captions, else ``meta["photo_description"]``."""
-    objects: list[str] = []
-    for t in dialogue.turns:
-        if is_share_turn(t):
-            for ref in t.images:
-                objects += [o for o in photo_objects(ref.caption) if o not in objects]
-    if not objects:
-        meta = dialogue.meta if isinstance(dialogue.meta, Mapping) else {}
-        objects = photo_objects(meta.get("photo_description"))
-    return objects
-
-
-def label_dialogues(dialogues: Iterable[Dialogue], matcher: ObjectMatcher | None = None) -> list[LabeledUtterance]:
-    """``intent`` and ``content`` labels of every non-empty turn (see the module docs), in turn order."""
-    matcher = matcher or ObjectMatcher()
-    out: list[LabeledUtterance] = []
-    for d in dialogues:
-        objects = dialogue_objects(d)
-        intent_turns: set[int] = set()
-        for pos, t in enumerate(d.turns):
-            if not is_share_turn(t):
-                continue
-            for earlier in reversed(d.turns[:pos]):
-                if earlier.text.strip() and earlier.speaker == t.speaker:
-                    intent_turns.add(earlier.turn_index)
-                    break
-        texts = [(t, t.text.strip()) for t in d.turns if t.text.strip()]
-        docs = list(matcher.nlp.pipe([s.replace("’", "'") for _, s in texts]))
-        for (t, s), doc in zip(texts, docs, strict=True):
-            named = matcher.matches(s, objects, doc=doc)
-            out.append(
-                LabeledUtterance(
-                    d.dialogue_id,
-                    t.turn_index,
-                    t.speaker,
-                    s,
-                    int(t.turn_index in intent_turns),
-                    int(bool(named)),
-                    tuple(named),
-                )
-            )
-    return out
-
-
-# ---- features ----------------------------------------------------------------------------------------------
-@dataclass
-class FeatureTable:
-    """Stage-1 features of ``n`` utterances: scalar ``columns`` and vector ``groups`` (row ``i`` = utterance ``i``)."""
-
-    columns: dict[str, np.ndarray]
-    groups: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(next(iter(self.columns.values()))) if self.columns else 0
-
-    def matrix(self, features: Sequence[str]) -> np.ndarray:
-        """The ``(n, d)`` model input: scalar columns and whole vector groups, in the order given."""
-        parts = []
-        for name in features:
-            if name in self.columns:
-                parts.append(np.asarray(self.columns[name], np.float64)[:, None])
-            elif name in self.groups:
-                parts.append(np.asarray(self.groups[name], np.float64))
-            else:
-                raise KeyError(f"unknown stage-1 feature {name!r}; have {sorted(self.columns) + sorted(self.groups)}")
-        return np.concatenate(parts, axis=1) if parts else np.zeros((len(self), 0))
-
-    def take(self, rows: Any) -> FeatureTable:
-        """The rows given (indices or a mask)."""
-        return FeatureTable({k: v[rows] for k, v in self.columns.items()}, {k: v[rows] for k, v in self.groups.items()})
-
-    def scalars(self, i: int) -> dict[str, float | bool]:
-        """Row ``i``'s scalar features as JSON values (``threshold``, ``question`` as booleans)."""
-        out: dict[str, float | bool] = {}
-        for k, v in self.columns.items():
-            x = v[i]
-            if k in ("threshold", "question"):
-                out[k] = bool(x)
-            else:
-                out[k] = int(x) if k in ("n_words", "n_nouns") else float(x)
-        return out
-
-
-class _MemoEncoder:
-    """Caches ``encode_text`` by text, so the sentence embeddings of ``sent_sim`` are reused as features."""
-
-    def __init__(self, encoder: DualEncoder) -> None:
-        self.encoder = encoder
-        self.dim = encoder.dim
-        self.encoder_id = encoder.encoder_id
-        self.memo: dict[str, np.ndarray] = {}
-
-    def encode_text(self, texts: Sequence[str]) -> np.ndarray:
-        new = [t for t in dict.fromkeys(texts) if t not in self.memo]
-        if new:
-            self.memo.update(zip(new, np.asarray(self.encoder.encode_text(new), np.float32), strict=True))
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        return np.stack([self.memo[t] for t in texts])
-
-
-class Stage1Featurizer:
-    """Stage-1 features of utterances with one image encoder and pool (see the module docs).
-
-    Args:
-        encoder: The image-text encoder of IMAD's features.
-        pool: The pool, embedded with ``encoder``.
-        sentence_encoder: MiniLM (``get_encoder("sentence")``): ``sent_sim`` and the embedding groups.
-        nouns: Callable texts -> noun lemmas (default: the pipeline's ``NounExtractor``).
-        thresholds: The rule's thresholds (default: :func:`~mmdial_augment.thresholds.thresholds_for` the encoder).
-        captioner: Captions of the top-1 images (default: the pool's captions).
-    """
-
-    def __init__(
-        self,
-        encoder: DualEncoder,
-        pool: ImagePool,
-        sentence_encoder: DualEncoder,
-        *,
-        nouns: Callable[[Sequence[str]], list[list[str]]] | None = None,
-        thresholds: Any = None,
-        captioner: Any = None,
-        batch_size: int = 64,
-    ) -> None:
-        from mmdial_augment.captioners import get_captioner
-        from mmdial_augment.features import FeatureExtractor
-        from mmdial_augment.nouns import NounExtractor
-        from mmdial_augment.thresholds import thresholds_for
-
-        self.encoder = encoder
-        self.pool = pool
-        self.sentence = _MemoEncoder(sentence_encoder)
-        self.thresholds = thresholds or thresholds_for(encoder.encoder_id, encoder.info())
-        self.extractor = FeatureExtractor(
-            encoder,
-            pool,
-            self.sentence,  # type: ignore[arg-type]
-            captioner or get_captioner("pool-caption"),
-            nouns or NounExtractor(),
-            self.thresholds,
-            batch_size=batch_size,
-        )
-
-    def info(self) -> dict[str, Any]:
-        """What the features depend on (for a model's metadata)."""
-        return {
-            "encoder": self.encoder.encoder_id,
-            "sentence_encoder": self.sentence.encoder_id,
-            "pool": {"source": self.pool.source, "images": len(self.pool)},
-            "thresholds": self.thresholds.to_dict(),
-        }
-
-    def __call__(self, utterances: Sequence[str]) -> FeatureTable:
-        texts = [u.strip() for u in utterances]
-        f = self.extractor(texts)
-        n = len(texts)
-        mean_entity = np.array([float(np.mean(s)) if s else 0.0 for s in f.entity_scores], np.float64)
-        sent = self.sentence.encode_text(texts) if n else np.zeros((0, self.sentence.dim), np.float32)
-        all_nouns = sorted({x for ns in f.nouns for x in ns})
-        noun_vec = dict(zip(all_nouns, self.sentence.encode_text(all_nouns), strict=True)) if all_nouns else {}
-        noun_emb = np.zeros((n, self.sentence.dim), np.float64)
-        for i, ns in enumerate(f.nouns):
-            if ns:
-                noun_emb[i] = np.mean([noun_vec[x] for x in ns], axis=0)
-        columns = {
-            "image_score": f.image_score,
-            "bleu": f.bleu,
-            "sent_sim": f.sent_sim,
-            "max_entity_score": f.max_entity_score,
-            "threshold": f.threshold.astype(np.float64),
-            "mean_entity_score": mean_entity,
-            "n_words": np.array([len(t.split()) for t in texts], np.float64),
-            "n_nouns": np.array([len(ns) for ns in f.nouns], np.float64),
-            "question": np.array(["?" in t for t in texts], np.float64),
-        }
-        groups = {"sentence_embedding": np.asarray(sent, np.float64), "noun_embedding": noun_emb}
-        return FeatureTable(columns, groups)
 
 
 # ---- the model ---------------------------------------------------------------------------------------------
