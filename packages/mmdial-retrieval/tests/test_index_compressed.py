@@ -178,6 +178,20 @@ def test_merge_of_compressed_shards_keeps_every_vector(data) -> None:
     )
 
 
+def test_build_from_a_memory_map_equals_build_from_ram(tmp_path, data) -> None:
+    """Vectors larger than RAM: a float32 .npy opened with mmap_mode="r" builds the same index, without a copy."""
+    base, queries, _ = data
+    np.save(tmp_path / "emb.npy", base[:6000])
+    mapped = np.load(tmp_path / "emb.npy", mmap_mode="r")
+    ids = [str(i) for i in range(6000)]
+    from_map = VectorIndex.build(mapped, ids, params="ivfpq")
+    from_ram = VectorIndex.build(base[:6000], ids, params="ivfpq")
+    assert np.shares_memory(from_map.stored_vectors, mapped)  # re-ranks from the map, no copy in RAM
+    a, b = from_map.search(queries, k=K), from_ram.search(queries, k=K)
+    np.testing.assert_array_equal(a.rows, b.rows)
+    np.testing.assert_array_equal(a.scores, b.scores)
+
+
 def test_rerank_shortlist_handles_padding_and_short_lists() -> None:
     vecs = np.array([[1, 0], [0, 1], [0.6, 0.8], [-1, 0]], np.float32)
     q = np.array([[1, 0], [0, 1]], np.float32)
