@@ -23,13 +23,12 @@ from mmdial_data.arrow import from_table, to_table
 from mmdial_data.build import _ShardedWriter, _word_counts
 from mmdial_data.io import ParquetDialogueWriter
 from mmdial_data.readers import _typed_json, read_source, read_source_batches
+from mmdial_data.readers._photochat_items import _image_id
+from mmdial_data.readers._photochat_tables import _image_id_fast, _image_ids
 from mmdial_data.readers._typed_json import decode_arrow_json, decode_typed_json
 from mmdial_data.readers.photochat import (
     _arrow_item_type,
     _decoded_ahead,
-    _image_id,
-    _image_id_fast,
-    _image_ids,
     _typed_item,
     read_photochat,
     read_photochat_batches,
