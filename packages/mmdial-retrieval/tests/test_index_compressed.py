@@ -140,6 +140,8 @@ def test_without_reranking_there_is_no_vectors_file(tmp_path, data) -> None:
         index.vectors()
     with pytest.raises(ValueError, match="rerank=0"):
         index.search(queries, k=K, rerank=5)
+    flat = VectorIndex.build(base[:100], [str(i) for i in range(100)])
+    assert flat.search(queries[:2], k=3, rerank=5).ids == flat.search(queries[:2], k=3).ids  # ignored: exact
     folder = index.save(tmp_path / "plain")
     assert not (folder / VECTORS_FILE).exists()
     assert VectorIndex.load(folder).search(queries, k=K).ids == index.search(queries, k=K).ids

@@ -216,16 +216,16 @@ class VectorIndex:
     ) -> SearchResults:
         """Top-``k`` rows by inner product for each query row (``k`` is capped at the index size).
 
-        ``ef_search`` (HNSW), ``nprobe`` and ``rerank`` (IVF-PQ; ``0`` turns re-ranking off) override the
-        index's defaults for this call. Re-ranked IVF-PQ scores are exact inner products with the stored
-        vectors; without re-ranking they are PQ approximations.
+        ``ef_search`` (HNSW), ``nprobe`` and ``rerank`` (IVF-PQ; ``0`` turns re-ranking off; other kinds ignore
+        them) override the index's defaults for this call. Re-ranked IVF-PQ scores are exact inner products
+        with the stored vectors; without re-ranking they are PQ approximations.
         """
         x = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if x.shape[1] != self.params.dim:
             raise ValueError(f"queries have dim {x.shape[1]}, index has dim {self.params.dim}")
         k = min(k, len(self))
         self._set_search_params(ef_search, nprobe)
-        factor = self.params.rerank if rerank is None else rerank
+        factor = (self.params.rerank if rerank is None else rerank) if self.params.kind == "ivfpq" else 0
         stored = self.stored_vectors
         if factor and stored is None:
             raise ValueError("this index has no stored vectors to re-rank from; search with rerank=0")
