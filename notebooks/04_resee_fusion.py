@@ -44,11 +44,10 @@ probe_train, probe_test = 200, 100  # probe images (the README's table: 2000 / 5
 
 # %%
 import base64
-import hashlib
+import functools
 import html
 import io
 import json
-import random
 import time
 from pathlib import Path
 
@@ -65,14 +64,13 @@ from mmdial_fusion import (
     KnowledgeConfig,
     build_samples,
     features_from_index,
-    generate_responses,
     load_checkpoint,
     spacy_entity_extractor,
     train,
 )
 from mmdial_fusion.evaluation import DISPLAY_NAMES, SCORE_NAMES, score_report, table_row
 from mmdial_fusion.retrieval_adapter import used_image_ids
-from mmdial_fusion.training import make_collator, validation_loss
+from mmdial_fusion.runs import evaluate_cached, is_finished, run_dir, split_by_dialogue, train_losses, write_predictions
 
 started = time.perf_counter()
 out = Path(out_dir)
@@ -139,13 +137,10 @@ samples = list(
         dialogues, retriever=IndexRetriever(encoder, index), entity_extractor=spacy_entity_extractor(), config=knowledge
     )
 )
+train_samples, test_samples, held_out = split_by_dialogue(
+    samples, test_fraction=test_fraction, seed=seed, max_train=max_samples, max_test=max_test
+)
 dialogue_ids = sorted({s.dialogue_id for s in samples})
-random.Random(seed).shuffle(dialogue_ids)
-held_out = set(dialogue_ids[: max(1, round(test_fraction * len(dialogue_ids)))])
-train_pool = [s for s in samples if s.dialogue_id not in held_out]
-test_pool = [s for s in samples if s.dialogue_id in held_out]
-train_samples = random.Random(seed).sample(train_pool, min(max_samples, len(train_pool)))
-test_samples = random.Random(seed + 1).sample(test_pool, min(max_test, len(test_pool)))
 features = features_from_index(index, used_image_ids(samples))
 timings["samples"] = time.perf_counter() - t0
 n_turn = sum(len(s.turn_images) for s in samples) / len(samples)
@@ -227,34 +222,16 @@ def run_config(ablation: str) -> FusionConfig:
         },  # one checkpoint at the end, weights stored once, no optimizer state (a 135M model's would be ~1 GB)
         "generation": {"strategy": "greedy", "max_new_tokens": max_new_tokens, "batch_size": 8},
     }
-    key = json.dumps(
-        {
-            "config": raw,
-            "train": [s.sample_id for s in train_samples],
-            "features": [features.ids, features.dim],
-            "index": index.encoder_id,
-        },
-        sort_keys=True,
-    )
-    raw["train"]["output_dir"] = str(
-        (cache / "fusion-runs" / hashlib.sha256(key.encode()).hexdigest()[:16] / ablation).resolve()
-    )
+    folder = run_dir(cache / "fusion-runs", raw, train_samples, features, index.encoder_id, ablation)
+    raw["train"]["output_dir"] = str(folder)
     return FusionConfig.from_dict(raw)
-
-
-def finished(config: FusionConfig) -> bool:
-    history = Path(config.train.output_dir) / "history.jsonl"
-    if not history.is_file():
-        return False
-    steps = [json.loads(line)["step"] for line in history.read_text().splitlines() if line.strip()]
-    return bool(steps) and steps[-1] >= config.train.max_steps
 
 
 t0 = time.perf_counter()
 configs = {system: run_config(system) for system in ("text_only", "full")}
 trained_now = []
 for system, config in configs.items():
-    if finished(config):
+    if is_finished(config):
         print(f"{system}: checkpoint found in {config.train.output_dir}, training skipped")
         continue
     result = train(config, train_samples=train_samples, features=features, device="cpu")
@@ -263,13 +240,7 @@ for system, config in configs.items():
 timings["train"] = time.perf_counter() - t0
 
 # %%
-losses = {}
-for system, config in configs.items():
-    by_step = {}
-    for line in (Path(config.train.output_dir) / "train_loss.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        by_step[row["step"]] = row["loss"]  # after an interrupted run the last line of a step counts
-    losses[system] = [by_step[s] for s in sorted(by_step)]
+losses = {system: train_losses(config.train.output_dir) for system, config in configs.items()}
 fig, ax = plt.subplots(figsize=(7, 3.2))
 for system, values in losses.items():
     ax.plot(range(1, len(values) + 1), values, label=f"trained {'with images' if system == 'full' else 'text only'}")
@@ -300,44 +271,23 @@ plan = [
     ("visual model: images removed", "full", "text_only"),
 ]
 refs = [s.response for s in test_samples]
-test_key = hashlib.sha256(json.dumps([[s.sample_id for s in test_samples], max_new_tokens]).encode()).hexdigest()[:12]
 responses: dict[str, list[str]] = {}
 held_out_loss: dict[str, float] = {}
-loaded: dict[str, tuple] = {}
+load = functools.lru_cache(maxsize=1)(load_checkpoint)  # one model in memory, loaded once for its ablations
 for name, system, ablation in plan:
-    run_dir = Path(configs[system].train.output_dir)
-    cached = run_dir / f"eval-{ablation}-{test_key}.json"
-    if cached.is_file():
-        record = json.loads(cached.read_text())
-    else:
-        if system not in loaded:
-            loaded.clear()
-            loaded[system] = load_checkpoint(run_dir / "last")
-        model, tokenizer, config = loaded[system]
-        collator = make_collator(config, tokenizer, features, model.is_encoder_decoder, ablation=ablation)
-        record = {
-            "responses": generate_responses(model, tokenizer, test_samples, collator, gen_config, seed=seed),
-            "loss": validation_loss(model, test_samples, collator, batch_size=8),
-        }
-        cached.write_text(json.dumps(record))
+    record = evaluate_cached(
+        configs[system].train.output_dir, test_samples, features, ablation, gen_config, seed=seed, load=load
+    )
     responses[name] = record["responses"]
     held_out_loss[name] = record["loss"]
-loaded.clear()
+load.cache_clear()
 reports = {name: score_report(responses[name], refs) for name, _, _ in plan}
 signatures = reports[plan[0][0]]["signatures"]
 timings["generate_and_score"] = time.perf_counter() - t0
 # Predictions per system as {dialogue_id, turn_index, prediction}: notebook 05 scores them next to its baselines.
-(out / "predictions").mkdir(exist_ok=True)
 for name, _, _ in plan:
     slug = name.replace("visual model: ", "visual-").replace(" ", "-")
-    with (out / "predictions" / f"{slug}.jsonl").open("w") as fh:
-        for sample, prediction in zip(test_samples, responses[name], strict=True):
-            fh.write(
-                json.dumps(
-                    {"dialogue_id": sample.dialogue_id, "turn_index": sample.response_index, "prediction": prediction}
-                )
-                + "\n"
-            )
+    write_predictions(out / "predictions" / f"{slug}.jsonl", test_samples, responses[name])
 
 metrics_table = [
     {**table_row(name, reports[name]["scores"]), "held_out_loss": held_out_loss[name]} for name, _, _ in plan
