@@ -1,5 +1,7 @@
 """The IMAD pipeline over unified datasets: read -> candidates -> stage 1 -> decision -> stage 2 -> outputs.
 
+Over 400 lines: :class:`AugmentPipeline` is one class (~340 lines) whose stages share its built components.
+
 Work is cut into chunks of ``chunk_size`` dialogues; each finished chunk is one Parquet file, so a crashed
 run restarts where it stopped (finished chunks are not recomputed). Outputs in ``output_dir``:
 
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,14 @@ from mmdial_augment.candidates import Candidate, candidates
 from mmdial_augment.chunks import ChunkStore
 from mmdial_augment.config import AugmentConfig
 from mmdial_augment.decision import Decision
+from mmdial_augment.feature_rows import FEATURE_COLUMNS as FEATURE_COLUMNS
+from mmdial_augment.feature_rows import empty_columns as empty_columns
+from mmdial_augment.feature_rows import feature_columns as feature_columns
 from mmdial_augment.features import FeatureExtractor
 from mmdial_augment.pool import ImagePool, load_pool
+from mmdial_augment.run_inputs import get_retrieval_encoder as get_retrieval_encoder
+from mmdial_augment.run_inputs import load_dialogues as load_dialogues
+from mmdial_augment.run_inputs import seed_everything as seed_everything
 from mmdial_augment.selection import select_images
 from mmdial_augment.thresholds import Thresholds, thresholds_for
 
@@ -75,58 +82,6 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         """Counts as a JSON-able mapping."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and (if imported) torch."""
-    random.seed(seed)
-    np.random.seed(seed)
-    import sys
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
-
-
-def get_retrieval_encoder(name: str) -> DualEncoder:
-    """``mmdial_retrieval``'s encoder registry (``offline``, ``openclip:...``, ``sentence``)."""
-    try:
-        from mmdial_retrieval import get_encoder  # type: ignore[attr-defined]
-    except ImportError:
-        from mmdial_retrieval.registry import get_encoder
-    return get_encoder(name)
-
-
-def load_dialogues(config: AugmentConfig) -> list[Dialogue]:
-    """Read every input (readers or unified files); ``config.limit`` caps the number of dialogues.
-
-    Raises:
-        mmdial_data.MMDialDataError: No input, or no dialogue in the inputs.
-    """
-    from mmdial_data import MMDialDataError, read_dialogues, read_source
-
-    if not config.inputs:
-        raise MMDialDataError("config has no inputs")
-    out: list[Dialogue] = []
-    for spec in config.inputs:
-        if config.limit is not None and len(out) >= config.limit:
-            break
-        if spec.unified:
-            if not Path(spec.unified).exists():
-                raise FileNotFoundError(f"{spec.unified}: no such unified dataset (file or shard folder)")
-            it = read_dialogues(spec.unified)
-        else:
-            assert spec.reader is not None
-            if not Path(spec.path).exists():
-                raise FileNotFoundError(f"{spec.path}: no such input for reader {spec.reader!r}")
-            it = read_source(spec.reader, spec.path, split=spec.split, options=spec.options or None)
-        for d in it:
-            if config.limit is not None and len(out) >= config.limit:
-                break
-            out.append(d)
-    if not out:
-        where = ", ".join(s.unified or s.path for s in config.inputs)
-        raise MMDialDataError("empty dataset: the inputs hold no dialogue", path=where)
-    return out
 
 
 class AugmentPipeline:
@@ -504,101 +459,6 @@ class AugmentChunkWorker:
             for name, values in part.items():
                 cols[name].extend(values)
         return cols
-
-
-FEATURE_COLUMNS = (
-    "dialogue_id",
-    "turn_index",
-    "utterance",
-    "context",
-    "n_long_words",
-    "encoder",
-    "image_score",
-    "image_id",
-    "image_caption",
-    "nouns",
-    "entity_scores",
-    "max_entity_score",
-    "sent_sim",
-    "bleu",
-    "threshold",
-    "probability",
-    "replaceable",
-    "topn_image_ids",
-    "topn_retrieval_scores",
-    "topn_vqa_scores",
-    "topn_captions",
-    "topn_uris",
-    "chosen_image_id",
-    "chosen_uri",
-    "chosen_caption",
-    "chosen_score",
-    "replaced",
-    "reason",
-    "skipped_images",
-    "vqa_backend",
-    "image_source",
-)
-
-
-def empty_columns() -> dict[str, list[Any]]:
-    """Column names of ``features.parquet`` with no rows."""
-    return {c: [] for c in FEATURE_COLUMNS}
-
-
-def feature_columns(
-    cands: list[Candidate],
-    feats: Any,
-    proba: np.ndarray | None,
-    replaceable: np.ndarray,
-    selections: dict[int, Any],
-    pool: ImagePool,
-    *,
-    vqa_name: str,
-    encoder_id: str,
-) -> dict[str, list[Any]]:
-    """Assemble the per-utterance rows of one chunk."""
-    cols = empty_columns()
-    for i, c in enumerate(cands):
-        sel = selections.get(i)
-        r = int(feats.image_row[i])
-        chosen = None if sel is None or sel.chosen is None else sel.chosen
-        row = {
-            "dialogue_id": c.dialogue_id,
-            "turn_index": c.turn_index,
-            "utterance": c.utterance,
-            "context": list(c.context),
-            "n_long_words": c.n_long_words,
-            "encoder": encoder_id,
-            "image_score": float(feats.image_score[i]),
-            "image_id": pool.image_ids[r],
-            "image_caption": feats.caption[i],
-            "nouns": feats.nouns[i],
-            "entity_scores": feats.entity_scores[i],
-            "max_entity_score": float(feats.max_entity_score[i]),
-            "sent_sim": float(feats.sent_sim[i]),
-            "bleu": float(feats.bleu[i]),
-            "threshold": bool(feats.threshold[i]),
-            "probability": None if proba is None else float(proba[i]),
-            "replaceable": bool(replaceable[i]),
-            "topn_image_ids": [] if sel is None else [pool.image_ids[x] for x in sel.rows],
-            "topn_retrieval_scores": [] if sel is None else [float(x) for x in sel.retrieval_scores],
-            "topn_vqa_scores": [] if sel is None else [None if np.isnan(x) else float(x) for x in sel.vqa_scores],
-            "topn_captions": [] if sel is None else [pool.caption(x) for x in sel.rows],
-            "topn_uris": [] if sel is None else [pool.uris[x] for x in sel.rows],
-            "chosen_image_id": None if chosen is None else pool.image_ids[chosen],
-            "chosen_uri": None if chosen is None else pool.uris[chosen],
-            "chosen_caption": None if chosen is None else pool.caption(chosen),
-            "chosen_score": None if sel is None else sel.chosen_score,
-            "replaced": bool(sel is not None and sel.replaced),
-            "reason": None if sel is None else sel.reason,
-            "skipped_images": [] if sel is None else sel.skipped_images,
-            "vqa_backend": vqa_name if sel is not None else None,
-            "image_source": pool.source,
-        }
-        for k, v in row.items():
-            cols[k].append(v)
-    return cols
 
 
 def run_augment(
