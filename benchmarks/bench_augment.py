@@ -14,12 +14,12 @@ plausibility of the replacements (noun of the utterance in the chosen image's ca
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
+from jsonline import add_json_flag, emit
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=32, help="dialogues (DailyDialog first, then PersonaChat)")
     ap.add_argument("--stage2-utterances", type=int, default=12, help="utterances scored in the stage-2 timing")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench-augment"))
-    ap.add_argument("--json", action="store_true")
+    add_json_flag(ap)
     args = ap.parse_args()
 
     from mmdial_augment.candidates import all_candidates
@@ -169,7 +169,7 @@ def main() -> None:
         "report": str(rb.report_path),
     }
     if args.json:
-        print(json.dumps(report, indent=2))
+        emit("augment", report)
         return
     print(
         f"{len(dialogues)} dialogues, {len(utts)} candidate utterances, pool {len(pool)} images (load {load_s:.1f} s)"

@@ -7,7 +7,7 @@ Data: seeded clustered unit vectors (a Gaussian mixture, like real embeddings; `
 structureless random vectors, the hardest case). Queries come from the same distribution but are not in the
 index. Reported side by side, same run: exact (IndexFlatIP) query time, HNSW build time and memory, and for
 each efSearch the HNSW Recall@10 against the exact top 10 and the query speedup. Goal: Recall@10 >= 0.95 at
->= 20x speedup. Results go to stdout and, with ``--json``, to a file.
+>= 20x speedup. Results go to stdout; ``--json`` prints one JSON object as the last line, ``--out FILE`` writes it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import platform
 import time
 
 import numpy as np
+from jsonline import add_json_flag, emit
 
 
 def rss_mib() -> float:
@@ -57,7 +58,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="faiss OpenMP threads (exact and HNSW alike)")
     ap.add_argument("--data", choices=["clustered", "uniform"], default="clustered")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", default=None, help="write results here")
+    ap.add_argument("--out", default=None, help="also write the results here (JSON)")
+    add_json_flag(ap)
     ap.add_argument("--progress", action="store_true", help="progress bar while building HNSW")
     args = ap.parse_args()
 
@@ -134,9 +136,10 @@ def main() -> int:
         "hnsw_rss_mib": graph_mib,
         "rows": rows,
     }
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(result, fh, indent=1)
+    record = emit("index-hnsw", result, enabled=args.json)
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(record, fh, indent=1)
     return 0
 
 
