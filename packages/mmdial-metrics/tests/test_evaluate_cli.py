@@ -234,3 +234,19 @@ def test_point_estimate_inside_interval_all_default_metrics(dataset, predictions
 def test_half_sampling_needs_four_items():
     ci = bootstrap_ci(get_metric("distinct_2"), ["a b", "a b", "c d"], n_samples=20)
     assert ci["low"] is None and ci["high"] is None and "needs >= 4 items" in ci["note"]
+
+
+def test_eval_group_default_and_explicit_turns_are_the_same_command(dataset, predictions, capsys):
+    path, _ = predictions
+    assert main(["eval", str(path), "--refs", str(dataset), "--metrics", "bleu", "--bootstrap", "0", "--json"]) == 0
+    implicit = json.loads(capsys.readouterr().out)
+    args = ["eval", "turns", str(path), "--refs", str(dataset), "--metrics", "bleu", "--bootstrap", "0", "--json"]
+    assert main(args) == 0
+    explicit = json.loads(capsys.readouterr().out)
+    assert implicit["overall"] == explicit["overall"]
+    assert main(["eval"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.splitlines() == [
+        "mmdial: error: mmdial eval: choose an evaluator (turns, multiwoz, sgd) or give PREDICTIONS; "
+        "see `mmdial eval --help`"
+    ]

@@ -107,7 +107,14 @@ def register(subparsers: Any) -> None:
     _register_turns(evaluators)
     for module in EVALUATORS.values():
         importlib.import_module(module).register(evaluators)
-    group.set_defaults(handler=lambda args: (group.print_usage(), 2)[1])
+    group.set_defaults(handler=lambda args: _choose_evaluator(group.prog))
+
+
+def _choose_evaluator(prog: str) -> int:
+    """``mmdial eval`` without an evaluator or predictions: a usage error (one line, exit 2)."""
+    from mmdial_data.cli_errors import UsageError
+
+    raise UsageError(f"{prog}: choose an evaluator ({', '.join([DEFAULT_EVALUATOR, *EVALUATORS])}) or give PREDICTIONS")
 
 
 def _register_turns(subparsers: Any) -> None:
