@@ -19,15 +19,7 @@ import platform
 import time
 
 import numpy as np
-from jsonline import add_json_flag, emit
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from jsonline import add_json_flag, emit, rss_mib
 
 
 def make_data(

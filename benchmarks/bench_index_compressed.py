@@ -45,12 +45,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import json
 import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from jsonline import add_json_flag, commit, emit, rss_mib
 
 GEN = {"topics": 256, "points_per_cluster": 50, "rank": 48, "spread": 0.8, "floor": 0.3, "alpha": 0.7,
        "beta": 0.5, "topic_spread": 0.7, "zipf": 0.5, "local_bases": 256}  # fmt: skip
@@ -86,31 +86,6 @@ def make_vectors(n: int, dim: int, seed: int, clusters: int, model_seed: int = 0
         x /= np.linalg.norm(x, axis=1, keepdims=True)
         out[i : i + m] = x[rng.permutation(m)]
     return out
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def recall_rows(got: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -251,7 +226,7 @@ def main() -> int:
     ap.add_argument("--hnsw", action="store_true", help="also build and measure HNSW (slow: ~23 min at 1M)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tmp", default=None, help="folder for the saved index (default: the system temp folder)")
-    ap.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_json_flag(ap)
     ap.add_argument("--out", default=None, help="also write the JSON object to this file")
     args = ap.parse_args()
 
@@ -291,7 +266,7 @@ def main() -> int:
     print(f"rule: {params}", flush=True)
     result = {
         "n": args.n, "dim": args.dim, "queries": args.queries, "k": args.k, "threads": faiss.omp_get_max_threads(),
-        "cpu_count": os.cpu_count(), "git_commit": git_commit(), "faiss": faiss.__version__,
+        "cpu_count": os.cpu_count(), "git_commit": commit(), "faiss": faiss.__version__,
         "data": {"generator": "make_vectors", "clusters": clusters, **GEN, "seconds": data_s,
                  "median_gap_k_k1": gap, "mean_top1": float(scores[:, 0].mean())},
         "exact_seconds": exact_s, "exact_qps": args.queries / exact_s,
@@ -307,7 +282,7 @@ def main() -> int:
         "default_speedup_vs_exact": d["speedup"],
         "ram_bytes_per_vector_vs_float32": result["ivfpq"]["bytes_per_vector_ram"] / (4 * args.dim),
     }
-    result["peak_rss_mib"] = peak_rss_mib()
+    result["peak_rss_mib"] = rss_mib(peak=True)
     result["total_seconds"] = time.perf_counter() - t_start
     print(
         f"goal R@10 >= 0.90 at <= 64 B/vector: {'MET' if result['ivfpq']['meets_goal'] else 'NOT met'} "
@@ -317,8 +292,7 @@ def main() -> int:
     )
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1))
-    if args.json:
-        print(json.dumps(result))
+    emit("index-compressed", result, enabled=args.json)
     return 0
 
 

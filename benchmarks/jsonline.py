@@ -3,7 +3,8 @@
 Each ``benchmarks/bench_*.py`` takes ``--json`` (:func:`add_json_flag`) and, with it, prints
 ``json.dumps({...figures..., "machine": machine()})`` as its last line (:func:`emit`), so two runs can be put
 side by side with ``tail -1``. ``machine()`` records what changes a timing: the CPU count, the processor, the
-Python and the git commit (``+dirty`` when the working tree differs from it).
+Python and the git commit (``+dirty`` when the working tree differs from it); :func:`rss_mib` reads the
+process's resident memory (now or its peak) for benchmarks that report memory.
 
     >>> from jsonline import machine
     >>> sorted(machine())
@@ -58,6 +59,19 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "commit": commit(),
     }
+
+
+def rss_mib(*, peak: bool = False) -> float:
+    """This process's resident set size in MiB (``peak``: its high-water mark); NaN where ``/proc`` is absent."""
+    key = "VmHWM:" if peak else "VmRSS:"
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
