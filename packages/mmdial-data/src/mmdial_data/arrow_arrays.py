@@ -1,7 +1,7 @@
 """Arrow arrays from Python lists and numpy arrays, and back, without pyarrow's pandas probe.
 
-pyarrow probes for (and so imports) pandas on its first conversion of a Python list or numpy array (~0.3 s per
-process); these helpers build the arrays from buffers instead (:func:`string_array`, :func:`numpy_array`,
+pyarrow probes for (and so imports) pandas on its first conversion of a Python list or numpy array, a cost each
+process pays once; these helpers build the arrays from buffers instead (:func:`string_array`, :func:`numpy_array`,
 :func:`column_array`) and read them back (:func:`to_numpy`). pyarrow and numpy are imported on first use.
 
 Example:
@@ -24,10 +24,10 @@ _MAX_STRING_BYTES = 2**31 - 1
 
 def string_array(values: list[Any]) -> pa.Array:
     """``pa.array(values, pa.string())``, built from one UTF-8 buffer, its offsets and (with ``None`` among them)
-    a validity bitmap when every value is a ``str`` or ``None`` (about 3x faster for short texts); anything else
+    a validity bitmap when every value is a ``str`` or ``None`` (faster for short texts); anything else
     (other types, lone surrogates, over 2 GiB) goes to ``pa.array``, with its result or error. Unlike
     ``pa.array`` it never probes for (and so imports) pandas, which pyarrow does on the first conversion of a
-    Python list or numpy array: ~0.3 s per process.
+    Python list or numpy array.
 
     >>> string_array(["a", "é", ""]).to_pylist(), string_array(["a", None]).to_pylist()
     (['a', 'é', ''], ['a', None])

@@ -350,7 +350,7 @@ class _NoProgress:
 
 def _progress_bar(desc: str, progress: bool) -> Any:
     """A tqdm bar counting dialogues, or (progress off) one that does nothing without importing tqdm.auto
-    (~20 ms: it imports asyncio)."""
+    (which imports asyncio)."""
     if not progress:
         return _NoProgress()
     from tqdm.auto import tqdm

@@ -68,8 +68,8 @@ def _suspect_rows(table: pa.Table, turns: pa.ListArray, words: np.ndarray) -> np
 
     ``words`` are the word counts of the turns: a turn whose text is only whitespace has none. The rules of
     :mod:`mmdial_data.tasks` (``meta["choices"]``/``["documents"]``, a turn's ``extra["doc_ids"]``) are not looked
-    at: no columnar reader writes those keys (scanning every meta for them would cost ~20 ms per 100k dialogues),
-    so a reader that does must yield such dialogues as objects.
+    at: no columnar reader writes those keys (scanning every meta for them would cost time on every build), so
+    a reader that does must yield such dialogues as objects.
     """
     import numpy as np
     import pyarrow.compute as pc

@@ -47,10 +47,10 @@ if TYPE_CHECKING:
 _SHM = "/dev/shm"
 #: Items (tables or dialogues) that may wait between the child and the caller.
 DEFAULT_DEPTH = 4
-#: ``auto`` reads ahead on machines with at least this many CPUs: a build reading here already keeps ~1.5 cores
-#: busy (its Parquet encoding and hashing run on threads), so on 2 CPUs the child only breaks even (bench_build,
-#: 100k: 1.87-2.19 s against 1.98-2.10 s here) for 0.65 s more CPU and its own ~135 MB; on 16 CPUs it pays
-#: (1M dialogues: 8.8 s against 12.5 s).
+#: ``auto`` reads ahead on machines with at least this many CPUs: a build reading here already keeps more than
+#: one core busy (its Parquet encoding and hashing run on threads), so on 2 CPUs the child at best breaks even
+#: (benchmarks/bench_build.py) for more CPU and its own memory; with spare cores it pays. The figures are in
+#: benchmarks/RESULTS.md.
 READ_AHEAD_MIN_CPUS = 4
 #: ``auto`` reads ahead when a source's input files hold at least this many bytes (``MMDIAL_READ_AHEAD_MB``):
 #: below it, starting the child costs more than the overlap gains.

@@ -26,7 +26,7 @@ from mmdial_data.tasks import CHOICES, DOC_IDS, DOCUMENTS, check_tasks
 
 @cache
 def _utf8_json_encoder() -> Callable[[Any], bytes] | None:
-    """msgspec's JSON encoder (UTF-8 out, so it rejects lone surrogates; ~8x faster than :func:`dump_json` on the
+    """msgspec's JSON encoder (UTF-8 out, so it rejects lone surrogates; faster than :func:`dump_json` on the
     metas of MultiWOZ and VisDial), or None without msgspec (the ``stream`` extra)."""
     try:
         import msgspec
@@ -73,7 +73,7 @@ def _not_utf8_field(d: Dialogue) -> str | None:
     encode = _utf8_json_encoder()
     if encode is not None:
         try:
-            encode(d)  # the whole dialogue (dataclasses, dicts, lists) in one C call: ~1 us per turn
+            encode(d)  # the whole dialogue (dataclasses, dicts, lists) in one C call
             return None
         except (UnicodeEncodeError, TypeError, ValueError, OverflowError):
             pass  # a lone surrogate (which field: the walk below), or something the encoder does not take

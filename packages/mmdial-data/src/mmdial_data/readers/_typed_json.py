@@ -29,7 +29,7 @@ _DECODERS: dict[Any, Any] = {}
 def gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for the block (when it is on). Decoding a large file allocates
     many container objects (a list per record, say), each of which counts towards the next collection: the
-    collections that triggers while the decoder runs (~8% of its time) cannot free anything it is building.
+    collections that triggers while the decoder runs cost time and cannot free anything it is building.
 
     >>> import gc
     >>> with gc_paused():
@@ -137,7 +137,7 @@ def decode_arrow_json(path: Path, item_type: pa.StructType) -> pa.StructArray | 
     read = pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1)
     parse = pa_json.ParseOptions(explicit_schema=schema, newlines_in_values=True, unexpected_field_behavior="error")
     try:
-        # malloc's pool, not pyarrow's default (mimalloc, which keeps what a parse freed: ~50 MB more peak RSS)
+        # malloc's pool, not pyarrow's default (mimalloc, which keeps what a parse freed: a higher peak RSS)
         pool = pa.system_memory_pool()
         table = pa_json.read_json(pa.py_buffer(data), read_options=read, parse_options=parse, memory_pool=pool)
         table.validate(full=True)  # UTF-8
