@@ -112,3 +112,17 @@ def test_table_row_is_flat() -> None:
         "avg_len",
     ]
     assert all(isinstance(v, float) for k, v in row.items() if k != "system")
+
+
+def test_report_intervals_bracket_the_scores() -> None:
+    hyps = ["the cat sat", "a dog", "hello there friend", "no idea", "sure thing"] * 8
+    refs = ["the cat sat down", "a dog ran", "hi friend", "i have no idea", "sure"] * 8
+    report = score_report(hyps, refs, n_bootstrap=200, seed=1)
+    assert set(report["intervals"]) == set(SCORE_NAMES)
+    for name, ci in report["intervals"].items():
+        assert ci["low"] <= report["scores"][name] <= ci["high"], name
+        assert ci["n_samples"] == 200 and ci["seed"] == 1
+    assert report["intervals"]["distinct-1"]["method"] == "half-sampling"
+    assert report["intervals"]["f1"]["method"] == "percentile"
+    assert "intervals" not in score_report(hyps, refs)
+    assert score_report(hyps, refs, n_bootstrap=200, seed=1) == report

@@ -151,3 +151,21 @@ def test_ablations_remove_exactly_the_intended_slots(backbone, store, samples) -
     assert model.pack(**text_only).attention_mask.sum() == full["attention_mask"].sum() + (
         0 if backbone.is_encoder_decoder else (full["labels"] != -100).sum()
     )
+
+
+def test_sample_losses_add_up_to_the_batch_loss(backbone, store, samples) -> None:  # type: ignore[no-untyped-def]
+    """Per-sample summed cross-entropy / tokens equals forward()'s token-weighted loss, batch and one by one."""
+    model, collate = _setup(backbone, store)
+    model.eval()
+    with torch.no_grad():
+        batch = collate(samples)
+        nll, tokens = model.sample_losses(**batch)
+        assert tokens.tolist() == batch["labels"].ne(-100).sum(dim=1).tolist()
+        loss = model(**batch).loss
+        torch.testing.assert_close(nll.sum() / tokens.sum(), loss, rtol=FLOAT32_RTOL, atol=FLOAT32_UNIT_ATOL)
+        for i, sample in enumerate(samples):  # each row alone: its loss does not depend on the batch's padding
+            one_nll, one_tokens = model.sample_losses(**collate([sample]))
+            assert int(one_tokens[0]) == int(tokens[i])
+            alone = model(**collate([sample])).loss * one_tokens[0]
+            torch.testing.assert_close(one_nll[0], alone, rtol=FLOAT32_RTOL, atol=1e-4)
+            torch.testing.assert_close(one_nll[0], nll[i], rtol=FLOAT32_RTOL, atol=1e-4)

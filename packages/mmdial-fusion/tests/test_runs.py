@@ -6,11 +6,23 @@ import json
 
 import pytest
 
+from mmdial_data.schema import Dialogue, Turn
 from mmdial_fusion.config import FusionConfig, GenerationConfig
 from mmdial_fusion.features import ImageFeatureStore
-from mmdial_fusion.runs import evaluate_cached, is_finished, run_dir, split_by_dialogue, train_losses, write_predictions
+from mmdial_fusion.knowledge import KnowledgeConfig, build_samples
+from mmdial_fusion.runs import (
+    evaluate_cached,
+    evaluate_untrained_cached,
+    is_finished,
+    response_windows,
+    run_dir,
+    split_by_dialogue,
+    split_dialogues,
+    train_losses,
+    write_predictions,
+)
 from mmdial_fusion.samples import FusionSample
-from mmdial_fusion.training import train
+from mmdial_fusion.training import load_checkpoint, make_collator, train, validation_loss
 
 
 def _samples(dialogues: int, per: int) -> list[FusionSample]:
@@ -71,6 +83,11 @@ def test_losses_finished_and_cached_evaluation_of_a_real_tiny_run(tmp_path, stor
     gen = GenerationConfig(max_new_tokens=3, batch_size=2)
     first = evaluate_cached(tmp_path / "r", samples[:3], store, "full", gen, seed=0)
     assert len(first["responses"]) == 3 and first["loss"] > 0
+    assert len(first["nll"]) == len(first["tokens"]) == 3
+    assert first["loss"] == pytest.approx(sum(first["nll"]) / sum(first["tokens"]), rel=1e-12)
+    model, tokenizer, cfg = load_checkpoint(tmp_path / "r" / "last")
+    collator = make_collator(cfg, tokenizer, store, model.is_encoder_decoder, ablation="full")
+    assert first["loss"] == pytest.approx(validation_loss(model, samples[:3], collator, batch_size=2), rel=1e-5)
     cached = list((tmp_path / "r").glob("eval-full-*.json"))
     assert len(cached) == 1
 
@@ -85,3 +102,71 @@ def test_losses_finished_and_cached_evaluation_of_a_real_tiny_run(tmp_path, stor
     (tmp_path / "r" / "train_loss.jsonl").write_text('{"step": 1}\n')
     with pytest.raises(ValueError, match="line 1: not a training-loss record"):
         train_losses(tmp_path / "r")
+
+
+def _dialogues(n: int, turns: int) -> list[Dialogue]:
+    return [
+        Dialogue(
+            f"x/train/{i}",
+            "x",
+            "train",
+            [Turn(j, "a" if j % 2 else "b", "speaker_a", f"turn {j} of {i}") for j in range(turns)],
+        )
+        for i in range(n)
+    ]
+
+
+def test_split_dialogues_holds_out_what_split_by_dialogue_holds_out() -> None:
+    dialogues = _dialogues(30, 4)
+    train_d, test_d, held = split_dialogues(dialogues, test_fraction=0.2, seed=3, max_train=10, max_test=4)
+    assert len(held) == 6 and len(train_d) == 10 and len(test_d) == 4
+    assert {d.dialogue_id for d in test_d} <= held and not {d.dialogue_id for d in train_d} & held
+    samples = [FusionSample(f"{d.dialogue_id}#1", d.dialogue_id, ["c"], [0], "r", 1) for d in dialogues]
+    assert split_by_dialogue(samples, test_fraction=0.2, seed=3)[2] == held
+    assert split_dialogues(dialogues, test_fraction=0.2, seed=3, max_train=10, max_test=4)[0] == train_d
+
+
+def test_response_windows_give_one_sample_per_chosen_turn() -> None:
+    dialogues = _dialogues(5, 7)
+    dialogues[0].turns[3].text = " "  # a turn without text is never a response
+    windows = response_windows(dialogues, per_dialogue=2, seed=0)
+    assert len(windows) == 10 and [w.dialogue_id for w in windows[:2]] == ["x/train/0"] * 2
+    chosen = [len(w.turns) - 1 for w in windows]
+    assert all(1 <= i <= 6 for i in chosen) and 3 not in chosen[:2]
+    assert response_windows(dialogues, per_dialogue=2, seed=0) == windows
+    assert [len(w.turns) for w in response_windows(dialogues, per_dialogue=2, seed=1)] != [
+        len(w.turns) for w in windows
+    ]
+    assert len(dialogues[0].turns) == 7  # the copies are cut, the dialogues are not
+    config = KnowledgeConfig(last_only_splits=("train",), use_attached_images=False)
+    samples = list(build_samples(windows, config=config))
+    assert [s.sample_id for s in samples] == [f"{w.dialogue_id}#{len(w.turns) - 1}" for w in windows]
+    assert [s.response for s in samples] == [w.turns[-1].text for w in windows]
+
+
+def test_untrained_backbone_is_the_plain_language_model(tmp_path, samples) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    from mmdial_fusion.backbones import load_backbone
+
+    config = FusionConfig.from_dict({"backbone": "tiny-gpt2", "seed": 0, "data": {"max_context_tokens": 32}})
+    gen = GenerationConfig(max_new_tokens=3, batch_size=2)
+    record = evaluate_untrained_cached(tmp_path, config, samples, gen, seed=0)
+    assert len(record["responses"]) == len(samples) == len(record["nll"])
+    # the same loss straight from the transformers model, on the collator's tokens, without the fusion wrapper
+    bb = load_backbone("tiny-gpt2", seed=0)
+    from mmdial_fusion.collate import FusionCollator
+
+    collate = FusionCollator(bb.tokenizer, None, False, ablation="text_only", max_context_tokens=32)
+    total = tokens = 0.0
+    with torch.no_grad():
+        for s in samples:
+            b = collate([s])
+            ctx, resp = b["input_ids"][0][b["attention_mask"][0].bool()], b["labels"][0][b["labels"][0] != -100]
+            ids = torch.cat([ctx, resp]).unsqueeze(0)
+            labels = torch.cat([torch.full_like(ctx, -100), resp]).unsqueeze(0)
+            total += float(bb.model(input_ids=ids, labels=labels).loss) * len(resp)
+            tokens += len(resp)
+    assert record["loss"] == pytest.approx(total / tokens, rel=1e-5)
+    assert len(list(tmp_path.glob("untrained-*.json"))) == 1
+    assert evaluate_untrained_cached(tmp_path, config, samples, gen, seed=0) == record

@@ -86,11 +86,21 @@ def _check(hyps: Sequence[str], refs: Sequence[str]) -> None:
         raise ValueError("no responses to score")
 
 
-def score_report(hyps: Sequence[str], refs: Sequence[str], *, smoothing: int = BLEU_SMOOTHING) -> dict[str, Any]:
-    """Scores with their provenance: ``{"n", "scores", "signatures", "notes"}``.
+def score_report(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    *,
+    smoothing: int = BLEU_SMOOTHING,
+    n_bootstrap: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Scores with their provenance: ``{"n", "scores", "signatures", "notes"}`` (and ``"intervals"``).
 
     ``n`` is the number of responses scored (print it next to the scores); ``notes`` maps a score name to why its
     value is what it is when a metric says so (e.g. unsmoothed BLEU reported as 0), and is empty otherwise.
+    With ``n_bootstrap > 0``, ``intervals`` maps each score name to the 95% interval of
+    :func:`mmdial_metrics.bootstrap_ci` (``{"low", "high", "method", "n_samples", "seed"}``; percentile bootstrap
+    over responses, half-sampling for the resampling-sensitive corpus diversity scores).
 
     Example:
         >>> r = score_report(["hello there"], ["hello"])
@@ -103,13 +113,22 @@ def score_report(hyps: Sequence[str], refs: Sequence[str], *, smoothing: int = B
     scores: dict[str, float] = {}
     signatures: dict[str, str] = {}
     notes: dict[str, str] = {}
+    intervals: dict[str, dict[str, Any]] = {}
     for name, metric in response_metrics(smoothing=smoothing).items():
         result = metric.score(preds, references)
         scores[name] = float(result.score)
         signatures[name] = result.signature
         if result.details.get("note"):
             notes[name] = str(result.details["note"])
-    return {"n": len(preds), "scores": scores, "signatures": signatures, "notes": notes}
+        if n_bootstrap > 0:
+            import mmdial_metrics as mm
+
+            ci = mm.bootstrap_ci(metric, preds, references, n_samples=n_bootstrap, seed=seed)
+            intervals[name] = {k: ci.get(k) for k in ("low", "high", "method", "n_samples", "seed")}
+    report: dict[str, Any] = {"n": len(preds), "scores": scores, "signatures": signatures, "notes": notes}
+    if n_bootstrap > 0:
+        report["intervals"] = intervals
+    return report
 
 
 def score_responses(hyps: Sequence[str], refs: Sequence[str], *, smoothing: int = BLEU_SMOOTHING) -> dict[str, float]:

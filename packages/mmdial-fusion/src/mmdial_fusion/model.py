@@ -202,6 +202,51 @@ class FusionModel(nn.Module):
             **kwargs,
         )
 
+    def sample_losses(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_features: torch.Tensor | None = None,
+        image_mask: torch.Tensor | None = None,
+        image_types: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per row, the summed response cross-entropy (nats) and its number of response tokens: ``(B,)`` each.
+
+        ``nll.sum() / tokens.sum()`` is the token-weighted loss :meth:`forward` returns for the batch. For
+        decoder-only backbones the output head is applied to the response positions only (the context's logits
+        are never needed), so this is cheaper than :meth:`forward` on long contexts.
+        """
+        if labels is None:
+            raise ValueError("sample_losses needs labels (the response tokens)")
+        packed = self.pack(input_ids, attention_mask, image_features, image_mask, image_types, labels)
+        if packed.labels is None:
+            raise ValueError("no labels after packing")
+        if self.is_encoder_decoder:
+            logits = self.backbone(
+                inputs_embeds=packed.inputs_embeds, attention_mask=packed.attention_mask, labels=packed.labels
+            ).logits
+            targets = packed.labels
+        else:
+            hidden = self.backbone.base_model(
+                inputs_embeds=packed.inputs_embeds,
+                attention_mask=packed.attention_mask,
+                position_ids=packed.position_ids,
+            ).last_hidden_state[:, :-1]
+            targets = packed.labels[:, 1:]  # position t predicts token t + 1 (the causal LM shift)
+            keep = targets.ne(-100)
+            head = self.backbone.get_output_embeddings()
+            picked = head(hidden[keep]).float()
+            nll_flat = nn.functional.cross_entropy(picked, targets[keep], reduction="none")
+            nll = torch.zeros(targets.shape, dtype=torch.float32, device=targets.device)
+            nll[keep] = nll_flat
+            return nll.sum(dim=1), keep.sum(dim=1)
+        keep = targets.ne(-100)
+        nll = nn.functional.cross_entropy(
+            logits.float().transpose(1, 2), targets.masked_fill(~keep, 0), reduction="none"
+        ).masked_fill(~keep, 0.0)
+        return nll.sum(dim=1), keep.sum(dim=1)
+
     @torch.no_grad()
     def generate(
         self,
