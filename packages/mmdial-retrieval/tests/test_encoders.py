@@ -29,7 +29,7 @@ def test_registry_lists_and_suggests() -> None:
 def test_default_encoder_is_offline(monkeypatch, offline_encoder) -> None:
     monkeypatch.delenv("MMDIAL_ENCODER", raising=False)
     assert get_encoder() is offline_encoder
-    assert offline_encoder.encoder_id.startswith("offline:knn-v1+") and len(offline_encoder.encoder_id) == 27
+    assert offline_encoder.encoder_id.startswith("offline:knn-v2+") and len(offline_encoder.encoder_id) == 27
 
 
 def test_conse_encoder_ranks_the_right_photo_first(conse_encoder, skimage_photos) -> None:

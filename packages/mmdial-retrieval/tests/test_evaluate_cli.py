@@ -73,7 +73,7 @@ def test_cli_pool_index_search_eval(tmp_path, photo_folder, capsys) -> None:
     assert json.loads(capsys.readouterr().out)[0]["hits"][0]["caption"] == "a rocket"
     assert main(["retrieval", "eval", str(pool), "--workers", "0", "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)  # the default encoder: the trained one (3 of these 4 photos at R@1)
-    assert scores["encoder"].startswith("offline:knn-v1+") and scores["queries"] == 4 and scores["recall_at_5"] == 1.0
+    assert scores["encoder"].startswith("offline:knn-v2+") and scores["queries"] == 4 and scores["recall_at_5"] == 1.0
     assert main(["retrieval", "eval", str(pool), "--encoder", "conse", "--workers", "0", "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)  # ImageNet classes name all four photos
     assert scores["encoder"] == "offline:conse-v1" and scores["queries"] == 4 and scores["recall_at_1"] == 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -15,7 +16,13 @@ from mmdial_retrieval.trained_encoder import (
     train_offline_encoder,
     weights_digest,
 )
-from mmdial_retrieval.training_images import DEJAVU_FONTS, glyph_images
+from mmdial_retrieval.training_images import (
+    DEJAVU_FONTS,
+    easy_vqa_attributes,
+    easy_vqa_caption,
+    easy_vqa_images,
+    glyph_images,
+)
 
 LETTERS = ((0x41, 0x5A), (0x61, 0x7A))  # 104 images per font with both styles
 GRID = {"alpha": (0.3, 0.7), "k": (5,), "temperature": (0.05,)}
@@ -52,7 +59,14 @@ def test_training_is_deterministic_and_recorded(tmp_path, letters) -> None:
     other = train_offline_encoder(
         tmp_path / "c.npz", letters, seed=4, pca_dim=16, grid=GRID, progress=False, log=lambda m: None
     )
-    assert other.validation["held_out_captions"] == a.validation["held_out_captions"] == 10  # another split, same size
+    # the letters' two groups are their Unicode blocks (capitals, small letters): one is held out whole
+    assert a.validation["groups"] == 2 and a.validation["held_out_groups"] == 1
+    assert other.validation["held_out_captions"] == a.validation["held_out_captions"] == 26
+    ungrouped = [dataclasses.replace(im, group="") for im in letters]  # no group given: the caption is the group
+    per_caption = train_offline_encoder(
+        tmp_path / "d.npz", ungrouped, seed=3, pca_dim=16, grid=GRID, progress=False, log=lambda m: None
+    )
+    assert per_caption.validation["groups"] == 52 and per_caption.validation["held_out_captions"] == 10
 
 
 def test_encoder_from_trained_weights_retrieves_its_letters(tmp_path, letters) -> None:
@@ -60,7 +74,7 @@ def test_encoder_from_trained_weights_retrieves_its_letters(tmp_path, letters) -
         tmp_path / "w.npz", letters, seed=0, pca_dim=16, grid=GRID, progress=False, log=lambda m: None
     )
     enc = OfflineKnnEncoder(tmp_path / "w.npz")
-    assert enc.encoder_id == f"offline:knn-v1+{load_weights(tmp_path / 'w.npz').digest[:12]}"
+    assert enc.encoder_id == f"offline:knn-v2+{load_weights(tmp_path / 'w.npz').digest[:12]}"
     images = enc.encode_images([im.path for im in letters[:8]])  # A, B, C, D filled and outlined
     np.testing.assert_allclose(np.linalg.norm(images, axis=1), 1.0, rtol=0, atol=FLOAT32_UNIT_ATOL)
     one = enc.encode_images([letters[0].path], batch_size=1)
@@ -91,7 +105,51 @@ def test_shipped_weights_match_their_record() -> None:
     w = load_weights(SHIPPED_WEIGHTS)
     with np.load(SHIPPED_WEIGHTS) as data:
         assert weights_digest({k: data[k] for k in data.files if k != "meta"}) == w.meta["sha256"]
-    assert set(w.meta["data"]["pairs"]) == {"openclipart", "emoji", "glyphs"}  # no Tux Paint
+    assert set(w.meta["data"]["pairs"]) == {"openclipart", "emoji", "glyphs", "easy-vqa"}  # no Tux Paint
+    assert w.meta["data"]["pairs"]["easy-vqa"] == 3961  # the train split only: its test split is the probe's
     assert (
         w.meta["seed"] == 0 and w.meta["validation"]["chosen_recall_at_10"] > w.meta["validation"]["conse_recall_at_10"]
     )
+
+
+def test_whitening_is_a_setting_chosen_on_held_out_captions(tmp_path, letters) -> None:
+    def fit(name: str, whiten: tuple[float, ...]):
+        res = train_offline_encoder(
+            tmp_path / name, letters, seed=0, pca_dim=16, grid={**GRID, "whiten": whiten}, progress=False,
+            log=lambda m: None,
+        )  # fmt: skip
+        return res, load_weights(tmp_path / name)
+
+    both, w = fit("both.npz", (0.0, 1.0))
+    assert sorted({r["whiten"] for r in both.validation["grid"]}) == [0.0, 1.0] and len(both.validation["grid"]) == 4
+    assert w.settings.whiten in (0.0, 1.0)
+    _, plain = fit("plain.npz", (0.0,))
+    _, white = fit("white.npz", (1.0,))
+    # plain PCA keeps orthonormal components; whitening divides each by its standard deviation, which falls
+    # along the components, so their norms rise
+    np.testing.assert_allclose(np.linalg.norm(plain.pca_components, axis=0), 1.0, rtol=0, atol=FLOAT32_UNIT_ATOL)
+    norms = np.linalg.norm(white.pca_components, axis=0)
+    assert plain.settings.whiten == 0.0 and white.settings.whiten == 1.0
+    assert np.all(np.diff(norms) >= 0) and norms[-1] > 2 * norms[0]
+
+
+def test_easy_vqa_train_pictures_are_captioned_from_their_own_questions() -> None:
+    import easy_vqa
+
+    questions, answers, ids = easy_vqa.get_train_questions()
+    said = {(q, a) for q, a, i in zip(questions, answers, ids, strict=True) if i == 0}
+    assert {("what color is the shape?", "blue"), ("what is the blue shape?", "rectangle")} <= said
+    attrs = easy_vqa_attributes("train")
+    assert attrs[0] == {"colour": "blue", "shape": "rectangle"}
+    # every answered "what shape ...?" question agrees with the record (written here without the module's regexes)
+    for q, a, i in zip(questions, answers, ids, strict=True):
+        if q.startswith("what shape"):
+            assert attrs[int(i)]["shape"] == a
+        if q in ("what color is the shape?", "what is the color of the shape?"):
+            assert attrs[int(i)]["colour"] == a
+    images = easy_vqa_images("train")
+    assert len(images) == len(attrs) == 3961 and images[0].caption == "a blue rectangle"
+    assert all(im.source == "easy-vqa" and "/train/" in im.path.as_posix() for im in images)
+    assert easy_vqa_caption({"shape": "circle"}) == "a circle"
+    with pytest.raises(ValueError, match="train"):
+        easy_vqa_attributes("validation")

@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,9 +46,7 @@ import numpy as np
 from mmdial_fusion.features import ImageFeatureStore
 from mmdial_fusion.knowledge import KnowledgeConfig, build_samples
 from mmdial_fusion.samples import FusionSample
-
-#: Colours of easy-vqa's shapes.
-EASY_VQA_COLOURS = ("black", "blue", "brown", "gray", "green", "red", "teal", "yellow")
+from mmdial_retrieval.training_images import EASY_VQA_COLOURS as EASY_VQA_COLOURS
 
 
 @dataclass(frozen=True)
@@ -105,37 +102,12 @@ class ProbeData:
 
 
 def easy_vqa_colours(split: str) -> dict[int, str]:
-    """easy-vqa image number -> the colour of its shape, read from easy-vqa's questions of ``split``.
+    """easy-vqa image number -> the colour of its shape, read from easy-vqa's questions of ``split``
+    (:func:`mmdial_retrieval.training_images.easy_vqa_attributes`, which also trains the offline encoder on the
+    *train* split; images with conflicting colours raise)."""
+    from mmdial_retrieval.training_images import easy_vqa_attributes
 
-    Uses the colour questions ("what color is the shape?" and its variants, whose answer is the colour),
-    "what is the <colour> shape?" and the yes/no questions about a colour ("is there a <colour> shape?" answered
-    yes, "is there not a <colour> shape?" answered no); an image with conflicting colours raises.
-    """
-    import easy_vqa
-
-    if split not in ("train", "test"):
-        raise ValueError(f"easy-vqa splits are 'train' and 'test', got {split!r}")
-    questions, answers, image_ids = (
-        easy_vqa.get_train_questions() if split == "train" else easy_vqa.get_test_questions()
-    )
-    named = re.compile(r"^what is the (\w+) shape\?$")
-    colour_questions = re.compile(r"^what (color is the \w+|is the color of the \w+)\?$")
-    present = re.compile(r"^(is there a|does the image contain a|is a) (\w+) shape( in the image| present)?\?$")
-    absent = re.compile(r"^(is there not a|does the image not contain a|is no) (\w+) shape( in the image| present)?\?$")
-    colours: dict[int, str] = {}
-    for q, a, i in zip(questions, answers, image_ids, strict=True):
-        found = a if colour_questions.match(q) else None
-        if (m := named.match(q)) is not None:
-            found = m.group(1)
-        else:
-            m = present.match(q) if a == "yes" else absent.match(q) if a == "no" else None
-            if m is not None:
-                found = m.group(2)
-        if found is None or found not in EASY_VQA_COLOURS:
-            continue
-        if colours.setdefault(int(i), found) != found:
-            raise ValueError(f"easy-vqa {split} image {i}: colours {colours[int(i)]!r} and {found!r}")
-    return colours
+    return {i: a["colour"] for i, a in easy_vqa_attributes(split).items() if "colour" in a}
 
 
 def _embed(pool: Any, encoder: Any, cache_dir: Path, progress: bool) -> tuple[ImageFeatureStore, int]:

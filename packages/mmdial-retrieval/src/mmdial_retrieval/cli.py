@@ -84,7 +84,8 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=_cmd_fit_projection)
     p = sub.add_parser(
         "train-encoder",
-        help="train the offline encoder on openclipart, emoji and font glyphs (Debian packages; no Tux Paint)",
+        help="train the offline encoder on openclipart, emoji, font glyphs (Debian packages) and easy-vqa's "
+        "train split (PyPI); no Tux Paint",
     )
     p.add_argument("--out", type=Path, required=True, help="weights file (.npz); use it with --encoder offline:FILE")
     p.add_argument("--seed", type=int, default=0)
@@ -276,6 +277,7 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
     from mmdial_retrieval.trained_encoder import train_offline_encoder
     from mmdial_retrieval.training_images import (
         OPENCLIPART_PNG,
+        easy_vqa_images,
         emoji_images,
         glyph_images,
         openclipart_images,
@@ -286,6 +288,7 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
         *openclipart_images(args.openclipart or OPENCLIPART_PNG),
         *emoji_images(render / "emoji"),
         *glyph_images(render / "glyphs"),
+        *easy_vqa_images("train"),
     ]
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     result = train_offline_encoder(

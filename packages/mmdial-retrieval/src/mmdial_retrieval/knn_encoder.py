@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from PIL import Image
 
 #: Version of the recipe; part of the encoder id.
-RECIPE_VERSION = "knn-v1"
+RECIPE_VERSION = "knn-v2"
 #: The weights shipped with the package (trained by ``mmdial retrieval train-encoder``, seed 0).
-SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "offline-knn-v1.npz"
+SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / f"offline-{RECIPE_VERSION}.npz"
 #: Training images larger than this are left out (a few openclipart PNGs are 100M+ pixels: slow, and Pillow refuses).
 MAX_PIXELS = 16_000_000
 _ARRAYS = ("pca_mean", "pca_components", "gallery", "caption_index", "caption_embeddings", "center")
@@ -40,6 +40,10 @@ class KnnSettings:
     #: 128: held-out R@10 0.541 / 0.561 / 0.566 at 64 / 128 / 256 dimensions (seed 0); 256 doubles the gallery for
     #: +0.005, so the smallest within 0.01 of the best is kept.
     pca_dim: int = 128
+    #: The PCA's components are divided by their standard deviation to this power (0: plain PCA, 1: full
+    #: whitening), so the gallery's cosine is not ruled by the first few directions; baked into the weights file's
+    #: ``pca_components``. Files written before this setting existed load as 0.
+    whiten: float = 0.0
 
 
 def backbone_outputs(model: Any, batch: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +146,7 @@ class OfflineKnnEncoder(DualEncoder):
         self.weights_path = Path(weights) if weights is not None else SHIPPED_WEIGHTS
         self.weights = load_weights(self.weights_path)
         self.device = device
-        self.encoder_id = f"offline:{RECIPE_VERSION}+{self.weights.digest[:12]}"
+        self.encoder_id = f"offline:{self.weights.meta.get('version', RECIPE_VERSION)}+{self.weights.digest[:12]}"
         self._model = load_efficientnet_lite0(device)
         self._classes = class_text_embeddings("a photo of a {}", device)
 

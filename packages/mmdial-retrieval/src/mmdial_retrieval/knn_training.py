@@ -32,6 +32,15 @@ if TYPE_CHECKING:
     from mmdial_retrieval.training_images import CaptionedImage
 
 
+#: The settings tried (every combination) on the held-out captions.
+DEFAULT_GRID: dict[str, tuple[float, ...]] = {
+    "whiten": (0.0, 0.5, 1.0),
+    "alpha": (0.3, 0.5, 0.7),
+    "k": (10, 20, 40),
+    "temperature": (0.03, 0.05, 0.1),
+}
+
+
 @dataclass
 class TrainResult:
     """What :func:`train_offline_encoder` wrote and measured."""
@@ -133,9 +142,11 @@ def train_offline_encoder(
 ) -> TrainResult:
     """Fit the offline encoder on captioned images and write its weights file atomically.
 
-    ``alpha``, ``k`` and ``temperature`` are chosen on ``grid`` by text->image Recall@10 of held-out captions: a
-    seeded ``val_fraction`` of the distinct captions (with all their images) is held out, the rest is the
-    gallery. The final gallery holds every image. ``feature_cache``: a folder where the backbone outputs are kept,
+    ``whiten``, ``alpha``, ``k`` and ``temperature`` are chosen on ``grid`` by text->image Recall@10 of held-out
+    captions: a seeded ``val_fraction`` of the images' groups (:attr:`CaptionedImage.group`: a folder, a Unicode
+    block; the caption when a source gives none) is held out, with every image of a caption met in them, and the
+    rest is the gallery, so the settings are chosen on images unlike any in the gallery, as Tux Paint's are. The
+    final gallery holds every image. ``feature_cache``: a folder where the backbone outputs are kept,
     keyed by the images' paths, sizes and modification times, so a rerun (another seed, grid) skips the
     extraction. Deterministic given ``seed`` and the images (same machine and
     thread count: float32 sums of the backbone follow the thread count, so another CPU can differ in the last bits,
@@ -146,7 +157,7 @@ def train_offline_encoder(
     from mmdial_retrieval.text_models import load_sentence_model
 
     t0 = time.perf_counter()
-    grid = grid or {"alpha": (0.3, 0.5, 0.7), "k": (10, 20, 40), "temperature": (0.03, 0.05, 0.1)}
+    chosen_grid: dict[str, Sequence[Any]] = dict(grid or DEFAULT_GRID)
     feats, logits, bad = _cached_features(images, feature_cache, device=device, progress=progress)
     kept = [im for i, im in enumerate(images) if i not in set(bad)]
     if bad:
@@ -163,18 +174,19 @@ def train_offline_encoder(
     cap_emb = np.asarray(cap_emb, np.float32)
     classes = class_text_embeddings("a photo of a {}", device)
 
-    def fit_pca(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def fit_pca(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         mu = x.mean(axis=0)
-        _, _, vt = np.linalg.svd(np.asarray(x - mu, np.float64), full_matrices=False)
+        _, sv, vt = np.linalg.svd(np.asarray(x - mu, np.float64), full_matrices=False)
         comps = vt[:pca_dim].T
         comps *= np.sign(comps[np.abs(comps).argmax(axis=0), np.arange(comps.shape[1])])  # fixed signs
-        return mu.astype(np.float32), comps.astype(np.float32)
+        sd = sv[:pca_dim] / np.sqrt(max(len(x) - 1, 1))
+        return mu.astype(np.float32), comps, sd
 
-    def weights_for(rows: np.ndarray, settings: KnnSettings) -> KnnWeights:
-        mu, comps = fit_pca(feats[rows])
+    def weights_for(rows: np.ndarray, settings: KnnSettings, pca: tuple[np.ndarray, ...] | None = None) -> KnnWeights:
+        mu, comps, sd = pca if pca is not None else fit_pca(feats[rows])
         arrays = {
             "pca_mean": mu,
-            "pca_components": comps,
+            "pca_components": (comps / sd**settings.whiten).astype(np.float32),
             "gallery": np.zeros((0, pca_dim), np.float32),
             "caption_index": caption_index[rows],
             "caption_embeddings": cap_emb,
@@ -185,30 +197,39 @@ def train_offline_encoder(
         return w
 
     # --- choose alpha, k, temperature on held-out captions
+    groups = sorted({im.group or im.caption for im in kept})
     rng = np.random.default_rng(seed)
-    held = set(rng.permutation(len(captions))[: max(1, round(len(captions) * val_fraction))].tolist())
+    held_groups = {groups[i] for i in rng.permutation(len(groups))[: max(1, round(len(groups) * val_fraction))]}
+    held = {cap_row[im.caption] for im in kept if (im.group or im.caption) in held_groups}  # a caption goes whole
     is_val = np.asarray([c in held for c in caption_index])
     train_rows, val_rows = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     val_caps = np.asarray(sorted(held))
     results = []
-    base = weights_for(train_rows, KnnSettings(pca_dim=pca_dim, beta=beta))
-    for alpha in grid["alpha"]:
-        for k in grid["k"]:
-            for t in grid["temperature"]:
-                base.settings = KnnSettings(
-                    alpha=float(alpha), k=int(k), temperature=float(t), beta=beta, pca_dim=pca_dim
-                )
-                center = base.mixed(feats[train_rows[::5]], logits[train_rows[::5]], classes).mean(axis=0)
-                base.center = center.astype(np.float32)
-                vecs = base.embed(feats[val_rows], logits[val_rows], classes)
-                r10 = _recall_at_10(cap_emb[val_caps], vecs, val_caps, caption_index[val_rows])
-                results.append({"alpha": float(alpha), "k": int(k), "temperature": float(t), "recall_at_10": r10})
-    best = max(results, key=lambda r: (r["recall_at_10"], -r["k"], r["alpha"]))
+    train_pca = fit_pca(feats[train_rows])
+    for whiten in chosen_grid.get("whiten", (0.0,)):
+        base = weights_for(train_rows, KnnSettings(pca_dim=pca_dim, beta=beta, whiten=float(whiten)), train_pca)
+        for alpha in chosen_grid["alpha"]:
+            for k in chosen_grid["k"]:
+                for t in chosen_grid["temperature"]:
+                    base.settings = KnnSettings(
+                        alpha=float(alpha), k=int(k), temperature=float(t), beta=beta, pca_dim=pca_dim,
+                        whiten=float(whiten),
+                    )  # fmt: skip
+                    center = base.mixed(feats[train_rows[::5]], logits[train_rows[::5]], classes).mean(axis=0)
+                    base.center = center.astype(np.float32)
+                    vecs = base.embed(feats[val_rows], logits[val_rows], classes)
+                    r10 = _recall_at_10(cap_emb[val_caps], vecs, val_caps, caption_index[val_rows])
+                    results.append(
+                        {"whiten": float(whiten), "alpha": float(alpha), "k": int(k), "temperature": float(t),
+                         "recall_at_10": r10}
+                    )  # fmt: skip
+    best = max(results, key=lambda r: (r["recall_at_10"], -r["k"], r["alpha"], -r["whiten"]))
     settings = KnnSettings(
-        alpha=best["alpha"], k=int(best["k"]), temperature=best["temperature"], beta=beta, pca_dim=pca_dim
-    )
+        alpha=best["alpha"], k=int(best["k"]), temperature=best["temperature"], beta=beta, pca_dim=pca_dim,
+        whiten=best["whiten"],
+    )  # fmt: skip
     log(
-        f"chose alpha {settings.alpha}, k {settings.k}, temperature {settings.temperature}: "
+        f"chose whiten {settings.whiten}, alpha {settings.alpha}, k {settings.k}, temperature {settings.temperature}: "
         f"held-out R@10 {best['recall_at_10']:.4f}"
     )
     # the held-out score of ConSE alone on the same split, for reference
@@ -231,8 +252,12 @@ def train_offline_encoder(
     pairs: dict[str, int] = {}
     for im in kept:
         pairs[im.source] = pairs.get(im.source, 0) + 1
-    data_digest = hashlib.sha256("\n".join(f"{im.source}\t{im.path}\t{im.caption}" for im in kept).encode()).hexdigest()
+    data_digest = hashlib.sha256(
+        "\n".join(f"{im.source}\t{im.path}\t{im.caption}\t{im.group}" for im in kept).encode()
+    ).hexdigest()
     validation = {
+        "held_out_groups": len(held_groups),
+        "groups": len(groups),
         "held_out_captions": len(val_caps),
         "held_out_images": len(val_rows),
         "chosen_recall_at_10": best["recall_at_10"],

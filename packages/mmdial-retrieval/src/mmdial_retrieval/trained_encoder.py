@@ -5,21 +5,24 @@ clip art and symbols give spread-out class probabilities. This encoder adds what
 For an image with EfficientNet-Lite0 pooled features ``f`` and class probabilities ``p``:
 
 1. ``conse = normalize(p @ C)`` (C: MiniLM embeddings of the class names, as in ConSE);
-2. ``g = normalize((f - mu) @ P)``: ``f`` centred and reduced by a PCA ``P`` fitted on the training images;
+2. ``g = normalize((f - mu) @ P)``: ``f`` centred and reduced by a PCA ``P`` fitted on the training images, each
+   component divided by its standard deviation to the power ``whiten`` (1: whitened, so the neighbours are not
+   found in the first few directions alone);
 3. caption transfer: the ``k`` training images whose ``g`` is closest, weighted by ``softmax(cosine / t)``, give
    ``knn = normalize(sum_i w_i * e(caption_i))`` (``e``: MiniLM);
 4. ``v = normalize(normalize(alpha * conse + (1 - alpha) * knn) - beta * m)`` with ``m`` the mean of the training
    images' own mixed vectors: half-centring (``beta = 0.5``) removes the direction every image shares.
 
-Texts are MiniLM embeddings, as for ConSE, so text vectors are the same in both encoders. ``alpha``, ``k`` and
-``t`` are chosen by text->image Recall@10 on held-out training captions (:func:`train_offline_encoder`); Tux
-Paint, the evaluation pool, is never read. The weights file holds ``mu``, ``P``, the gallery codes, the caption
+Texts are MiniLM embeddings, as for ConSE, so text vectors are the same in both encoders. ``whiten``, ``alpha``,
+``k`` and ``t`` are chosen by text->image Recall@10 on the captions of held-out groups of training images (whole
+openclipart folders, Unicode blocks: :func:`train_offline_encoder`); Tux Paint, the evaluation pool, is never
+read. The training images are listed in :mod:`mmdial_retrieval.training_images`. The weights file holds ``mu``, ``P``, the gallery codes, the caption
 embeddings, ``m`` and the chosen settings, with the training data's digest and a SHA-256 of every array.
 
 Example:
     >>> enc = get_encoder("offline")  # doctest: +SKIP
     >>> enc.encoder_id  # doctest: +SKIP
-    'offline:knn-v1+3f9a...'
+    'offline:knn-v2+3f9a...'
 
 The model and its weights file are :mod:`.knn_encoder`, the training :mod:`.knn_training`; both re-exported here.
 """

@@ -1,6 +1,6 @@
 """Openly licensed captioned images for training the offline encoder, all installable from package registries.
 
-Three sources, each a function returning :class:`CaptionedImage` records (path, caption, source):
+Four sources, each a function returning :class:`CaptionedImage` records (path, caption, source):
 
 - :func:`openclipart_images`: Debian's ``openclipart-png`` (public-domain clip art, ``/usr/share/openclipart/png``).
   The caption is the title in the file name plus the category folders: ``bored_dog_01.png`` under
@@ -16,6 +16,9 @@ Three sources, each a function returning :class:`CaptionedImage` records (path, 
   miscellaneous symbols, dingbats), each in two fonts and two styles (filled, outlined), captioned by the Unicode
   name, with letters and digits said in plain words (``LATIN SMALL LETTER A`` -> ``"the letter a"``,
   ``DIGIT ZERO`` -> ``"the number zero"``).
+- :func:`easy_vqa_images`: the *train* split of PyPI's ``easy-vqa`` (MIT): 4,000 64x64 pictures of one coloured
+  shape, captioned from easy-vqa's own questions and answers (:func:`easy_vqa_attributes`): ``"a teal circle"``.
+  Its test split is never read here: it is the visual-dependency probe's held-out data (``mmdial fusion probe``).
 
 Rendered images are written once into a folder (``render_dir``) and reused. Nothing here reads Tux Paint: it is
 the held-out evaluation of the encoder trained on these images.
@@ -27,6 +30,8 @@ Example:
     'bored dog (dogs, mammals, animals)'
     >>> openclipart_caption("animals/mammals/canguro_architetto_franc_01.png")
     'canguro (mammals, animals)'
+    >>> easy_vqa_caption({"colour": "teal", "shape": "circle"}), easy_vqa_caption({"colour": "red"})
+    ('a teal circle', 'a red shape')
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ DEJAVU_FONTS = (
 )
 #: openclipart folders (relative paths, or a folder name anywhere in the path) left out by default.
 OPENCLIPART_SKIP = ("computer", "shapes", "special", "flags", "cards")
+#: Colours and shapes of easy-vqa's pictures.
+EASY_VQA_COLOURS = ("black", "blue", "brown", "gray", "green", "red", "teal", "yellow")
+EASY_VQA_SHAPES = ("circle", "rectangle", "triangle")
 #: Unicode ranges rendered by :func:`glyph_images` (inclusive).
 GLYPH_BLOCKS: tuple[tuple[int, int], ...] = (
     (0x21, 0x21),  # exclamation mark
@@ -77,6 +85,9 @@ class CaptionedImage:
     path: Path
     caption: str
     source: str
+    #: Images of one group are held out together when the encoder's settings are chosen (images that are alike
+    #: beyond their caption: one openclipart folder, one Unicode block); empty: the caption is the group.
+    group: str = ""
 
 
 def openclipart_caption(relative: str) -> str:
@@ -117,7 +128,7 @@ def openclipart_images(root: Path = OPENCLIPART_PNG, skip: Sequence[str] = OPENC
         folders = rel.split("/")[:-1]
         if any(s in folders or rel.startswith(s + "/") for s in skip):
             continue
-        out.append(CaptionedImage(path, openclipart_caption(rel), "openclipart"))
+        out.append(CaptionedImage(path, openclipart_caption(rel), "openclipart", "openclipart/" + "/".join(folders)))
     return out
 
 
@@ -151,7 +162,7 @@ def emoji_images(render_dir: Path, font_path: Path = NOTO_EMOJI_FONT) -> list[Ca
             if box is None:
                 continue
             image.crop(box).save(path)
-        out.append(CaptionedImage(path, name.lower(), "emoji"))
+        out.append(CaptionedImage(path, name.lower(), "emoji", f"emoji/{cp >> 7:04x}"))  # 128-code-point runs
     return out
 
 
@@ -187,5 +198,73 @@ def glyph_images(
                         if box is None:
                             continue
                         image.crop(box).save(path)
-                    out.append(CaptionedImage(path, glyph_caption(name), "glyphs"))
+                    out.append(CaptionedImage(path, glyph_caption(name), "glyphs", f"glyphs/{lo:04x}"))
     return out
+
+
+_EV_NAMED = re.compile(r"^what is the (\w+) shape\?$")
+_EV_COLOUR_Q = re.compile(r"^what (color is the (\w+)|is the color of the (\w+))\?$")
+_EV_SHAPE_Q = re.compile(r"^what shape (is in the image|does the image contain|is present)\?$")
+_EV_PRESENT = re.compile(r"^(is there a|does the image contain a|is a) (\w+)( shape)?( in the image| present)?\?$")
+_EV_ABSENT = re.compile(
+    r"^(is there not a|does the image not contain a|is no) (\w+)( shape)?( in the image| present)?\?$"
+)
+
+
+def easy_vqa_attributes(split: str) -> dict[int, dict[str, str]]:
+    """easy-vqa image number -> ``{"colour": ..., "shape": ...}`` as far as its questions of ``split`` tell.
+
+    Read from the questions whose answer names the attribute ("what color is the shape?" -> the colour, "what
+    shape is present?" -> the shape, "what color is the circle?" -> also the shape, "what is the red shape?" ->
+    also the colour) and from the yes/no questions about one ("is there a blue shape?" answered yes, "is there not
+    a triangle?" answered no). Two different values for one image raise ``ValueError``.
+    """
+    import easy_vqa
+
+    if split not in ("train", "test"):
+        raise ValueError(f"easy-vqa splits are 'train' and 'test', got {split!r}")
+    questions, answers, image_ids = (
+        easy_vqa.get_train_questions() if split == "train" else easy_vqa.get_test_questions()
+    )
+    out: dict[int, dict[str, str]] = {}
+
+    def note(i: int, value: str | None) -> None:
+        kind = "colour" if value in EASY_VQA_COLOURS else "shape" if value in EASY_VQA_SHAPES else None
+        if kind is None or value is None:
+            return
+        if out.setdefault(i, {}).setdefault(kind, value) != value:
+            raise ValueError(f"easy-vqa {split} image {i}: {kind}s {out[i][kind]!r} and {value!r}")
+
+    for q, a, i in zip(questions, answers, image_ids, strict=True):
+        i = int(i)
+        if (m := _EV_COLOUR_Q.match(q)) is not None:
+            note(i, a)
+            note(i, m.group(2) or m.group(3))
+        elif _EV_SHAPE_Q.match(q):
+            note(i, a)
+        elif (m := _EV_NAMED.match(q)) is not None:
+            note(i, m.group(1))
+            note(i, a)
+        else:
+            m = _EV_PRESENT.match(q) if a == "yes" else _EV_ABSENT.match(q) if a == "no" else None
+            if m is not None:
+                note(i, m.group(2))
+    return out
+
+
+def easy_vqa_caption(attributes: dict[str, str]) -> str:
+    """``"a <colour> <shape>"`` from :func:`easy_vqa_attributes`' record (``shape`` when the shape is unknown)."""
+    return " ".join(
+        ["a", *([attributes["colour"]] if "colour" in attributes else []), attributes.get("shape", "shape")]
+    )
+
+
+def easy_vqa_images(split: str = "train") -> list[CaptionedImage]:
+    """easy-vqa's pictures of ``split`` whose colour or shape is known, captioned by :func:`easy_vqa_caption`."""
+    try:
+        import easy_vqa
+    except ImportError as exc:
+        raise FileNotFoundError("easy-vqa is not installed; install it with: pip install easy-vqa") from exc
+    paths = easy_vqa.get_train_image_paths() if split == "train" else easy_vqa.get_test_image_paths()
+    attrs = easy_vqa_attributes(split)
+    return [CaptionedImage(Path(paths[i]), easy_vqa_caption(attrs[i]), "easy-vqa") for i in sorted(attrs)]
