@@ -20,20 +20,28 @@
 #
 # What to look at: the per-source table (are the counts what the source says?), the turn-length plot
 # (DailyDialog and PersonaChat are chit-chat, SGD is task-oriented) and a dialogue rendered as a chat.
+#
+# Two datasets come out: the hand-written demo inputs (`recipe`, 8 dialogues, read by notebooks 02 and 03) and
+# the **experiment dataset** of notebooks 04 and 05 (`experiment_recipe`): the same demo dialogues plus a seeded
+# 26% subset of the 7,168 real Chit-Chat Challenge conversations that the PyPI package `chitchat-dataset`
+# installs (the recipe's source `weight`, a hash of each dialogue id, so the subset does not depend on read order).
 
 # %% tags=["parameters"]
 recipe = "../datasets/recipes/demo.yaml"  # the shipped demo inputs; samples.yaml reads the real slices
+experiment_recipe = "../datasets/recipes/demo_chitchat.yaml"  # demo + real chitchat-dataset conversations
 out_dir = "../reports/01_unify_datasets"
 show_id = "sgd/train/1_00000"
 
 # %%
 import json
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from mmdial_data import build_dataset, list_readers, read_dialogues
+from mmdial_data.readers.chitchat import installed_path
 from mmdial_data.stats import dataset_stats
 
 out = Path(out_dir)
@@ -60,11 +68,24 @@ rows += [
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]
+# ## The experiment dataset: demo dialogues plus real Chit-Chat conversations
+# The recipe names the installed `dataset.json` through `${MMDIAL_CHITCHAT}`, set here from the chitchat reader's
+# `installed_path()`. Conversations with fewer than two turns (3,151 of the 7,168 have one) are filtered out.
+
+# %%
+os.environ.setdefault("MMDIAL_CHITCHAT", str(installed_path()))
+experiment = build_dataset(experiment_recipe, out / "experiment")
+experiment_stats = dataset_stats(out / "experiment" / "data")
+rows = ["| source/split | dialogues | turns | words |", "|---|---:|---:|---:|"]
+rows += [f"| {k} | {v['dialogues']} | {v['turns']} | {v['words']} |" for k, v in experiment_stats["per_split"].items()]
+display(Markdown("\n".join(rows)))
+
+# %% [markdown]
 # ## Turn lengths per source
 
 # %%
 lengths: dict[str, list[int]] = {}
-for d in read_dialogues(out / "dataset" / "data"):
+for d in read_dialogues(out / "experiment" / "data"):
     lengths.setdefault(d.source, []).extend(len(t.text.split()) for t in d.turns)
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.boxplot(list(lengths.values()), tick_labels=list(lengths.keys()), orientation="horizontal")
@@ -91,6 +112,13 @@ values = {
     "sources": sorted(result.counts),
     "turns": stats["total"]["turns"],
     "skipped": len(result.skipped),
+    "experiment": {
+        "recipe": Path(experiment_recipe).name,
+        "dialogues": experiment.dialogues,
+        "per_source": {src: sum(v["dialogues"] for v in splits.values()) for src, splits in experiment.counts.items()},
+        "turns": experiment_stats["total"]["turns"],
+        "skipped": len(experiment.skipped),
+    },
 }
 (out / "values.json").write_text(json.dumps(values, indent=2))
 values
