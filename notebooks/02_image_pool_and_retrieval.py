@@ -20,8 +20,9 @@
 # encoder, index it with faiss, and measure text->image retrieval with each caption as the query.
 #
 # The offline encoder (`mmdial_retrieval.trained_encoder`, no downloads) mixes ConSE (EfficientNet-Lite0
-# ImageNet class probabilities -> MiniLM class-name embeddings) with caption transfer from ~7.5k openly licensed
-# captioned images (openclipart, Noto emoji, DejaVu glyphs; `mmdial retrieval train-encoder`). Tux Paint was never
+# ImageNet class probabilities -> MiniLM class-name embeddings) with caption transfer from ~11.5k openly licensed
+# captioned images (openclipart, Noto emoji, DejaVu glyphs, easy-vqa's train split; `mmdial retrieval
+# train-encoder`). Tux Paint was never
 # part of its training data: on that pool this notebook is a held-out evaluation, next to the training-free
 # ConSE encoder (`conse`) and chance.
 #
