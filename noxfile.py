@@ -297,6 +297,18 @@ def notebooks(session: nox.Session) -> None:
     session.run("python", "scripts/nbrun.py", *session.posargs, env=OFFLINE_ENV)
 
 
+@nox.session(name="resee-paper", python=PYTHON)
+def resee_paper(session: nox.Session) -> None:
+    """ReSee at paper scale on a GPU: `nox -s resee-paper -- CONFIG.yaml --out DIR --set NAME=VALUE ...`
+    (configs in packages/mmdial-fusion/examples/resee-paper/; the data, CLIP weights and T5 are the user's)."""
+    _install(session, _packages(), extras=FULL_EXTRAS)
+    if not session.posargs:
+        session.error(
+            "pass a config: nox -s resee-paper -- packages/mmdial-fusion/examples/resee-paper/X.yaml --out DIR"
+        )
+    session.run("python", "scripts/resee_paper.py", *session.posargs, env={"TOKENIZERS_PARALLELISM": "false"})
+
+
 @nox.session(python=PYTHON)
 def lab(session: nox.Session) -> None:
     """JupyterLab with jupytext, so the .py notebooks open as notebooks."""
