@@ -37,6 +37,7 @@ from mmdial_data.build_steps import dialogue_fingerprints as dialogue_fingerprin
 from mmdial_data.build_table import _add_table
 from mmdial_data.build_table import _word_counts as _word_counts
 from mmdial_data.errors import ErrorPolicy, OnError, Skipped
+from mmdial_data.outputs import write_text_atomic
 from mmdial_data.provenance import file_sha256, provenance
 from mmdial_data.read_ahead import read_ahead as read_ahead_batches
 from mmdial_data.read_ahead import should_read_ahead
@@ -359,9 +360,7 @@ def _progress_bar(desc: str, progress: bool) -> Any:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 __all__ = ["BuildResult", "SourceSpec", "build_dataset"]

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mmdial_data.outputs import write_text_atomic
 from mmdial_data.scale_write import CHUNK_ROWS as CHUNK_ROWS
 from mmdial_data.scale_write import write_corpus as write_corpus
 
@@ -334,10 +335,7 @@ def scale_build(
             "outputs": [str(p.relative_to(out)) for p in shards],
         },
     )
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".provenance.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "provenance.json")
+    write_text_atomic(out / "provenance.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return ScaleResult(out, kept, read, read - after_filter, after_filter - kept, per_split, shards)
 
 
