@@ -2,7 +2,7 @@
 
 The held-out loss of a system is token-weighted: ``sum(nll_i) / sum(tokens_i)`` over the held-out samples ``i``
 (``nll_i`` the summed response cross-entropy of sample ``i`` in nats, ``tokens_i`` its response tokens, from
-:func:`mmdial_fusion.training.sample_losses`). The bootstrap resamples samples with replacement (percentile
+:func:`mmdial_fusion.runs.sample_losses`). The bootstrap resamples samples with replacement (percentile
 interval); for a paired difference both systems are resampled with the same indices, so what the samples have
 in common (some responses are harder than others) cancels. A difference is *outside noise* when its interval
 excludes 0.

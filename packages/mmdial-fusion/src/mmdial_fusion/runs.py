@@ -192,6 +192,31 @@ def train_losses(output_dir: str | os.PathLike[str]) -> list[float]:
 EVAL_RECORD_VERSION = 2
 
 
+def sample_losses(
+    model: Any, samples: Sequence[FusionSample], collator: Any, batch_size: int
+) -> tuple[list[float], list[int]]:
+    """Per sample, in order: the summed response cross-entropy (nats) and the number of response tokens.
+
+    ``sum(nll) / sum(tokens)`` is :func:`mmdial_fusion.training.validation_loss` (the token-weighted mean of
+    :meth:`FusionModel.sample_losses`); the per-sample values are
+    what a bootstrap over held-out samples resamples (:mod:`mmdial_fusion.intervals`).
+    """
+    import torch
+
+    device = next(model.parameters()).device
+    model.eval()
+    nll: list[float] = []
+    tokens: list[int] = []
+    with torch.no_grad():
+        for start in range(0, len(samples), batch_size):
+            batch = {k: v.to(device) for k, v in collator(samples[start : start + batch_size]).items()}
+            row_nll, row_tokens = model.sample_losses(**batch)
+            nll += [float(x) for x in row_nll]
+            tokens += [int(x) for x in row_tokens]
+    model.train()
+    return nll, tokens
+
+
 def evaluate_model(
     model: Any,
     tokenizer: Any,
@@ -207,7 +232,7 @@ def evaluate_model(
     greedy/beam/sampled responses (``generation``, ``seed``), the token-weighted held-out loss and, per sample,
     the summed response cross-entropy and its token count (for bootstrap intervals)."""
     from mmdial_fusion.generation import generate_responses
-    from mmdial_fusion.training import make_collator, sample_losses
+    from mmdial_fusion.training import make_collator
 
     collator = make_collator(config, tokenizer, features, model.is_encoder_decoder, ablation=ablation)
     nll, tokens = sample_losses(model, test_samples, collator, batch_size=generation.batch_size)

@@ -110,28 +110,6 @@ def validation_loss(
     return total / tokens if tokens else float("nan")
 
 
-def sample_losses(
-    model: FusionModel, samples: Sequence[FusionSample], collator: FusionCollator, batch_size: int
-) -> tuple[list[float], list[int]]:
-    """Per sample, in order: the summed response cross-entropy (nats) and the number of response tokens.
-
-    ``sum(nll) / sum(tokens)`` is :func:`validation_loss` (the token-weighted mean); the per-sample values are
-    what a bootstrap over held-out samples resamples (:mod:`mmdial_fusion.intervals`).
-    """
-    device = next(model.parameters()).device
-    model.eval()
-    nll: list[float] = []
-    tokens: list[int] = []
-    with torch.no_grad():
-        for start in range(0, len(samples), batch_size):
-            batch = {k: v.to(device) for k, v in collator(samples[start : start + batch_size]).items()}
-            row_nll, row_tokens = model.sample_losses(**batch)
-            nll += [float(x) for x in row_nll]
-            tokens += [int(x) for x in row_tokens]
-    model.train()
-    return nll, tokens
-
-
 def _link_or_copy_tree(source: Path, target: Path) -> None:
     """Recreate ``source`` under ``target`` with hard links (copies where the file system cannot link)."""
     for path in sorted(source.rglob("*")):
