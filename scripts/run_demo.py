@@ -1,9 +1,11 @@
 """The demo pipeline, the README's main command (`nox -s demo`).
 
 Offline, on the data the project ships or installs, it executes the pipeline notebooks in order
-(unify -> image pool and retrieval -> IMAD augmentation -> ReSee fusion -> evaluation) with their small
-default parameters, then writes ``reports/index.html`` linking each executed notebook as HTML, the figures,
-the metrics table, and ``reports/provenance.json`` (versions, seeds, git hash, timings per stage).
+(unify -> image pool and retrieval -> IMAD augmentation -> ReSee fusion -> evaluation) with their default
+parameters, then writes ``reports/index.html`` linking each executed notebook as HTML, the figures, the
+held-out loss per system with bootstrap intervals and the paired differences outside noise (notebook 04), the
+metrics table with intervals (notebook 05), and ``reports/provenance.json`` (versions, seeds, git hash,
+timings per stage, and every notebook's recorded values, its settings included).
 Caches live in ``datasets/cache``, so a second run reuses embeddings, indexes and checkpoints.
 """
 
@@ -41,21 +43,21 @@ def write_index(out: Path, results: dict[str, dict[str, Any]], record: dict[str,
         seconds = values.get("_seconds", 0)
         parts.append(f"<li><a href='{html.escape(name)}.html'>{html.escape(name)}</a> ({seconds:.1f} s)</li>")
     parts.append("</ol>")
+    fusion = next((v for v in results.values() if v.get("held_out_loss")), {})
+    if fusion:
+        parts += _held_out_loss_section(fusion)
     source: dict[str, Any] = next((v for v in reversed(list(results.values())) if v.get("metrics_table")), {})
     metrics = source.get("metrics_table")
     if metrics:
-        cols = list(metrics[0].keys())
         parts.append("<h2>Metrics</h2>")
-        n = (source.get("samples") or {}).get("test")
-        if n is not None:  # a handful of responses: the reader must see how few
-            parts.append(f"<p>Scores over n = {int(n)} held-out responses (each system scores the same ones).</p>")
-        parts.append("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>")
-        for row in metrics:
-            cells = "".join(
-                f"<td>{v:.4f}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>" for v in row.values()
+        n = source.get("targets") or (source.get("samples") or {}).get("test")
+        if n is not None:  # the reader must see how many responses each number rests on
+            parts.append(
+                f"<p>Scores over n = {int(n)} held-out responses (each system scores the same ones), with "
+                f"bootstrap 95% intervals [low, high] ({html.escape(str(source.get('n_bootstrap', '')))} resamples)."
+                "</p>"
             )
-            parts.append(f"<tr>{cells}</tr>")
-        parts.append("</table>")
+        parts.append(_table(metrics))
         signatures = source.get("signatures") or {}
         if signatures:  # what each number is (smoothing included), so it can be reproduced
             parts.append("<details><summary>Metric variants (mmdial-metrics signatures)</summary><ul>")
@@ -76,11 +78,73 @@ def write_index(out: Path, results: dict[str, dict[str, Any]], record: dict[str,
     return index
 
 
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return html.escape(str(value))
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """An HTML table of flat rows; a column ``x`` with ``x_low``/``x_high`` beside it shows ``x [low, high]``."""
+    keys = list(rows[0])
+    cols = [k for k in keys if not (k.endswith(("_low", "_high")) and k.rsplit("_", 1)[0] in keys)]
+    out = ["<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>"]
+    for row in rows:
+        cells = []
+        for c in cols:
+            low, high = row.get(f"{c}_low"), row.get(f"{c}_high")
+            text = _cell(row[c])
+            if isinstance(low, float) and isinstance(high, float):
+                text += f" [{low:.4f}, {high:.4f}]"
+            cells.append(f"<td>{text}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def _held_out_loss_section(fusion: dict[str, Any]) -> list[str]:
+    """Notebook 04's held-out loss per system with its interval, and the paired differences outside noise."""
+    losses: dict[str, dict[str, Any]] = fusion["held_out_loss"]
+    first = next(iter(losses.values()))
+    parts = [
+        "<h2>Held-out loss</h2>",
+        f"<p>Token-weighted response cross-entropy (nats per token) of n = {int(first['n'])} held-out responses "
+        f"({int(first['tokens'])} tokens), one per held-out dialogue; {html.escape(str(first['method']))}, "
+        f"{int(first['n_bootstrap'])} resamples, 95% intervals.</p>",
+        _table(
+            [
+                {"system": k, "n": v["n"], "loss": v["loss"], "loss_low": v["low"], "loss_high": v["high"]}
+                for k, v in losses.items()
+            ]
+        ),
+    ]
+    differences = fusion.get("differences") or []
+    if differences:
+        parts.append(
+            "<h3>Paired differences</h3><p>Loss of a minus loss of b on the same resampled responses (negative: a "
+            "is better). Outside noise: the 95% interval excludes 0.</p>"
+        )
+        rows = [
+            {
+                "a": d["a"],
+                "b": d["b"],
+                "difference": d["difference"],
+                "difference_low": d["low"],
+                "difference_high": d["high"],
+                "outside noise": "yes" if d["outside_noise"] else "no",
+            }
+            for d in differences
+        ]
+        parts.append(_table(rows))
+    return parts
+
+
 def pipeline_parameters(out: Path, cache_dir: Path) -> dict[str, Any]:
     """The parameters that chain the notebooks: each reads what the previous ones wrote under ``out``."""
     return {
         "cache_dir": str(cache_dir.resolve()),
         "dataset": str((out / "01_unify_datasets" / "dataset" / "data").resolve()),
+        "experiment_dataset": str((out / "01_unify_datasets" / "experiment" / "data").resolve()),
         "fusion_dir": str((out / "04_resee_fusion").resolve()),
     }
 

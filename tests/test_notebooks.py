@@ -35,6 +35,37 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     return index, record
 
 
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEMS = [
+    "untrained backbone",
+    "text-only model",
+    "visual model: full",
+    "visual model: no_turn",
+    "visual model: no_entity",
+    "visual model: images removed",
+]
+
+
+def _chitchat_taken() -> int:
+    """Chit-Chat conversations of the experiment recipe, counted from dataset.json with json alone: those with at
+    least two messages that have text (the recipe's min_turns: 2) whose SHA-1 fraction of "<seed>\\0<dialogue id>"
+    is below the source's weight (the documented selection in datasets/recipes/demo_chitchat.yaml)."""
+    import hashlib
+
+    import chitchat_dataset
+    import yaml
+
+    recipe = yaml.safe_load((ROOT / "datasets" / "recipes" / "demo_chitchat.yaml").read_text())
+    (spec,) = [s for s in recipe["sources"] if s["reader"] == "chitchat"]
+    data = json.loads((Path(chitchat_dataset.__file__).parent / "dataset.json").read_text())
+    taken = 0
+    for conv_id, conv in data.items():
+        turns = sum(any(u["text"].strip() for u in message) for message in conv["messages"])
+        digest = hashlib.sha1(f"{recipe['seed']}\x00chitchat/train/{conv_id}".encode()).digest()
+        taken += turns >= recipe["filters"]["min_turns"] and int.from_bytes(digest[:8], "big") / 2**64 < spec["weight"]
+    return taken
+
+
 def test_every_notebook_ran_and_recorded_values(report: tuple[Path, dict[str, Any]]) -> None:
     from nbrun import notebook_paths
 
@@ -46,6 +77,11 @@ def test_every_notebook_ran_and_recorded_values(report: tuple[Path, dict[str, An
     unify = values["01_unify_datasets"]
     assert unify["dialogues"] == 8 and unify["turns"] == 33 and unify["skipped"] == 0
     assert unify["sources"] == ["dailydialog", "personachat", "sgd"]
+    experiment = unify["experiment"]
+    chitchat = _chitchat_taken()
+    assert chitchat >= 1000
+    assert experiment["per_source"] == {"sgd": 2, "dailydialog": 3, "personachat": 3, "chitchat": chitchat}
+    assert experiment["dialogues"] == chitchat + 8 and experiment["skipped"] == 0
 
 
 def test_pool_and_retrieval_notebook(report: tuple[Path, dict[str, Any]]) -> None:
@@ -74,22 +110,40 @@ def test_imad_notebook(report: tuple[Path, dict[str, Any]]) -> None:
 def test_fusion_notebook(report: tuple[Path, dict[str, Any]]) -> None:
     index, record = report
     fusion = record["values"]["04_resee_fusion"]
-    assert fusion["samples"]["train"] >= 1 and fusion["samples"]["test"] >= 1
-    assert fusion["samples"]["train"] + fusion["samples"]["test"] <= fusion["samples"]["total"]
+    settings = fusion["settings"]
+    samples = fusion["samples"]
+    assert samples["test"] >= 200 and samples["test"] == settings["max_test"]
+    assert samples["train"] == settings["max_steps"] * settings["batch_size"]  # one pass, one response per dialogue
+    assert samples["train"] + samples["test"] == samples["total"]
+    assert fusion["dialogues"] == record["values"]["01_unify_datasets"]["experiment"]["dialogues"]
+    assert fusion["held_out_dialogues"] >= samples["test"] and sum(fusion["test_by_source"].values()) == samples["test"]
     assert set(fusion["trained_now"]) <= {"text_only", "full"}
+    assert fusion["systems"] == SYSTEMS
     for system in ("text_only", "full"):
         assert 0 < fusion["final_train_loss"][system] < 20
+    losses = fusion["held_out_loss"]
+    assert list(losses) == SYSTEMS
+    for name, ci in losses.items():
+        assert ci["n"] == samples["test"] and ci["low"] <= ci["loss"] <= ci["high"], name
+    untrained = losses["untrained backbone"]["loss"]
+    for name in SYSTEMS[1:]:  # every fine-tuned system beats the backbone as it is
+        assert losses[name]["loss"] < untrained, name
+    by_pair = {(d["a"], d["b"]): d for d in fusion["differences"]}
+    for trained in ("text-only model", "visual model: full"):  # clearly: the paired interval is below 0
+        d = by_pair[(trained, "untrained backbone")]
+        assert d["outside_noise"] and d["low"] <= d["difference"] <= d["high"] < 0
+        assert d["difference"] == pytest.approx(losses[trained]["loss"] - untrained, abs=1e-9)
+    assert ("visual model: full", "text-only model") in by_pair
+    page = index.read_text(encoding="utf-8")  # the report shows n, the intervals and what is outside noise
+    assert f"n = {samples['test']} held-out responses" in page and "Paired differences" in page
+    assert page.count("<td>yes</td>") == sum(d["outside_noise"] for d in fusion["differences"])
     rows = fusion["metrics_table"]
-    assert [r["system"] for r in rows] == [
-        "text-only model",
-        "visual model: full",
-        "visual model: no_turn",
-        "visual model: no_entity",
-        "visual model: images removed",
-    ]
+    assert [r["system"] for r in rows] == SYSTEMS
     for row in rows:
+        assert row["n"] == samples["test"]
+        for k in ("BLEU-1", "ROUGE-L", "Distinct-1", "F1", "held_out_loss"):
+            assert row[f"{k}_low"] <= row[k] <= row[f"{k}_high"], (row["system"], k)
         assert all(0 <= row[k] <= 1 for k in ("BLEU-1", "ROUGE-L", "Distinct-1", "F1"))
-        assert row["held_out_loss"] > 0
     assert fusion["signatures"]["bleu-4"].startswith("name:nltk_bleu|nrefs:1|weights:0.25,0.25,0.25,0.25")
     assert (index.parent / "04_resee_fusion" / "training_loss.png").stat().st_size > 5_000
     assert len(list((index.parent / "04_resee_fusion" / "predictions").glob("*.jsonl"))) == len(rows)
@@ -97,20 +151,28 @@ def test_fusion_notebook(report: tuple[Path, dict[str, Any]]) -> None:
 
 def test_evaluation_notebook(report: tuple[Path, dict[str, Any]]) -> None:
     values = report[1]["values"]["05_evaluation_report"]
-    assert values["targets"] == 25
-    assert {"echo", "random", "nearest-context"} <= set(values["systems"])
-    assert sum(s.startswith("resee:") for s in values["systems"]) == 5  # notebook 04's systems, scored here too
+    fusion = report[1]["values"]["04_resee_fusion"]
+    assert values["targets"] == fusion["samples"]["test"] and values["target_set"] == "notebook 04's held-out responses"
+    slugs = ["untrained-backbone", "text-only-model", "visual-full", "visual-images-removed", "visual-no_entity"]
+    assert values["systems"] == ["echo", "random", "nearest-context", *sorted([*slugs, "visual-no_turn"])]
     table = {row["system"]: row for row in values["metrics_table"]}
     sacrebleu = pytest.importorskip("sacrebleu")
     from mmdial_data import read_dialogues
 
     index = report[0]
-    dialogues = list(read_dialogues(index.parent / "01_unify_datasets" / "dataset" / "data"))
-    hyps = [d.turns[t.turn_index - 1].text for d in dialogues for t in d.turns[1:]]
-    refs = [t.text for d in dialogues for t in d.turns[1:]]
+    dialogues = {d.dialogue_id: d for d in read_dialogues(index.parent / "01_unify_datasets" / "experiment" / "data")}
+    turns = [
+        json.loads(line) for line in (index.parent / "04_resee_fusion" / "test_turns.jsonl").read_text().splitlines()
+    ]
+    hyps = [dialogues[t["dialogue_id"]].turns[t["turn_index"] - 1].text for t in turns]
+    refs = [dialogues[t["dialogue_id"]].turns[t["turn_index"]].text for t in turns]
+    assert len(refs) == values["targets"]
     assert table["echo"]["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score, abs=1e-9)
     for row in table.values():
+        assert row["n"] == values["targets"]
         assert 0 <= row["rougeL"] <= 1 and 0 <= row["f1"] <= 1 and 0 < row["distinct_1"] <= 1
+        for m in values["metrics"]:
+            assert row[f"{m}_low"] <= row[m] <= row[f"{m}_high"], (row["system"], m)
     assert values["signatures"]["bleu"].startswith("name:bleu|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp")
 
 
