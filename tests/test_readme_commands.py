@@ -59,7 +59,7 @@ PLACEHOLDERS: dict[str, str] = {
 
 #: Commands that are not run, with the reason (each is still checked to appear in a README).
 NOT_RUN: dict[str, str] = {
-    "python3 -m pip install -q nox && python3 -m nox -s demo": "installs nox, then the whole demo pipeline (~17 min)",
+    "python3 -m pip install -q nox && python3 -m nox -s demo": "installs nox, then the whole demo pipeline (tens of minutes: tests/test_notebooks.py runs it)",
     "python3 -m pip install -q nox && python3 -m nox -s tests": "installs nox, then this whole test suite",
     "pip install ./packages/mmdial-data": "an install (the nox sessions deps-<dist> install each package alone)",
     "pip install ./packages/mmdial-metrics": "an install (nox -s deps-mmdial-metrics)",
