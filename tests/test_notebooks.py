@@ -116,6 +116,11 @@ def test_fusion_notebook(report: tuple[Path, dict[str, Any]]) -> None:
     assert samples["train"] == settings["max_steps"] * settings["batch_size"]  # one pass, one response per dialogue
     assert samples["train"] + samples["test"] == samples["total"]
     assert fusion["dialogues"] == record["values"]["01_unify_datasets"]["experiment"]["dialogues"]
+    probe = fusion["probe"]  # at the command's default size: the model reads its images, the ablations do not
+    accuracy = {name: system["accuracy"] for name, system in probe["systems"].items()}
+    assert probe["settings"]["steps"] == 1000 and probe["settings"]["n_test"] == 500
+    assert accuracy["full"] > probe["prior"] + 0.3
+    assert accuracy["text_only"] <= probe["prior"] + 0.05 and accuracy["shuffled"] <= probe["prior"] + 0.05
     assert fusion["held_out_dialogues"] >= samples["test"] and sum(fusion["test_by_source"].values()) == samples["test"]
     assert set(fusion["trained_now"]) <= {"text_only", "full"}
     assert fusion["systems"] == SYSTEMS
