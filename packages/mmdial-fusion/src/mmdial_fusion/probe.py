@@ -167,7 +167,7 @@ def answer_log_likelihoods(
             variants = [dataclasses.replace(s, response=answer) for s in samples]
             for start in range(0, len(variants), batch_size):
                 batch = {k: v.to(device) for k, v in collator(variants[start : start + batch_size]).items()}
-                packed = model.pack(
+                nll, _ = model.sample_losses(
                     batch["input_ids"],
                     batch["attention_mask"],
                     batch.get("image_features"),
@@ -175,24 +175,7 @@ def answer_log_likelihoods(
                     batch.get("image_types"),
                     batch["labels"],
                 )
-                if model.is_encoder_decoder:
-                    logits = model.backbone(
-                        inputs_embeds=packed.inputs_embeds, attention_mask=packed.attention_mask, labels=packed.labels
-                    ).logits
-                    labels = packed.labels
-                else:
-                    logits = model.backbone(
-                        inputs_embeds=packed.inputs_embeds,
-                        attention_mask=packed.attention_mask,
-                        position_ids=packed.position_ids,
-                    ).logits[:, :-1]
-                    labels = packed.labels[:, 1:] if packed.labels is not None else None
-                assert labels is not None
-                mask = labels.ne(-100)
-                logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1))
-                out[start : start + len(variants[start : start + batch_size]), a] = (
-                    (logp.squeeze(-1) * mask).sum(dim=1).cpu().numpy()
-                )
+                out[start : start + len(nll), a] = (-nll).cpu().numpy()
     return out
 
 
